@@ -1,0 +1,282 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"kojigo/internal/testenv"
+)
+
+// forEachBackend runs a contract test on SQLite and on PostgreSQL (in a
+// schema of its own), each on a freshly migrated database.
+func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, openSQLite(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, OpenTestPostgres(t))
+	})
+}
+
+func openSQLite(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "koji.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMigrateIdempotentAndVersion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 0 {
+			t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
+		}
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Fatalf("CheckSchema = %v", err)
+		}
+		if _, err := s.exec(ctx, "INSERT INTO schema_migrations (version, applied_time) VALUES (?, 0)", LatestVersion()+1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckSchema(ctx); !errors.Is(err, ErrSchemaTooNew) {
+			t.Fatalf("CheckSchema on newer schema = %v, want ErrSchemaTooNew", err)
+		}
+	})
+}
+
+func TestUsersAndPerms(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		id, err := s.CreateUser(ctx, User{Name: "alice", PasswordHash: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateUser(ctx, User{Name: "alice"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("duplicate CreateUser = %v, want ErrConflict", err)
+		}
+		u, err := s.GetUserByName(ctx, "alice")
+		if err != nil || u.ID != id || u.PasswordHash != "h" {
+			t.Fatalf("GetUserByName = %+v, %v", u, err)
+		}
+		if _, err := s.GetUserByName(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("GetUserByName(nobody) = %v, want ErrNotFound", err)
+		}
+		p, err := s.GetPermByName(ctx, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.GrantPerm(ctx, id, p.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.GrantPerm(ctx, id, p.ID, nil); !errors.Is(err, ErrConflict) {
+			t.Fatalf("second GrantPerm = %v, want ErrConflict", err)
+		}
+		perms, _ := s.UserPerms(ctx, id)
+		if len(perms) != 1 || perms[0] != "admin" {
+			t.Fatalf("UserPerms = %v", perms)
+		}
+		if err := s.RevokePerm(ctx, id, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokePerm(ctx, id, p.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second RevokePerm = %v, want ErrNotFound", err)
+		}
+		all, _ := s.ListPerms(ctx)
+		if len(all) < 16 || all[0].Name != "admin" {
+			t.Fatalf("ListPerms = %d perms, first %+v", len(all), all[0])
+		}
+	})
+}
+
+func TestSessionsExclusive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		uid, _ := s.CreateUser(ctx, User{Name: "builder1", UserType: UserHost})
+		a, _ := s.CreateSession(ctx, Session{UserID: uid, KeyHash: "a", HostIP: "-", AuthType: AuthSSL})
+		b, _ := s.CreateSession(ctx, Session{UserID: uid, KeyHash: "b", HostIP: "-", AuthType: AuthSSL})
+		if err := s.MakeExclusive(ctx, a, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MakeExclusive(ctx, b, false); !errors.Is(err, ErrLocked) {
+			t.Fatalf("MakeExclusive while held = %v, want ErrLocked", err)
+		}
+		if err := s.MakeExclusive(ctx, b, true); err != nil {
+			t.Fatalf("forced MakeExclusive = %v", err)
+		}
+		sa, _ := s.GetSession(ctx, a)
+		sb, _ := s.GetSession(ctx, b)
+		if !sa.Closed || sa.Exclusive || !sb.Exclusive {
+			t.Fatalf("after force: a=%+v b=%+v", sa, sb)
+		}
+		child, _ := s.CreateSession(ctx, Session{UserID: uid, KeyHash: "c", HostIP: "-", Master: &b})
+		if err := s.CloseSession(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		sc, _ := s.GetSession(ctx, child)
+		if !sc.Closed {
+			t.Fatal("logout did not close the subsession")
+		}
+	})
+}
+
+func newHost(t *testing.T, s *Store, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	uid, err := s.CreateUser(ctx, User{Name: name, UserType: UserHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateHost(ctx, Host{UserID: uid, Name: name, Arches: "x86_64"}, []int64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestTaskLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		h1, h2 := newHost(t, s, "b1"), newHost(t, s, "b2")
+		id, _, err := s.CreateTask(ctx, NewTask{Method: "build", Request: "<x/>", Arch: "noarch", ChannelID: 1, Owner: 1, Priority: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := s.AssignTask(ctx, id, h1, false); !ok {
+			t.Fatal("AssignTask of a FREE task failed")
+		}
+		if _, ok, _ := s.OpenTask(ctx, id, h2); ok {
+			t.Fatal("host 2 opened a task assigned to host 1")
+		}
+		if _, ok, _ := s.OpenTask(ctx, id, h1); !ok {
+			t.Fatal("host 1 could not open its task")
+		}
+		if _, ok, _ := s.OpenTask(ctx, id, h1); ok {
+			t.Fatal("a task was opened twice")
+		}
+		lbl := "x86_64"
+		kid, created, err := s.CreateTask(ctx, NewTask{Method: "buildArch", Request: "<x/>", Arch: "x86_64", ChannelID: 1, Owner: 1, Priority: 19, Parent: &id, Label: &lbl})
+		if err != nil || !created {
+			t.Fatal(err)
+		}
+		again, created, err := s.CreateTask(ctx, NewTask{Method: "buildArch", Request: "<x/>", Arch: "x86_64", ChannelID: 1, Owner: 1, Priority: 19, Parent: &id, Label: &lbl})
+		if err != nil || created || again != kid {
+			t.Fatalf("subtask with the same label = %d, %v, %v; want %d, not created", again, created, err, kid)
+		}
+		if err := s.FinishTask(ctx, id, h2, TaskClosed, "r"); !errors.Is(err, ErrNotOwner) {
+			t.Fatalf("FinishTask by another host = %v, want ErrNotOwner", err)
+		}
+		if ok, err := s.CancelTask(ctx, id, true); !ok || err != nil {
+			t.Fatalf("CancelTask = %v, %v", ok, err)
+		}
+		k, _ := s.GetTask(ctx, kid)
+		if k.State != TaskCanceled {
+			t.Fatalf("child state after cancel = %s", TaskStateName(k.State))
+		}
+		if err := s.FreeTask(ctx, id, "", false); !errors.Is(err, ErrTaskFinished) {
+			t.Fatalf("FreeTask of a canceled task = %v", err)
+		}
+		if _, err := s.GetTask(ctx, 99999); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("GetTask(99999) = %v", err)
+		}
+	})
+}
+
+// TestOpenTaskRace: many hosts race to open the same FREE tasks; each is opened once.
+func TestOpenTaskRace(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var hosts []int64
+		for i := range 4 {
+			hosts = append(hosts, newHost(t, s, "h"+string(rune('a'+i))))
+		}
+		var ids []int64
+		for range 20 {
+			id, _, err := s.CreateTask(ctx, NewTask{Method: "m", Request: "<x/>", Arch: "noarch", ChannelID: 1, Owner: 1, Priority: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		var mu sync.Mutex
+		opened := map[int64]int{}
+		var wg sync.WaitGroup
+		for _, h := range hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, id := range ids {
+					_, ok, err := s.OpenTask(ctx, id, h)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						mu.Lock()
+						opened[id]++
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if opened[id] != 1 {
+				t.Errorf("task %d opened %d times", id, opened[id])
+			}
+		}
+	})
+}
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		in      string
+		backend Backend
+		wantErr bool
+	}{
+		{"postgres://u@h:5432/db?sslmode=disable", Postgres, false},
+		{"postgresql://u@h/db", Postgres, false},
+		{"host=localhost dbname=koji", Postgres, false},
+		{"sqlite:///var/lib/koji.db", SQLite, false},
+		{"sqlite://relative.db", "", true},
+		{"sqlite:///a.db?_pragma=x", "", true},
+		{"", "", true},
+		{"mysql://x", "", true},
+		{"/just/a/path", "", true},
+	}
+	for _, tt := range tests {
+		b, _, err := ParseDSN(tt.in)
+		if (err != nil) != tt.wantErr || b != tt.backend {
+			t.Errorf("ParseDSN(%q) = %q, %v; want %q, err=%v", tt.in, b, err, tt.backend, tt.wantErr)
+		}
+	}
+}
+
+// OpenTestPostgres returns a migrated Store in a fresh PostgreSQL schema of
+// its own, dropped when the test ends.
+func OpenTestPostgres(t testing.TB) *Store {
+	t.Helper()
+	base := testenv.PostgresDSN(t)
+	dsn, cleanup, err := NewTestSchema(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	s, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

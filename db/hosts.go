@@ -1,0 +1,321 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Host is a builder: a row of hosts.
+type Host struct {
+	ID          int64
+	UserID      int64
+	Name        string
+	UpdateTime  *float64
+	TaskLoad    float64
+	Ready       bool
+	Arches      string // space-separated, as Koji stores and sends them
+	Capacity    float64
+	Description *string
+	Comment     *string
+	Enabled     bool
+}
+
+// Channel is a row of channels.
+type Channel struct {
+	ID          int64
+	Name        string
+	Description *string
+	Enabled     bool
+	Comment     *string
+}
+
+const hostCols = "h.id, h.user_id, h.name, h.update_time, h.task_load, h.ready, h.arches, h.capacity, h.description, h.comment, h.enabled"
+
+func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
+	var h Host
+	var upd sql.NullFloat64
+	var desc, comment sql.NullString
+	err := sc.Scan(&h.ID, &h.UserID, &h.Name, &upd, &h.TaskLoad, &h.Ready, &h.Arches, &h.Capacity, &desc, &comment, &h.Enabled)
+	h.UpdateTime = nullFloat(upd)
+	h.Description = nullString(desc)
+	h.Comment = nullString(comment)
+	return h, mapErr(err)
+}
+
+// CreateHost inserts a host for an existing HOST user, in the given channels.
+func (s *Store) CreateHost(ctx context.Context, h Host, channelIDs []int64) (int64, error) {
+	if h.Capacity == 0 {
+		h.Capacity = 2.0
+	}
+	var id int64
+	err := s.WithTx(ctx, func(tx *Store) error {
+		var err error
+		id, err = tx.insertID(ctx, "INSERT INTO hosts (user_id, name, arches, capacity, description, comment, enabled, ready, task_load) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, 0)",
+			h.UserID, h.Name, h.Arches, h.Capacity, h.Description, h.Comment, true)
+		if err != nil {
+			return fmt.Errorf("create host %q: %w", h.Name, err)
+		}
+		for _, c := range channelIDs {
+			if err := tx.AddHostToChannel(ctx, id, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return id, err
+}
+
+// GetHost finds a host by id.
+func (s *Store) GetHost(ctx context.Context, id int64) (Host, error) {
+	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.id = ?", id))
+}
+
+// GetHostByName finds a host by name.
+func (s *Store) GetHostByName(ctx context.Context, name string) (Host, error) {
+	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.name = ?", name))
+}
+
+// GetHostByUser finds the host a user logs in as.
+func (s *Store) GetHostByUser(ctx context.Context, userID int64) (Host, error) {
+	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.user_id = ?", userID))
+}
+
+// HostFilter selects hosts; nil fields match everything.
+type HostFilter struct {
+	Arches    []string // any of
+	ChannelID *int64
+	Ready     *bool
+	Enabled   *bool
+	UserID    *int64
+}
+
+// ListHosts returns hosts ordered by id.
+func (s *Store) ListHosts(ctx context.Context, f HostFilter) ([]Host, error) {
+	q := "SELECT " + hostCols + " FROM hosts h WHERE 1=1"
+	var args []any
+	if len(f.Arches) > 0 {
+		var ors []string
+		for _, a := range f.Arches {
+			ors = append(ors, "(' ' || h.arches || ' ') LIKE ?")
+			args = append(args, "% "+a+" %")
+		}
+		q += " AND (" + strings.Join(ors, " OR ") + ")"
+	}
+	if f.ChannelID != nil {
+		q += " AND h.id IN (SELECT host_id FROM host_channels WHERE channel_id = ?)"
+		args = append(args, *f.ChannelID)
+	}
+	if f.Ready != nil {
+		q += " AND h.ready = ?"
+		args = append(args, *f.Ready)
+	}
+	if f.Enabled != nil {
+		q += " AND h.enabled = ?"
+		args = append(args, *f.Enabled)
+	}
+	if f.UserID != nil {
+		q += " AND h.user_id = ?"
+		args = append(args, *f.UserID)
+	}
+	q += " ORDER BY h.id"
+	var out []Host
+	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
+		h, err := scanHost(r)
+		out = append(out, h)
+		return err
+	})
+	return out, err
+}
+
+// HostEdit holds the fields editHost may change; nil leaves a field alone.
+type HostEdit struct {
+	Arches      *string
+	Capacity    *float64
+	Description *string
+	Comment     *string
+	Enabled     *bool
+}
+
+// EditHost changes a host's configuration and reports whether anything changed.
+func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error) {
+	var sets []string
+	var args []any
+	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
+	if e.Arches != nil {
+		add("arches", *e.Arches)
+	}
+	if e.Capacity != nil {
+		add("capacity", *e.Capacity)
+	}
+	if e.Description != nil {
+		add("description", *e.Description)
+	}
+	if e.Comment != nil {
+		add("comment", *e.Comment)
+	}
+	if e.Enabled != nil {
+		add("enabled", *e.Enabled)
+	}
+	if len(sets) == 0 {
+		return false, nil
+	}
+	args = append(args, id)
+	n, err := s.execN(ctx, "UPDATE hosts SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...)
+	if err == nil && n == 0 {
+		return false, ErrNotFound
+	}
+	return err == nil, err
+}
+
+// UpdateHostStatus is a check-in: load, readiness and the time.
+func (s *Store) UpdateHostStatus(ctx context.Context, id int64, taskLoad float64, ready bool) error {
+	_, err := s.exec(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", taskLoad, ready, s.Now(), id)
+	return err
+}
+
+// SetHostReady changes only readiness (the scheduler marking a silent host not ready).
+func (s *Store) SetHostReady(ctx context.Context, id int64, ready bool) error {
+	_, err := s.exec(ctx, "UPDATE hosts SET ready = ? WHERE id = ?", ready, id)
+	return err
+}
+
+// SetHostData stores the latest data a host sent with its check-in.
+func (s *Store) SetHostData(ctx context.Context, id int64, data string) error {
+	now := s.Now()
+	return s.WithTx(ctx, func(tx *Store) error {
+		n, err := tx.execN(ctx, "UPDATE scheduler_host_data SET data = ?, update_time = ? WHERE host_id = ?", data, now, id)
+		if err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.exec(ctx, "INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, ?)", id, data, now)
+		return err
+	})
+}
+
+// HostData returns a host's latest data (JSON) and when it came; ErrNotFound if none.
+func (s *Store) HostData(ctx context.Context, id int64) (string, float64, error) {
+	var data string
+	var t float64
+	err := s.queryRow(ctx, "SELECT data, update_time FROM scheduler_host_data WHERE host_id = ?", id).Scan(&data, &t)
+	return data, t, mapErr(err)
+}
+
+// AllHostData returns every host's latest data, by host id.
+func (s *Store) AllHostData(ctx context.Context) (map[int64]string, error) {
+	out := map[int64]string{}
+	err := scanAll(s.query(ctx, "SELECT host_id, data FROM scheduler_host_data"))(func(r *sql.Rows) error {
+		var id int64
+		var d string
+		err := r.Scan(&id, &d)
+		out[id] = d
+		return err
+	})
+	return out, err
+}
+
+// HealthSample is one check-in kept in a host's history.
+type HealthSample struct {
+	Time     float64
+	Ready    bool
+	TaskLoad float64
+	Data     string
+}
+
+// AddHealthSample appends to a host's history and trims it to keep entries.
+func (s *Store) AddHealthSample(ctx context.Context, id int64, h HealthSample, keep int) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		if _, err := tx.exec(ctx, "INSERT INTO host_health (host_id, time, ready, task_load, data) VALUES (?, ?, ?, ?, ?)", id, h.Time, h.Ready, h.TaskLoad, h.Data); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `DELETE FROM host_health WHERE host_id = ? AND id <= (
+			SELECT id FROM host_health WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, id, id, keep)
+		return err
+	})
+}
+
+// HealthHistory returns up to limit of a host's newest samples, oldest first.
+func (s *Store) HealthHistory(ctx context.Context, id int64, limit int) ([]HealthSample, error) {
+	var out []HealthSample
+	err := scanAll(s.query(ctx, "SELECT time, ready, task_load, data FROM host_health WHERE host_id = ? ORDER BY id DESC LIMIT ?", id, limit))(func(r *sql.Rows) error {
+		var h HealthSample
+		err := r.Scan(&h.Time, &h.Ready, &h.TaskLoad, &h.Data)
+		out = append(out, h)
+		return err
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+const channelCols = "id, name, description, enabled, comment"
+
+func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
+	var c Channel
+	var desc, comment sql.NullString
+	err := sc.Scan(&c.ID, &c.Name, &desc, &c.Enabled, &comment)
+	c.Description = nullString(desc)
+	c.Comment = nullString(comment)
+	return c, mapErr(err)
+}
+
+// CreateChannel adds a channel.
+func (s *Store) CreateChannel(ctx context.Context, c Channel) (int64, error) {
+	return s.insertID(ctx, "INSERT INTO channels (name, description, enabled, comment) VALUES (?, ?, TRUE, ?)", c.Name, c.Description, c.Comment)
+}
+
+// GetChannel finds a channel by id.
+func (s *Store) GetChannel(ctx context.Context, id int64) (Channel, error) {
+	return scanChannel(s.queryRow(ctx, "SELECT "+channelCols+" FROM channels WHERE id = ?", id))
+}
+
+// GetChannelByName finds a channel by name.
+func (s *Store) GetChannelByName(ctx context.Context, name string) (Channel, error) {
+	return scanChannel(s.queryRow(ctx, "SELECT "+channelCols+" FROM channels WHERE name = ?", name))
+}
+
+// ListChannels returns channels ordered by id, optionally only those of a host.
+func (s *Store) ListChannels(ctx context.Context, hostID *int64) ([]Channel, error) {
+	q := "SELECT " + channelCols + " FROM channels"
+	var args []any
+	if hostID != nil {
+		q += " WHERE id IN (SELECT channel_id FROM host_channels WHERE host_id = ?)"
+		args = append(args, *hostID)
+	}
+	var out []Channel
+	err := scanAll(s.query(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
+		c, err := scanChannel(r)
+		out = append(out, c)
+		return err
+	})
+	return out, err
+}
+
+// AddHostToChannel puts a host in a channel; ErrConflict if it is there.
+func (s *Store) AddHostToChannel(ctx context.Context, hostID, channelID int64) error {
+	_, err := s.exec(ctx, "INSERT INTO host_channels (host_id, channel_id) VALUES (?, ?)", hostID, channelID)
+	return err
+}
+
+// RemoveHostFromChannel takes a host out of a channel; ErrNotFound if it was not in it.
+func (s *Store) RemoveHostFromChannel(ctx context.Context, hostID, channelID int64) error {
+	n, err := s.execN(ctx, "DELETE FROM host_channels WHERE host_id = ? AND channel_id = ?", hostID, channelID)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// HostChannels returns the channel ids of every host, by host id.
+func (s *Store) HostChannels(ctx context.Context) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	err := scanAll(s.query(ctx, "SELECT host_id, channel_id FROM host_channels ORDER BY host_id, channel_id"))(func(r *sql.Rows) error {
+		var h, c int64
+		err := r.Scan(&h, &c)
+		out[h] = append(out[h], c)
+		return err
+	})
+	return out, err
+}

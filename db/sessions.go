@@ -1,0 +1,159 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Auth types, with Koji's numbers.
+const (
+	AuthNormal   = 0
+	AuthKerberos = 1
+	AuthSSL      = 2
+	AuthGSSAPI   = 3
+)
+
+// ErrLocked means another session holds the user's exclusive lock.
+var ErrLocked = errors.New("locked by another session")
+
+// Session is a login. KeyHash is the SHA-256 of the session key: the key
+// itself is never stored.
+type Session struct {
+	ID         int64
+	UserID     int64
+	KeyHash    string
+	HostIP     string
+	AuthType   int
+	Master     *int64
+	Exclusive  bool
+	Callnum    *int64
+	StartTime  float64
+	UpdateTime float64
+	RenewTime  *float64
+	Closed     bool
+}
+
+const sessionCols = "id, user_id, key, hostip, authtype, master, COALESCE(exclusive, FALSE), callnum, start_time, update_time, renew_time, closed"
+
+func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
+	var x Session
+	var master, callnum sql.NullInt64
+	var renew sql.NullFloat64
+	err := sc.Scan(&x.ID, &x.UserID, &x.KeyHash, &x.HostIP, &x.AuthType, &master, &x.Exclusive, &callnum, &x.StartTime, &x.UpdateTime, &renew, &x.Closed)
+	x.Master = nullInt(master)
+	x.Callnum = nullInt(callnum)
+	x.RenewTime = nullFloat(renew)
+	return x, mapErr(err)
+}
+
+func nullInt(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Int64
+}
+
+func nullFloat(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}
+
+func nullString(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
+}
+
+// CreateSession opens a session and returns its id.
+func (s *Store) CreateSession(ctx context.Context, x Session) (int64, error) {
+	now := s.Now()
+	id, err := s.insertID(ctx, "INSERT INTO sessions (user_id, key, hostip, authtype, master, start_time, update_time, closed) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)",
+		x.UserID, x.KeyHash, x.HostIP, x.AuthType, x.Master, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("create session: %w", err)
+	}
+	return id, nil
+}
+
+// GetSession reads a session, open or closed.
+func (s *Store) GetSession(ctx context.Context, id int64) (Session, error) {
+	return scanSession(s.queryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id))
+}
+
+// SetCallnum records the last call number a session committed.
+func (s *Store) SetCallnum(ctx context.Context, id, callnum int64) error {
+	_, err := s.exec(ctx, "UPDATE sessions SET callnum = ?, update_time = ? WHERE id = ?", callnum, s.Now(), id)
+	return err
+}
+
+// RenewSession restarts a session's expiry clock.
+func (s *Store) RenewSession(ctx context.Context, id int64) error {
+	_, err := s.exec(ctx, "UPDATE sessions SET renew_time = ? WHERE id = ?", s.Now(), id)
+	return err
+}
+
+// CloseSession closes a session and its subsessions.
+func (s *Store) CloseSession(ctx context.Context, id int64) error {
+	_, err := s.exec(ctx, "UPDATE sessions SET closed = TRUE, exclusive = NULL WHERE (id = ? OR master = ?) AND closed = FALSE", id, id)
+	return err
+}
+
+// CloseChild closes one subsession of master; ErrNotFound if it is not one.
+func (s *Store) CloseChild(ctx context.Context, master, child int64) error {
+	n, err := s.execN(ctx, "UPDATE sessions SET closed = TRUE, exclusive = NULL WHERE id = ? AND master = ? AND closed = FALSE", child, master)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// ExclusiveHolder returns the open exclusive session of a user, if any.
+func (s *Store) ExclusiveHolder(ctx context.Context, userID int64) (int64, bool, error) {
+	var id int64
+	err := s.queryRowW(ctx, "SELECT id FROM sessions WHERE user_id = ? AND exclusive = TRUE AND closed = FALSE", userID).Scan(&id)
+	if errors.Is(mapErr(err), ErrNotFound) {
+		return 0, false, nil
+	}
+	return id, err == nil, mapErr(err)
+}
+
+// MakeExclusive takes the user's exclusive lock for session id. With force it
+// closes the session that holds it; without, it returns ErrLocked.
+func (s *Store) MakeExclusive(ctx context.Context, id int64, force bool) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		var userID int64
+		if err := tx.queryRowW(ctx, "SELECT user_id FROM sessions WHERE id = ? AND closed = FALSE"+tx.forUpdate(false), id).Scan(&userID); err != nil {
+			return mapErr(err)
+		}
+		holder, held, err := tx.ExclusiveHolder(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if held && holder == id {
+			return nil
+		}
+		if held {
+			if !force {
+				return ErrLocked
+			}
+			if err := tx.CloseSession(ctx, holder); err != nil {
+				return err
+			}
+		}
+		_, err = tx.exec(ctx, "UPDATE sessions SET exclusive = TRUE WHERE id = ?", id)
+		return err
+	})
+}
+
+// LastSessionUpdate returns the latest update time of a user's sessions
+// (Koji's getLastHostUpdate).
+func (s *Store) LastSessionUpdate(ctx context.Context, userID int64) (*float64, error) {
+	var t sql.NullFloat64
+	err := s.queryRow(ctx, "SELECT MAX(update_time) FROM sessions WHERE user_id = ?", userID).Scan(&t)
+	return nullFloat(t), mapErr(err)
+}

@@ -1,0 +1,104 @@
+package ctl
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Env is what a subcommand may touch: its arguments and the standard streams.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is the one visible list of kojictl's subcommands.
+func commands() []command {
+	return []command{
+		{"migrate", "apply database migrations: migrate --db DSN", runMigrate},
+		{"user", "manage users directly in the database: user add NAME [--perm P ...] --db DSN", runUser},
+	}
+}
+
+// ErrUsage marks an error caused by wrong arguments; Main exits 2 for it.
+var ErrUsage = errors.New("usage")
+
+// exitError lets a command choose its exit status (doctor: 1 warnings, 2 errors).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs kojictl with args (without the program name) and returns the exit status.
+func Main(ctx context.Context, env *Env, args []string) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stdout, cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range cmds {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		var ee exitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ee):
+			return ee.code
+		case errors.Is(err, ErrUsage):
+			fmt.Fprintf(env.Stderr, "kojictl %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(env.Stderr, "kojictl %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(env.Stderr, "kojictl: unknown command %q; run 'kojictl help' for the list\n", args[0])
+	return 2
+}
+
+func usage(w io.Writer, cmds []command) {
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	var b strings.Builder
+	b.WriteString("kojictl: administer and use a kojigo build farm\n\nusage: kojictl COMMAND [flags]\n\ncommands:\n")
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nrun 'kojictl COMMAND -h' for a command's flags\n")
+	io.WriteString(w, b.String())
+}
+
+// newFlags returns a FlagSet that reports errors through the returned error, not by exiting.
+func newFlags(env *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("kojictl "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+// usageErr wraps a message as a usage error.
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+}
