@@ -235,6 +235,8 @@ func (p *parser) skipCommentOrPI() (bool, error) {
 		}
 		p.pos += 2 + end + 2
 		return true, nil
+	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		return false, p.errorf("CDATA not allowed here")
 	case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
 		return false, p.errorf("DOCTYPE not allowed")
 	case bytes.HasPrefix(rest, []byte("<!")):
@@ -1043,11 +1045,11 @@ var timeLayouts = []string{
 }
 
 func parseTime(s string) (time.Time, error) {
-	// accept a fraction of a second before the zone, which the layouts
-	// take implicitly
+	// time.Parse also takes a fraction of a second after the seconds
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), nil
+			// whole seconds, as Python's format carries them
+			return t.UTC().Truncate(time.Second), nil
 		}
 	}
 	return time.Time{}, errors.New("bad time")
