@@ -365,9 +365,13 @@ func (b *binder) applyFlags(fset *flag.FlagSet) {
 	})
 }
 
-// finish converts the recorded values into dst and runs Validate.
+// finish converts the recorded values into a copy of dst, runs Validate on
+// it, and stores it in dst only when all of that succeeded.
 func (b *binder) finish(dst any) error {
-	v := reflect.ValueOf(dst).Elem()
+	target := reflect.ValueOf(dst).Elem()
+	tmp := reflect.New(target.Type())
+	tmp.Elem().Set(target)
+	v := tmp.Elem()
 	for _, f := range b.fields {
 		raw, ok := b.values[f]
 		if !ok {
@@ -382,14 +386,16 @@ func (b *binder) finish(dst any) error {
 		b.errs.sort()
 		return b.errs
 	}
-	val, ok := dst.(Validator)
-	if !ok {
-		return nil
+	if val, ok := tmp.Interface().(Validator); ok {
+		if err := val.Validate(); err != nil {
+			return b.validateError(err)
+		}
 	}
-	err := val.Validate()
-	if err == nil {
-		return nil
-	}
+	target.Set(v)
+	return nil
+}
+
+func (b *binder) validateError(err error) error {
 	b.locate(err)
 	var es Errors
 	if !leaves(err, &es) {

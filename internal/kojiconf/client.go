@@ -436,6 +436,21 @@ func (p *ClientProfile) check(home string, b *binder) error {
 	return nil
 }
 
+// EffectiveAuthType is the authentication the koji CLI would use
+// (koji_cli.lib.activate_session): authtype when set; otherwise "ssl" when
+// the cert file exists, "password" when a user is set, else "kerberos".
+func (p *ClientProfile) EffectiveAuthType() string {
+	switch {
+	case p.AuthType != "":
+		return p.AuthType
+	case p.Cert != "" && fileExists(p.Cert):
+		return "ssl"
+	case p.User != "":
+		return "password"
+	}
+	return "kerberos"
+}
+
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil

@@ -409,3 +409,22 @@ func TestClientHome(t *testing.T) {
 		t.Errorf("Home option: topdir %v, %v; want /other", p, err)
 	}
 }
+
+func TestEffectiveAuthType(t *testing.T) {
+	cert := writeFile(t, t.TempDir(), "client.crt", "x")
+	tests := []struct {
+		p    ClientProfile
+		want string
+	}{
+		{ClientProfile{AuthType: "noauth", Cert: cert}, "noauth"},
+		{ClientProfile{Cert: cert, User: "u"}, "ssl"},
+		{ClientProfile{Cert: cert + ".missing", User: "u"}, "password"},
+		{ClientProfile{}, "kerberos"},
+		{ClientProfile{AuthType: "password", Cert: cert}, "password"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.EffectiveAuthType(); got != tt.want {
+			t.Errorf("EffectiveAuthType(authtype %q cert %q user %q) = %q, want %q", tt.p.AuthType, tt.p.Cert, tt.p.User, got, tt.want)
+		}
+	}
+}

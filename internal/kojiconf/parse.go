@@ -146,12 +146,16 @@ func Parse(name string, data []byte) (*File, error) {
 		blanks = 0
 		curKey = nil
 		if trimmed[0] == '[' {
-			if !strings.HasSuffix(trimmed, "]") || len(trimmed) < 3 {
+			// configparser takes the name up to the last "]" and ignores the
+			// rest; we accept only a comment there.
+			end := strings.LastIndexByte(trimmed, ']')
+			rest := strings.TrimSpace(trimmed[max(end, 0)+1:])
+			if end < 2 || (rest != "" && rest[0] != '#' && rest[0] != ';') {
 				fail(n, "", "malformed section header %q: want [name]", clip(trimmed))
 				cur, badHeader = nil, true
 				continue
 			}
-			sname := trimmed[1 : len(trimmed)-1]
+			sname := trimmed[1:end]
 			if prev, ok := seenSect[sname]; ok {
 				fail(n, "", "section [%s] repeats the one on line %d", sname, prev)
 				cur = f.Section(sname) // keep going to report further errors
