@@ -633,3 +633,16 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorsAs(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	path := writeFile(t, t.TempDir(), "hub.conf", "[hub]\ndebug = "+long+"\nworkers = "+long+"\n")
+	_, err := Load(path, "hub", defaults(), Options{Environ: noEnv})
+	var e *Error
+	if !errors.As(err, &e) || e.Key != "debug" || e.Line != 2 || e.File != path {
+		t.Fatalf("errors.As(%v) = %+v, want the debug error at line 2", err, e)
+	}
+	if strings.Contains(err.Error(), long) || !strings.Contains(err.Error(), `"`+long[:57]+`..."`) {
+		t.Errorf("long value not clipped in %q", err)
+	}
+}

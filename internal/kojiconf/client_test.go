@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -426,5 +427,35 @@ func TestEffectiveAuthType(t *testing.T) {
 		if got := tt.p.EffectiveAuthType(); got != tt.want {
 			t.Errorf("EffectiveAuthType(authtype %q cert %q user %q) = %q, want %q", tt.p.AuthType, tt.p.Cert, tt.p.User, got, tt.want)
 		}
+	}
+}
+
+func TestExpandUser(t *testing.T) {
+	u, err := user.Current()
+	if err != nil {
+		t.Skipf("no current user: %v", err)
+	}
+	tests := []struct {
+		in, home, want string
+		err            bool
+	}{
+		{"/abs/x", "/h", "/abs/x", false},
+		{"rel/x", "/h", "rel/x", false},
+		{"~", "/h", "/h", false},
+		{"~/", "/h", "/h", false},
+		{"~/.koji/client.crt", "/h", "/h/.koji/client.crt", false},
+		{"~" + u.Username + "/x", "/h", filepath.Join(u.HomeDir, "x"), false},
+		{"~/x", "", "", true},
+		{"~no-such-user-kojiconf", "/h", "", true},
+	}
+	for _, tt := range tests {
+		got, err := expandUser(tt.in, tt.home)
+		if got != tt.want || (err != nil) != tt.err {
+			t.Errorf("expandUser(%q, %q) = %q, %v; want %q, error %v", tt.in, tt.home, got, err, tt.want, tt.err)
+		}
+	}
+	// Without Home or HOME, the user database gives the home directory.
+	if got := clientHome(ClientOptions{Environ: func() []string { return []string{"HOME="} }}); got != u.HomeDir {
+		t.Errorf("clientHome without HOME = %q, want %q", got, u.HomeDir)
 	}
 }
