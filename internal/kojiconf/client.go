@@ -63,7 +63,7 @@ type ClientProfile struct {
 	Warnings Errors
 }
 
-// AuthTypes are the authtype values the koji CLI accepts.
+// authTypes are the authtype values the koji CLI accepts (koji_cli.lib.activate_session).
 var authTypes = []string{"noauth", "ssl", "password", "kerberos"}
 
 func defaultClientProfile(profile string) *ClientProfile {
