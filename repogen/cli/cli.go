@@ -1,0 +1,365 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"kojigo/repogen"
+)
+
+// Config is the parsed command line of `kojira createrepo`.
+type Config struct {
+	Dir            string
+	Pkglist        string
+	GroupFile      string
+	OutputDir      string
+	Update         bool
+	UpdateMDPath   string
+	SkipStat       bool
+	Workers        int
+	ChangelogLimit int
+	Checksum       string
+	CompressType   string
+	Revision       string
+	SimpleNames    bool
+	UniqueNames    bool
+	SkipBad        bool
+	ErrorExitVal   bool
+	NoDatabase     bool
+	Database       bool
+	JSONProgress   bool
+	NoProgress     bool
+	Quiet          bool
+	Verbose        bool
+}
+
+// changelogUnset marks --changelog-limit as not given.
+const changelogUnset = -1 << 31
+
+// Usage is the manual printed by --help.
+const Usage = `usage: kojira createrepo [options] DIR
+
+Writes yum/dnf repository metadata (DIR/repodata or OUTPUTDIR/repodata) for
+the RPM packages under DIR, like createrepo_c --no-database. Packages stream
+through a fixed number of workers, so memory stays flat whatever the number
+of packages. The new repodata replaces the old one in a single rename at the
+end: a failed or killed run leaves the previous repodata in place, and the
+next run removes what it left behind.
+
+A package that cannot be read (truncated, not an RPM, absurd header sizes,
+unreadable) fails the run and is named; with --skip-bad it is left out and
+named instead.
+
+Options:
+`
+
+// NewFlagSet returns the flag set of `kojira createrepo`, bound to c.
+func NewFlagSet(c *Config, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kojira createrepo", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	str := func(p *string, names, usage string) {
+		for _, n := range strings.Split(names, ",") {
+			fs.StringVar(p, n, "", usage)
+		}
+	}
+	boolean := func(p *bool, names, usage string) {
+		for _, n := range strings.Split(names, ",") {
+			fs.BoolVar(p, n, false, usage)
+		}
+	}
+	str(&c.Pkglist, "pkglist,i", "`FILE` listing the packages to index, one path relative to DIR per line")
+	str(&c.GroupFile, "groupfile,g", "comps `FILE` to publish as the group metadata")
+	str(&c.OutputDir, "outputdir,o", "write repodata/ into `DIR` (must exist) instead of the package directory")
+	boolean(&c.Update, "update", "reuse the previous metadata for packages whose path, size and mtime did not change")
+	str(&c.UpdateMDPath, "update-md-path", "previous repodata `DIR` for --update (default OUTPUTDIR/repodata)")
+	boolean(&c.SkipStat, "skip-stat", "with --update, trust the previous metadata on a path match without stat()")
+	fs.IntVar(&c.Workers, "workers", 0, "packages read in parallel (default: number of CPUs)")
+	fs.IntVar(&c.ChangelogLimit, "changelog-limit", changelogUnset, "keep only the `N` newest changelog entries (default 10; -1 keeps all)")
+	str(&c.Checksum, "checksum,s", "checksum `TYPE`: sha256 (default), sha1, sha224, sha384, sha512, md5")
+	str(&c.CompressType, "compress-type,general-compress-type", "metadata compression `TYPE`: gz (default), zstd, xz, none")
+	str(&c.Revision, "revision", "repomd.xml revision (default: current Unix time)")
+	boolean(&c.SimpleNames, "simple-md-filenames", "name files primary.xml.gz instead of CHECKSUM-primary.xml.gz")
+	boolean(&c.UniqueNames, "unique-md-filenames", "name files CHECKSUM-primary.xml.gz (the default)")
+	boolean(&c.SkipBad, "skip-bad", "leave out packages that cannot be read, naming them, instead of failing")
+	boolean(&c.ErrorExitVal, "error-exit-val", "exit with status 2 when packages were skipped (failing without --skip-bad is the default)")
+	boolean(&c.NoDatabase, "no-database", "write no sqlite databases (the default and only mode)")
+	boolean(&c.Database, "database,d", "not supported: sqlite databases are not written")
+	boolean(&c.JSONProgress, "json-progress", "print progress and the result as JSON lines on standard output")
+	boolean(&c.NoProgress, "no-progress", "no progress bar on a terminal")
+	boolean(&c.Quiet, "quiet,q", "print only errors")
+	boolean(&c.Verbose, "verbose,v", "print debug messages")
+	fs.Usage = func() {
+		fmt.Fprint(errOut, Usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// shortBools are the one-letter boolean flags that may be combined ("-vd").
+const shortBools = "vqd"
+
+// Parse parses the arguments after "createrepo". Options may come before or
+// after DIR, and one-letter booleans may be combined, as with createrepo_c.
+// It returns flag.ErrHelp after printing the manual for -h/--help.
+func Parse(args []string, errOut io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := NewFlagSet(c, errOut)
+	var expanded []string
+	for _, a := range args {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.Trim(a[1:], shortBools) == "" {
+			for _, ch := range a[1:] {
+				expanded = append(expanded, "-"+string(ch))
+			}
+			continue
+		}
+		expanded = append(expanded, a)
+	}
+	var pos []string
+	rest := expanded
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	switch len(pos) {
+	case 0:
+		return nil, errors.New("no package directory given (usage: kojira createrepo [options] DIR)")
+	case 1:
+		c.Dir = pos[0]
+	default:
+		return nil, fmt.Errorf("one package directory expected, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if c.Database {
+		return nil, errors.New("--database: sqlite databases are not supported; dnf does not need them (createrepo_c >= 1.0 does not write them by default)")
+	}
+	if c.SimpleNames && c.UniqueNames {
+		return nil, errors.New("--simple-md-filenames and --unique-md-filenames exclude each other")
+	}
+	if c.Quiet && c.Verbose {
+		return nil, errors.New("--quiet and --verbose exclude each other")
+	}
+	return c, nil
+}
+
+// ExitError carries a process exit status other than 1.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Options turns the command line into engine options.
+func (c *Config) Options() (repogen.Options, error) {
+	o := repogen.Options{
+		BaseDir:     c.Dir,
+		OutputDir:   c.OutputDir,
+		Workers:     c.Workers,
+		Checksum:    c.Checksum,
+		GroupFile:   c.GroupFile,
+		Revision:    c.Revision,
+		SimpleNames: c.SimpleNames,
+		Update:      c.Update,
+		UpdateFrom:  c.UpdateMDPath,
+		SkipStat:    c.SkipStat,
+		SkipBad:     c.SkipBad,
+	}
+	comp, err := repogen.ParseCompression(c.CompressType)
+	if err != nil {
+		return o, fmt.Errorf("--compress-type: %w", err)
+	}
+	o.Compression = comp
+	switch {
+	case c.ChangelogLimit == changelogUnset:
+	case c.ChangelogLimit == 0:
+		o.ChangelogLimit = repogen.ChangelogNone
+	case c.ChangelogLimit == -1:
+		o.ChangelogLimit = repogen.ChangelogAll
+	case c.ChangelogLimit < 0:
+		return o, fmt.Errorf("--changelog-limit %d: want -1 (all), 0 (none) or a positive number", c.ChangelogLimit)
+	default:
+		o.ChangelogLimit = c.ChangelogLimit
+	}
+	if c.Pkglist != "" {
+		f, err := os.Open(c.Pkglist)
+		if err != nil {
+			return o, fmt.Errorf("--pkglist: %w", err)
+		}
+		defer f.Close()
+		list, err := repogen.ReadPkglist(f)
+		if err != nil {
+			return o, fmt.Errorf("--pkglist %s: %w", c.Pkglist, err)
+		}
+		if list == nil {
+			list = []string{}
+		}
+		o.Packages = list
+	}
+	return o, nil
+}
+
+// Run generates the repository described by c. Progress goes to stderr as a
+// bar when it is a terminal, or to stdout as JSON lines with --json-progress;
+// the summary goes to stdout.
+func Run(ctx context.Context, c *Config, stdout, stderr io.Writer) error {
+	opts, err := c.Options()
+	if err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	switch {
+	case c.Quiet:
+		level = slog.LevelError
+	case c.Verbose:
+		level = slog.LevelDebug
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "repogen")
+
+	var prog *progress
+	switch {
+	case c.JSONProgress:
+		prog = newProgress(stdout, true)
+	case !c.Quiet && !c.NoProgress && isTerminal(stderr):
+		prog = newProgress(stderr, false)
+	}
+	if prog != nil {
+		opts.Progress = prog.update
+	}
+	res, err := repogen.Generate(ctx, opts)
+	if prog != nil {
+		prog.finish()
+	}
+	if err != nil {
+		if c.JSONProgress {
+			writeJSON(stdout, map[string]any{"type": "error", "error": err.Error()})
+		}
+		return err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(stderr, "skipped %s\n", s)
+	}
+	if c.JSONProgress {
+		skipped := make([]map[string]string, 0, len(res.Skipped))
+		for _, s := range res.Skipped {
+			skipped = append(skipped, map[string]string{"path": s.Path, "error": s.Err.Error()})
+		}
+		writeJSON(stdout, map[string]any{
+			"type": "result", "packages": res.Packages, "read": res.Read, "reused": res.Reused,
+			"skipped": skipped, "bytes_read": res.BytesRead, "revision": res.Revision,
+			"repodata": res.RepodataDir, "seconds": res.Timings.Total.Seconds(), "files": res.Files,
+		})
+	} else if !c.Quiet {
+		fmt.Fprintf(stdout, "%d packages (%d read, %d reused, %d skipped) in %.2fs: %s\n",
+			res.Packages, res.Read, res.Reused, len(res.Skipped), res.Timings.Total.Seconds(), res.RepodataDir)
+	}
+	if len(res.Skipped) > 0 && c.ErrorExitVal {
+		return &ExitError{Code: 2, Err: fmt.Errorf("%d packages skipped", len(res.Skipped))}
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	w.Write(append(b, '\n'))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress renders the engine's progress callback, at most a few times a
+// second.
+type progress struct {
+	w     io.Writer
+	json  bool
+	start time.Time
+	last  time.Time
+	done  int
+	total int
+	drawn bool
+	every time.Duration
+	now   func() time.Time
+}
+
+func newProgress(w io.Writer, json bool) *progress {
+	p := &progress{w: w, json: json, now: time.Now, every: 100 * time.Millisecond}
+	if json {
+		p.every = 250 * time.Millisecond
+	}
+	p.start = p.now()
+	return p
+}
+
+func (p *progress) update(done, total int) {
+	p.done, p.total = done, total
+	if t := p.now(); done == total || t.Sub(p.last) >= p.every {
+		p.last = t
+		p.draw()
+	}
+}
+
+func (p *progress) draw() {
+	elapsed := p.now().Sub(p.start).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(p.done) / elapsed
+	}
+	eta := 0.0
+	if rate > 0 {
+		eta = float64(p.total-p.done) / rate
+	}
+	if p.json {
+		writeJSON(p.w, map[string]any{"type": "progress", "done": p.done, "total": p.total,
+			"rate": round1(rate), "eta_seconds": round1(eta)})
+		return
+	}
+	fmt.Fprint(p.w, "\r"+bar(p.done, p.total, rate, eta))
+	p.drawn = true
+}
+
+func (p *progress) finish() {
+	if !p.json && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+// bar renders "[=====>    ] 2919/12788  23%  1234 pkg/s  ETA 8s".
+func bar(done, total int, rate, eta float64) string {
+	const width = 30
+	frac := 1.0
+	if total > 0 {
+		frac = float64(done) / float64(total)
+	}
+	n := int(frac * width)
+	b := strings.Repeat("=", n)
+	if n < width {
+		b += ">" + strings.Repeat(" ", width-n-1)
+	}
+	return fmt.Sprintf("[%s] %d/%d %3d%% %6.0f pkg/s ETA %s ", b, done, total, int(frac*100), rate,
+		time.Duration(eta*float64(time.Second)).Round(time.Second))
+}

@@ -1,0 +1,112 @@
+package repogen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// comparePaths orders packages as createrepo_c writes them: by file name,
+// then by the whole relative path.
+func comparePaths(a, b string) int {
+	if c := strings.Compare(path.Base(a), path.Base(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// cleanHref validates one package path relative to the base directory and
+// returns it in slash form without "./" prefixes.
+func cleanHref(p string) (string, error) {
+	if p == "" {
+		return "", fmt.Errorf("empty package path")
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", fmt.Errorf("package path %q contains a NUL byte", p)
+	}
+	c := filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
+	if !filepath.IsLocal(filepath.FromSlash(c)) {
+		return "", fmt.Errorf("package path %q is not inside the package directory", p)
+	}
+	return c, nil
+}
+
+// sortPackages validates, de-duplicates and orders a package list.
+func sortPackages(list []string) ([]string, int, error) {
+	out := make([]string, 0, len(list))
+	for _, p := range list {
+		c, err := cleanHref(p)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, comparePaths)
+	n := len(out)
+	out = slices.Compact(out)
+	return out, n - len(out), nil
+}
+
+// scanDir lists the *.rpm files under dir, skipping repodata directories and
+// the engine's own temporary directories.
+func scanDir(ctx context.Context, dir string) ([]string, error) {
+	var list []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && (d.Name() == "repodata" || strings.HasPrefix(d.Name(), ".repodata")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".rpm") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		list = append(list, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", dir, err)
+	}
+	return list, nil
+}
+
+// ReadPkglist reads a createrepo_c --pkglist file: one path per line,
+// relative to the package directory; blank lines and lines starting with #
+// are ignored. Lines longer than 64 KiB are an error.
+func ReadPkglist(r io.Reader) ([]string, error) {
+	var list []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		if _, err := cleanHref(s); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		list = append(list, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", line+1, err)
+	}
+	return list, nil
+}
