@@ -17,7 +17,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
 		fn(t, openSQLite(t))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		fn(t, OpenTestPostgres(t))
+		fn(t, openPostgres(t))
 	})
 }
 
@@ -260,12 +260,9 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
-// OpenTestPostgres returns a migrated Store in a fresh PostgreSQL schema of
-// its own, dropped when the test ends.
-func OpenTestPostgres(t testing.TB) *Store {
+func openPostgres(t testing.TB) *Store {
 	t.Helper()
-	base := testenv.PostgresDSN(t)
-	dsn, cleanup, err := NewTestSchema(base)
+	dsn, cleanup, err := NewTestSchema(testenv.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,3 +157,10 @@ func (s *Store) LastSessionUpdate(ctx context.Context, userID int64) (*float64, 
 	err := s.queryRow(ctx, "SELECT MAX(update_time) FROM sessions WHERE user_id = ?", userID).Scan(&t)
 	return nullFloat(t), mapErr(err)
 }
+
+// OpenSessionCount counts sessions that are not closed.
+func (s *Store) OpenSessionCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM sessions WHERE closed = FALSE").Scan(&n)
+	return n, mapErr(err)
+}

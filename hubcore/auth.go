@@ -1,0 +1,557 @@
+package hubcore
+
+import (
+	"crypto/x509"
+	"errors"
+	"strings"
+
+	"kojigo/db"
+	"kojigo/internal/kojixml"
+	"kojigo/internal/password"
+)
+
+func (c *call) clientIP() string {
+	if c.hub.cfg.CheckClientIP {
+		return c.remote
+	}
+	return "-"
+}
+
+func (h *Hub) openSession(c *call, userID int64, authtype int, master *int64) (map[string]any, error) {
+	key := newSessionKey(userID)
+	id, err := h.store.CreateSession(c.ctx, db.Session{UserID: userID, KeyHash: hashKey(key), HostIP: c.clientIP(), AuthType: authtype, Master: master})
+	if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return map[string]any{"session-id": id, "session-key": key, "header-auth": true}, nil
+}
+
+// login(user, password, opts=None)
+func mLogin(c *call, a *kojixml.Args) (any, error) {
+	name := a.String(0, "user")
+	pw := a.String(1, "password")
+	a.OptAny(2, "opts", nil)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	u, err := c.hub.store.GetUserByName(c.ctx, name)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil || u.PasswordHash == "" || password.Check(u.PasswordHash, pw) != nil {
+		c.hub.metrics.loginFailures.WithLabelValues("password").Inc()
+		return nil, fault(kojixml.AuthError, "invalid username or password")
+	}
+	if u.Status == db.StatusBlocked {
+		return nil, fault(kojixml.AuthError, "logins by %s are not allowed", u.Name)
+	}
+	return c.hub.openSession(c, u.ID, db.AuthNormal, nil)
+}
+
+// sslLogin(proxyuser=None, proxyauthtype=None, renew=False, exclusive=None):
+// the user is the verified client certificate's subject component.
+func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
+	proxy := a.StringOrNil(0, "proxyuser")
+	a.OptAny(1, "proxyauthtype", nil)
+	a.OptBool(2, "renew", false)
+	excl := a.OptAny(3, "exclusive", nil)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if proxy != nil {
+		return nil, notAllowed("proxy logins are not supported by this hub")
+	}
+	cert := c.verifiedCert()
+	if cert == nil {
+		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		reason := "None"
+		if c.tls != nil && len(c.tls.PeerCertificates) > 0 {
+			reason = "FAILED"
+		}
+		return nil, fault(kojixml.AuthError, "could not verify client: %s", reason)
+	}
+	name := subjectComponent(cert, c.hub.cfg.DNUsernameComponent)
+	if name == "" {
+		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		return nil, fault(kojixml.AuthError, "unable to get user information (%s) from client certificate", c.hub.cfg.DNUsernameComponent)
+	}
+	u, err := c.hub.store.GetUserByName(c.ctx, name)
+	switch {
+	case errors.Is(err, db.ErrNotFound) && c.hub.cfg.DisableLoginCreatesUser:
+		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		c.hub.noteLoginFailure(c, name, "Unknown user: "+name)
+		return nil, fault(kojixml.AuthError, "Unknown user: %s", name)
+	case errors.Is(err, db.ErrNotFound):
+		id, err := c.hub.store.CreateUser(c.ctx, db.User{Name: name})
+		if err != nil {
+			return nil, err
+		}
+		u = db.User{ID: id, Name: name}
+	case err != nil:
+		return nil, err
+	}
+	if u.Status == db.StatusBlocked {
+		return nil, fault(kojixml.AuthError, "logins by %s are not allowed", u.Name)
+	}
+	res, err := c.hub.openSession(c, u.ID, db.AuthSSL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := excl.(bool); ok && b {
+		if err := c.hub.store.MakeExclusive(c.ctx, res["session-id"].(int64), false); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// verifiedCert is the client certificate the hub's TLS listener verified.
+func (c *call) verifiedCert() *x509.Certificate {
+	if c.tls == nil || len(c.tls.VerifiedChains) == 0 || len(c.tls.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return c.tls.VerifiedChains[0][0]
+}
+
+func subjectComponent(cert *x509.Certificate, comp string) string {
+	switch strings.ToUpper(comp) {
+	case "CN":
+		return cert.Subject.CommonName
+	case "UID":
+		for _, n := range cert.Subject.Names {
+			if n.Type.String() == "0.9.2342.19200300.100.1.1" {
+				if s, ok := n.Value.(string); ok {
+					return s
+				}
+			}
+		}
+	case "EMAILADDRESS", "EMAIL":
+		if len(cert.EmailAddresses) > 0 {
+			return cert.EmailAddresses[0]
+		}
+	case "OU":
+		if len(cert.Subject.OrganizationalUnit) > 0 {
+			return cert.Subject.OrganizationalUnit[0]
+		}
+	}
+	return ""
+}
+
+// noteLoginFailure is where a refused sslLogin is logged for operators.
+func (h *Hub) noteLoginFailure(c *call, name, why string) {
+	h.log.Warn("sslLogin refused", "peer", c.remote, "user", name, "reason", why)
+}
+
+// logout(session_id=None)
+func mLogout(c *call, a *kojixml.Args) (any, error) {
+	sid := a.IntOrNil(0, "session_id")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if c.session == nil {
+		return nil, nil
+	}
+	target := c.session.ID
+	if sid != nil && *sid != target {
+		s, err := c.hub.store.GetSession(c.ctx, *sid)
+		if err != nil || s.UserID != c.session.UserID {
+			return nil, notAllowed("cannot log out session %d: not yours", *sid)
+		}
+		target = *sid
+	}
+	c.wrote = true
+	return nil, c.hub.store.CloseSession(c.ctx, target)
+}
+
+func mSubsession(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requireLogin(); err != nil {
+		return nil, err
+	}
+	if c.session.Master != nil {
+		return nil, genericErr("Subsessions cannot have subsessions")
+	}
+	return c.hub.openSession(c, c.user.ID, c.session.AuthType, &c.session.ID)
+}
+
+func mLogoutChild(c *call, a *kojixml.Args) (any, error) {
+	child := a.Int(0, "session_id")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requireLogin(); err != nil {
+		return nil, err
+	}
+	if err := c.hub.store.CloseChild(c.ctx, c.session.ID, child); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, genericErr("session %d is not an open subsession of this session", child)
+		}
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
+// exclusiveSession(force=False)
+func mExclusiveSession(c *call, a *kojixml.Args) (any, error) {
+	force := a.OptBool(0, "force", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requireLogin(); err != nil {
+		return nil, err
+	}
+	if c.session.Master != nil {
+		return nil, genericErr("subsessions cannot become exclusive")
+	}
+	if err := c.hub.store.MakeExclusive(c.ctx, c.session.ID, force); err != nil {
+		if errors.Is(err, db.ErrLocked) {
+			return nil, fault(kojixml.AuthLockError, "Cannot get exclusive session")
+		}
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
+func userMap(u db.User) map[string]any {
+	krbs := []any{}
+	if u.KrbPrincipal != nil {
+		krbs = append(krbs, *u.KrbPrincipal)
+	}
+	return map[string]any{"id": u.ID, "name": u.Name, "status": u.Status, "usertype": u.UserType, "krb_principals": krbs}
+}
+
+func mGetLoggedInUser(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if c.user == nil {
+		return nil, nil
+	}
+	m := userMap(*c.user)
+	m["authtype"] = c.session.AuthType
+	m["krb_principal"] = optStr(c.user.KrbPrincipal)
+	return kojixml.Struct{
+		{Name: "id", Value: m["id"]}, {Name: "name", Value: m["name"]}, {Name: "status", Value: m["status"]},
+		{Name: "usertype", Value: m["usertype"]}, {Name: "krb_principals", Value: m["krb_principals"]},
+		{Name: "authtype", Value: m["authtype"]}, {Name: "krb_principal", Value: m["krb_principal"]},
+	}, nil
+}
+
+func mGetSessionInfo(c *call, a *kojixml.Args) (any, error) {
+	details := a.OptBool(0, "details", false)
+	a.OptBool(1, "user_id", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if c.session == nil {
+		return nil, nil
+	}
+	s := c.session
+	var excl any
+	if s.Exclusive {
+		excl = true
+	}
+	expired := c.hub.store.Now()-s.StartTime > c.hub.cfg.SessionRenewalTimeout.Seconds()
+	m := map[string]any{
+		"authtype": s.AuthType, "callnum": optInt(s.Callnum), "exclusive": excl, "expired": expired,
+		"master": optInt(s.Master), "renew_time": kojiTime(s.RenewTime), "renew_ts": kojiTS(s.RenewTime),
+		"start_time": kojiTime(&s.StartTime), "start_ts": s.StartTime, "update_time": kojiTime(&s.UpdateTime),
+		"update_ts": s.UpdateTime, "user_id": s.UserID,
+	}
+	if details {
+		m["id"] = s.ID
+		m["hostip"] = s.HostIP
+	}
+	return m, nil
+}
+
+// getUser(userInfo=None, strict=False, krb_princs=True, groups=False)
+func mGetUser(c *call, a *kojixml.Args) (any, error) {
+	info := a.OptAny(0, "userInfo", nil)
+	strict := a.OptBool(1, "strict", false)
+	a.OptBool(2, "krb_princs", true)
+	a.OptBool(3, "groups", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if info == nil {
+		if c.user == nil {
+			return nil, nil
+		}
+		return userMap(*c.user), nil
+	}
+	u, err := c.hub.lookupUser(c, info)
+	if errors.Is(err, db.ErrNotFound) {
+		if strict {
+			return nil, genericErr("No such user: %v", info)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return userMap(u), nil
+}
+
+func (h *Hub) lookupUser(c *call, info any) (db.User, error) {
+	switch v := info.(type) {
+	case int64:
+		return h.store.GetUser(c.ctx, v)
+	case string:
+		return h.store.GetUserByName(c.ctx, v)
+	case map[string]any:
+		if id, ok := v["id"].(int64); ok {
+			return h.store.GetUser(c.ctx, id)
+		}
+		if n, ok := v["name"].(string); ok {
+			return h.store.GetUserByName(c.ctx, n)
+		}
+		if k, ok := v["krb_principal"].(string); ok {
+			return h.store.GetUserByKrb(c.ctx, k)
+		}
+	}
+	return db.User{}, paramErr("Invalid type for userInfo: %T", info)
+}
+
+// listUsers(userType=USERTYPES['NORMAL'], prefix=None, queryOpts=None, perm=None, inherited_perm=False)
+func mListUsers(c *call, a *kojixml.Args) (any, error) {
+	ut := a.OptInt(0, "userType", db.UserNormal)
+	prefix := a.OptString(1, "prefix", "")
+	qo := a.OptMap(2, "queryOpts")
+	a.OptAny(3, "perm", nil)
+	a.OptBool(4, "inherited_perm", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	t := int(ut)
+	users, err := c.hub.store.ListUsers(c.ctx, db.UserFilter{UserType: &t, Prefix: prefix})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(users))
+	for _, u := range users {
+		out = append(out, userMap(u))
+	}
+	return applyQueryOpts(out, qo)
+}
+
+// createUser(username, status=None, krb_principal=None)
+func mCreateUser(c *call, a *kojixml.Args) (any, error) {
+	name := a.String(0, "username")
+	status := a.OptInt(1, "status", db.StatusNormal)
+	krb := a.StringOrNil(2, "krb_principal")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("admin"); err != nil {
+		return nil, err
+	}
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	if status != db.StatusNormal && status != db.StatusBlocked {
+		return nil, paramErr("Invalid status: %d", status)
+	}
+	id, err := c.hub.store.CreateUser(c.ctx, db.User{Name: name, Status: int(status), KrbPrincipal: krb})
+	if errors.Is(err, db.ErrConflict) {
+		return nil, genericErr("user already exists: %s", name)
+	}
+	c.wrote = true
+	return id, err
+}
+
+// validateName applies Koji's rule for names: non-empty, bounded, printable, no whitespace.
+func validateName(name string) error {
+	if name == "" {
+		return fault(kojixml.NameValidationError, "Name is empty")
+	}
+	if len(name) > 255 {
+		return fault(kojixml.NameValidationError, "Name is longer than 255 characters")
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f {
+			return fault(kojixml.NameValidationError, "Name %q contains whitespace or control characters", name)
+		}
+	}
+	return nil
+}
+
+func mGetAllPerms(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	perms, err := c.hub.store.ListPerms(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(perms))
+	for _, p := range perms {
+		out = append(out, map[string]any{"id": p.ID, "name": p.Name, "description": p.Description})
+	}
+	return out, nil
+}
+
+// getUserPerms(userID=None, with_groups=True)
+func mGetUserPerms(c *call, a *kojixml.Args) (any, error) {
+	info := a.OptAny(0, "userID", nil)
+	a.OptBool(1, "with_groups", true)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	var uid int64
+	if info == nil {
+		if c.user == nil {
+			return []any{}, nil
+		}
+		uid = c.user.ID
+	} else {
+		u, err := c.hub.lookupUser(c, info)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, genericErr("No such user: %v", info)
+		}
+		if err != nil {
+			return nil, err
+		}
+		uid = u.ID
+	}
+	perms, err := c.hub.store.UserPerms(c.ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(perms))
+	for i, p := range perms {
+		out[i] = p
+	}
+	return out, nil
+}
+
+func mGetUserPermsInheritance(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "userID")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	u, err := c.hub.lookupUser(c, info)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("No such user: %v", info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	perms, err := c.hub.store.UserPerms(c.ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, p := range perms {
+		out[p] = []any{nil}
+	}
+	return out, nil
+}
+
+func mGetPerms(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if c.user == nil {
+		return []any{}, nil
+	}
+	return mGetUserPerms(c, kojixml.NewArgs("getUserPerms", []any{c.user.ID}))
+}
+
+// hasPerm(perm, strict=True)
+func mHasPerm(c *call, a *kojixml.Args) (any, error) {
+	perm := a.String(0, "perm")
+	strict := a.OptBool(1, "strict", true)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if strict {
+		if _, err := c.hub.store.GetPermByName(c.ctx, perm); errors.Is(err, db.ErrNotFound) {
+			return nil, genericErr("No such permission %s defined", perm)
+		}
+	}
+	return c.hasPerm(perm), nil
+}
+
+// grantPermission(userinfo, permission, create=False, description=None)
+func mGrantPermission(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "userinfo")
+	perm := a.String(1, "permission")
+	create := a.OptBool(2, "create", false)
+	desc := a.OptString(3, "description", "")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("admin"); err != nil {
+		return nil, err
+	}
+	u, err := c.hub.lookupUser(c, info)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("No such user: %v", info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
+		p, err := tx.GetPermByName(c.ctx, perm)
+		if errors.Is(err, db.ErrNotFound) {
+			if !create {
+				return genericErr("No such permission %s", perm)
+			}
+			if err := validateName(perm); err != nil {
+				return err
+			}
+			id, err := tx.CreatePerm(c.ctx, perm, desc)
+			if err != nil {
+				return err
+			}
+			p.ID = id
+		} else if err != nil {
+			return err
+		}
+		if err := tx.GrantPerm(c.ctx, u.ID, p.ID, &c.user.ID); errors.Is(err, db.ErrConflict) {
+			return genericErr("user %s already has permission: %s", u.Name, perm)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
+func mRevokePermission(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "userinfo")
+	perm := a.String(1, "permission")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("admin"); err != nil {
+		return nil, err
+	}
+	u, err := c.hub.lookupUser(c, info)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("No such user: %v", info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.hub.store.GetPermByName(c.ctx, perm)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("No such permission %s", perm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.hub.store.RevokePerm(c.ctx, u.ID, p.ID); errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("user %s does not have permission: %s", u.Name, perm)
+	} else if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}

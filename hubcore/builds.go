@@ -1,0 +1,3 @@
+package hubcore
+
+func buildMethods() []method { return nil }
