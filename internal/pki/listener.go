@@ -1,0 +1,177 @@
+package pki
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// ListenerOptions configure NewListener. The zero value is usable.
+type ListenerOptions struct {
+	// OnFailure receives every failed handshake that the config's own
+	// VerifyConnection did not already report: clients that refused the
+	// hub's certificate, plain HTTP on the TLS port, version mismatches,
+	// timeouts. Clients that connect and close without a word (health
+	// checks, port scans) are not reported. Nil: failures are dropped.
+	OnFailure func(Failure)
+	// HandshakeTimeout bounds one handshake; 10s when zero.
+	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds handshakes in progress; further connections wait
+	// in the kernel's backlog. 256 when zero.
+	MaxHandshakes int
+}
+
+// NewListener wraps inner so that Accept returns only connections whose TLS
+// handshake with cfg has succeeded. Handshakes run in their own goroutines,
+// so a slow client delays nobody, and every failure is explained through
+// opts.OnFailure with the peer's address. Serve HTTP on it with
+// http.Server.Serve; the server sees *tls.Conn values, so r.TLS is set.
+// Close stops accepting, cancels handshakes in progress and waits for them.
+func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) net.Listener {
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = 256
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{
+		inner:  inner,
+		cfg:    cfg,
+		opts:   opts,
+		ctx:    ctx,
+		cancel: cancel,
+		conns:  make(chan *tls.Conn),
+		sem:    make(chan struct{}, opts.MaxHandshakes),
+		dead:   make(chan struct{}),
+	}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l
+}
+
+type listener struct {
+	inner  net.Listener
+	cfg    *tls.Config
+	opts   ListenerOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	conns  chan *tls.Conn
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	dead    chan struct{} // closed when the accept loop ends
+	errOnce sync.Once
+	err     error // why the accept loop ended
+}
+
+func (l *listener) acceptLoop() {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.ctx.Done():
+			l.stop(net.ErrClosed)
+			return
+		}
+		c, err := l.inner.Accept()
+		if err != nil {
+			<-l.sem
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				// Out of file descriptors and the like: back off as
+				// net/http does, then retry.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+					continue
+				case <-l.ctx.Done():
+					t.Stop()
+					l.stop(net.ErrClosed)
+					return
+				}
+			}
+			l.stop(err)
+			return
+		}
+		delay = 0
+		l.wg.Add(1)
+		go l.handshake(c)
+	}
+}
+
+func (l *listener) stop(err error) {
+	l.errOnce.Do(func() {
+		l.err = err
+		close(l.dead)
+	})
+}
+
+func (l *listener) handshake(raw net.Conn) {
+	defer l.wg.Done()
+	tc := tls.Server(raw, l.cfg)
+	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	<-l.sem
+	if err != nil {
+		l.report(err, raw.RemoteAddr().String(), ctx.Err() != nil && l.ctx.Err() == nil)
+		tc.Close()
+		return
+	}
+	select {
+	case l.conns <- tc:
+	case <-l.ctx.Done():
+		tc.Close()
+	}
+}
+
+func (l *listener) report(err error, addr string, timedOut bool) {
+	if l.opts.OnFailure == nil || l.ctx.Err() != nil {
+		return
+	}
+	var re reportedError
+	if errors.As(err, &re) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	now := timeOf(l.cfg)
+	var d Diagnosis
+	if timedOut {
+		d = Diagnosis{Problem: ProblemHandshake, Err: err,
+			Message: "the client at " + addr + " did not finish the TLS handshake within " + l.opts.HandshakeTimeout.String() + "; if it is a Koji client, check its network path to the hub"}
+	} else {
+		info := HandshakeInfo{Side: SideServer, PeerAddr: addr, Now: now}
+		if len(l.cfg.Certificates) > 0 {
+			info.OwnCert = l.cfg.Certificates[0].Leaf
+		}
+		d = DiagnoseHandshake(err, info)
+	}
+	l.opts.OnFailure(newFailure(d, addr, now))
+}
+
+// Accept returns the next connection whose handshake succeeded.
+func (l *listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.dead:
+		return nil, l.err
+	}
+}
+
+// Close stops the listener and waits for its goroutines.
+func (l *listener) Close() error {
+	l.cancel()
+	err := l.inner.Close()
+	l.wg.Wait()
+	l.stop(net.ErrClosed)
+	return err
+}
+
+func (l *listener) Addr() net.Addr { return l.inner.Addr() }
