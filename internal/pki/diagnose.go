@@ -63,7 +63,9 @@ type Diagnosis struct {
 }
 
 // AsError returns the diagnosis as an *Error that wraps the original error.
-func (d Diagnosis) AsError() *Error { return &Error{Problem: d.Problem, Message: d.Message, Err: d.Err} }
+func (d Diagnosis) AsError() *Error {
+	return &Error{Problem: d.Problem, Message: d.Message, Err: d.Err}
+}
 
 // Alert codes from RFC 8446 §6 that matter for certificate failures.
 const (

@@ -245,5 +245,3 @@ func IsProblem(err error, p Problem) bool {
 	var pe *Error
 	return errors.As(err, &pe) && pe.Problem == p
 }
-
-
