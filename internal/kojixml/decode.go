@@ -3,6 +3,7 @@ package kojixml
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,25 @@ type parser struct {
 	maxValues int
 	ordered   bool
 	scratch   []byte
+	names     [64]string // direct-mapped cache of struct member names
+}
+
+// intern returns b as a string, reusing the string of an earlier member
+// name: rows of a result repeat the same names.
+func (p *parser) intern(b []byte) string {
+	if len(b) > 32 {
+		return string(b)
+	}
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &p.names[h%uint32(len(p.names))]
+	if *slot == string(b) {
+		return *slot
+	}
+	*slot = string(b)
+	return *slot
 }
 
 // tag is a parsed start or end tag; name is the local name (any "ns:"
@@ -149,6 +169,17 @@ func (o DecodeOptions) newParser(data []byte) (*parser, error) {
 func (p *parser) checkChars() error {
 	b := p.buf
 	for i := 0; i < len(b); {
+		// eight printable ASCII bytes at a time
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if w&0x8080808080808080 != 0 || (w-0x2020202020202020)&^w&0x8080808080808080 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
@@ -411,25 +442,31 @@ func (t tag) String() string {
 // resolving references, CDATA sections and line ends, skipping comments and
 // PIs.
 func (p *parser) text() (string, error) {
+	b, err := p.textBytes()
+	return string(b), err
+}
+
+// textBytes is text returning bytes that stay valid until the next call.
+func (p *parser) textBytes() ([]byte, error) {
 	start := p.pos
 	// fast path: plain text ending at a tag
 	i := bytes.IndexByte(p.buf[start:], '<')
 	if i < 0 {
 		p.pos = len(p.buf)
-		return "", p.errorf("no element found")
+		return nil, p.errorf("no element found")
 	}
 	seg := p.buf[start : start+i]
 	if bytes.IndexByte(seg, '&') < 0 && bytes.IndexByte(seg, '\r') < 0 {
 		rest := p.buf[start+i:]
 		if !bytes.HasPrefix(rest, []byte("<!")) && !bytes.HasPrefix(rest, []byte("<?")) {
 			p.pos = start + i
-			return string(seg), nil
+			return seg, nil
 		}
 	}
 	out := p.scratch[:0]
 	for {
 		if p.pos >= len(p.buf) {
-			return "", p.errorf("no element found")
+			return nil, p.errorf("no element found")
 		}
 		c := p.buf[p.pos]
 		switch c {
@@ -438,7 +475,7 @@ func (p *parser) text() (string, error) {
 			if bytes.HasPrefix(rest, []byte("<![CDATA[")) {
 				end := bytes.Index(rest[9:], []byte("]]>"))
 				if end < 0 {
-					return "", p.errorAt(len(p.buf), "unclosed CDATA section")
+					return nil, p.errorAt(len(p.buf), "unclosed CDATA section")
 				}
 				out = appendNormalized(out, rest[9:9+end])
 				p.pos += 9 + end + 3
@@ -446,18 +483,18 @@ func (p *parser) text() (string, error) {
 			}
 			ok, err := p.skipCommentOrPI()
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if ok {
 				continue
 			}
 			p.scratch = out
-			return string(out), nil
+			return out, nil
 		case '&':
 			var err error
 			out, err = p.reference(out)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 		case '\r':
 			out = append(out, '\n')
@@ -539,22 +576,28 @@ func (p *parser) reference(out []byte) ([]byte, error) {
 // leafText reads the text content of a scalar element opened by t and its end
 // tag; child elements are errors.
 func (p *parser) leafText(t tag) (string, error) {
+	b, err := p.leafBytes(t)
+	return string(b), err
+}
+
+// leafBytes is leafText returning bytes valid until the next read.
+func (p *parser) leafBytes(t tag) ([]byte, error) {
 	if t.empty {
-		return "", nil
+		return nil, nil
 	}
-	s, err := p.text()
+	s, err := p.textBytes()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	end, err := p.readTag()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !end.end {
-		return "", p.errorAt(end.at, "unexpected element %s inside <%s>", end, t.full)
+		return nil, p.errorAt(end.at, "unexpected element %s inside <%s>", end, t.full)
 	}
 	if !bytes.Equal(end.full, t.full) {
-		return "", p.errorAt(end.at, "expected </%s>, found %s", t.full, end)
+		return nil, p.errorAt(end.at, "expected </%s>, found %s", t.full, end)
 	}
 	return s, nil
 }
@@ -773,27 +816,27 @@ func (p *parser) typed(t tag) (any, error) {
 	case "string":
 		return p.leafText(t)
 	case "int", "i4", "i8", "i1", "i2", "biginteger":
-		s, err := p.leafText(t)
+		s, err := p.leafBytes(t)
 		if err != nil {
 			return nil, err
 		}
 		n, err := parseInt(s)
 		if err != nil {
-			return nil, p.errorAt(t.at, "bad <%s> %q: %v", t.name, truncate(s), err)
+			return nil, p.errorAt(t.at, "bad <%s> %q: %v", t.name, truncate(string(s)), err)
 		}
 		return n, nil
 	case "boolean":
-		s, err := p.leafText(t)
+		s, err := p.leafBytes(t)
 		if err != nil {
 			return nil, err
 		}
-		switch s {
-		case "0":
+		if len(s) == 1 && s[0] == '0' {
 			return false, nil
-		case "1":
+		}
+		if len(s) == 1 && s[0] == '1' {
 			return true, nil
 		}
-		return nil, p.errorAt(t.at, "bad <boolean> %q: want 0 or 1", truncate(s))
+		return nil, p.errorAt(t.at, "bad <boolean> %q: want 0 or 1", truncate(string(s)))
 	case "double", "float":
 		s, err := p.leafText(t)
 		if err != nil {
@@ -934,10 +977,11 @@ func (p *parser) member(mt tag) (string, any, error) {
 	if nt.end || string(nt.name) != "name" {
 		return "", nil, p.errorAt(nt.at, "expected <name> in <member>, found %s", nt)
 	}
-	name, err := p.leafText(nt)
+	nb, err := p.leafBytes(nt)
 	if err != nil {
 		return "", nil, err
 	}
+	name := p.intern(nb)
 	v, err := p.valueElement()
 	if err != nil {
 		return "", nil, err
@@ -999,25 +1043,35 @@ func truncate(s string) string {
 	return s
 }
 
-func parseInt(s string) (int64, error) {
-	s = trimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty")
+// parseInt parses an optionally signed decimal integer with surrounding
+// whitespace, as Python's int() does for XML-RPC integers (no '_').
+func parseInt(s []byte) (int64, error) {
+	s = bytes.TrimFunc(s, func(r rune) bool { return r < utf8.RuneSelf && isSpace(byte(r)) })
+	neg := false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && !(i == 0 && (c == '+' || c == '-')) {
-			return 0, errors.New("not an integer")
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, errors.New("out of 64-bit range")
-		}
+	if len(s) == 0 {
 		return 0, errors.New("not an integer")
 	}
-	return n, nil
+	var n uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, errors.New("not an integer")
+		}
+		if n > (math.MaxUint64-9)/10 {
+			return 0, errors.New("out of 64-bit range")
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && n <= 1<<63:
+		return int64(-n), nil
+	case !neg && n <= math.MaxInt64:
+		return int64(n), nil
+	}
+	return 0, errors.New("out of 64-bit range")
 }
 
 func decodeBase64(s string) ([]byte, error) {
