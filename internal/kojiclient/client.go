@@ -94,6 +94,9 @@ type Client struct {
 
 	renewMu sync.Mutex // one renewal at a time
 
+	// waitHook, when set (tests), is called before each backoff wait.
+	waitHook func(d time.Duration)
+
 	mu    sync.Mutex
 	sess  *session
 	renew func(ctx context.Context, old *session) error
@@ -456,15 +459,27 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 		}
 		delay := c.backoff(attempt)
 		log.Warn("hub call failed, retrying", "attempt", attempt, "delay", delay, "err", err)
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("%s: %w (last error: %v)", req.method, context.Cause(ctx), err)
-			}
+		if werr := c.wait(ctx, delay); werr != nil {
+			return nil, fmt.Errorf("%s: %w (last error: %v)", req.method, werr, err)
 		}
+	}
+}
+
+// wait sleeps for d or until ctx ends.
+func (c *Client) wait(ctx context.Context, d time.Duration) error {
+	if c.waitHook != nil {
+		c.waitHook(d)
+	}
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 

@@ -3,6 +3,7 @@ package kojiclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"hash/adler32"
 	"io"
@@ -71,8 +72,20 @@ var retryWhitelist = map[string]bool{
 
 func newFakeHub(t testing.TB) *fakeHub {
 	t.Helper()
+	return newFakeHubTLS(t, nil)
+}
+
+// newFakeHubTLS starts the hub with TLS when cfg is not nil.
+func newFakeHubTLS(t testing.TB, cfg *tls.Config) *fakeHub {
+	t.Helper()
 	h := &fakeHub{t: t, sessions: map[int64]*fakeSession{}, nextID: 26, files: map[string][]byte{}}
-	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	if cfg == nil {
+		h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	} else {
+		h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
+		h.srv.TLS = cfg
+		h.srv.StartTLS()
+	}
 	t.Cleanup(h.srv.Close)
 	return h
 }
