@@ -40,7 +40,9 @@ type DecodeOptions struct {
 // SyntaxError says where and why a document is not an XML-RPC call or
 // response the decoder accepts.
 type SyntaxError struct {
-	Line, Column int // 1-based position in the input
+	// Line is 1-based and Column 0-based, as expat (and so Koji) counts:
+	// Koji answers "Invalid request: " + Error() with HTTP 400.
+	Line, Column int
 	Msg          string
 }
 
@@ -210,7 +212,7 @@ func (p *parser) errorf(format string, args ...any) error {
 func (p *parser) errorAt(pos int, format string, args ...any) error {
 	pos = min(pos, len(p.buf))
 	line := 1 + bytes.Count(p.buf[:pos], []byte{'\n'})
-	col := pos - bytes.LastIndexByte(p.buf[:pos], '\n')
+	col := pos - bytes.LastIndexByte(p.buf[:pos], '\n') - 1
 	return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 

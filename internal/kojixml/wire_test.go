@@ -235,9 +235,12 @@ func TestWireSpecifics(t *testing.T) {
 		t.Errorf("wrong-argtype: err = %v, want ParameterError fault", err)
 	}
 
-	// malformed and empty requests
-	if _, err := DecodeCall(bytes.NewReader(get("raw-fault-malformed-xml.txt#1").req)); err == nil {
-		t.Error("malformed request decoded")
+	// malformed and empty requests: Koji answers 400 "Invalid request: <expat error>"
+	mal := get("raw-fault-malformed-xml.txt#1")
+	_, err = DecodeCall(bytes.NewReader(mal.req))
+	var se *SyntaxError
+	if !errors.As(err, &se) || "Invalid request: "+se.Error() != strings.TrimSpace(string(mal.resp)) {
+		t.Errorf("malformed request: err = %v, Koji said %q", err, mal.resp)
 	}
 	if _, err := DecodeCall(bytes.NewReader(nil)); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty body: err = %v, want ErrEmpty", err)
