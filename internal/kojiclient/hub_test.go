@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/adler32"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,6 +85,7 @@ func newFakeHubTLS(t testing.TB, cfg *tls.Config) *fakeHub {
 	} else {
 		h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
 		h.srv.TLS = cfg
+		h.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // expected handshake failures
 		h.srv.StartTLS()
 	}
 	t.Cleanup(h.srv.Close)
