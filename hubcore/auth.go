@@ -4,10 +4,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"strings"
+	"time"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
 	"kojigo/internal/password"
+	"kojigo/internal/pki"
 )
 
 func (c *call) clientIP() string {
@@ -62,14 +64,11 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 	if proxy != nil {
 		return nil, notAllowed("proxy logins are not supported by this hub")
 	}
-	cert := c.verifiedCert()
+	cert, why := c.verifiedCert()
 	if cert == nil {
 		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
-		reason := "None"
-		if c.tls != nil && len(c.tls.PeerCertificates) > 0 {
-			reason = "FAILED"
-		}
-		return nil, fault(kojixml.AuthError, "could not verify client: %s", reason)
+		c.hub.noteLoginFailure(c, "", why)
+		return nil, fault(kojixml.AuthError, "could not verify client: %s", why)
 	}
 	name := subjectComponent(cert, c.hub.cfg.DNUsernameComponent)
 	if name == "" {
@@ -106,12 +105,26 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 	return res, nil
 }
 
-// verifiedCert is the client certificate the hub's TLS listener verified.
-func (c *call) verifiedCert() *x509.Certificate {
-	if c.tls == nil || len(c.tls.VerifiedChains) == 0 || len(c.tls.VerifiedChains[0]) == 0 {
-		return nil
+// verifiedCert is the client certificate the hub's TLS listener verified,
+// or nil and why not (Koji says "None" when there is no certificate).
+func (c *call) verifiedCert() (*x509.Certificate, string) {
+	if c.tls == nil {
+		return nil, "None (the hub is not serving TLS)"
 	}
-	return c.tls.VerifiedChains[0][0]
+	if v := c.hub.cfg.ClientCertVerifier; v != nil {
+		cert, err := v(c.tls)
+		if err != nil {
+			return nil, err.Error()
+		}
+		return cert, ""
+	}
+	if len(c.tls.VerifiedChains) == 0 || len(c.tls.VerifiedChains[0]) == 0 {
+		if len(c.tls.PeerCertificates) > 0 {
+			return nil, "FAILED"
+		}
+		return nil, "None"
+	}
+	return c.tls.VerifiedChains[0][0], ""
 }
 
 func subjectComponent(cert *x509.Certificate, comp string) string {
@@ -138,9 +151,37 @@ func subjectComponent(cert *x509.Certificate, comp string) string {
 	return ""
 }
 
-// noteLoginFailure is where a refused sslLogin is logged for operators.
+// noteLoginFailure logs a refused sslLogin and keeps it with the refused
+// handshakes, so that operators see both in one list.
 func (h *Hub) noteLoginFailure(c *call, name, why string) {
-	h.log.Warn("sslLogin refused", "peer", c.remote, "user", name, "reason", why)
+	f := pki.Failure{Time: time.Now(), RemoteAddr: c.remote, Problem: "login", Message: why, CommonName: name}
+	if c.tls != nil && len(c.tls.PeerCertificates) > 0 {
+		pc := c.tls.PeerCertificates[0]
+		f.Subject, f.CommonName, f.Issuer, f.NotAfter = pc.Subject.String(), pc.Subject.CommonName, pc.Issuer.String(), pc.NotAfter
+	}
+	h.RecordTLSFailure(f)
+}
+
+// kojigo.getTLSFailures(): the hub's recent refused handshakes and sslLogins,
+// newest last, each with the one-sentence diagnosis.
+func mGetTLSFailures(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	h := c.hub
+	h.tlsLog.mu.Lock()
+	list := append([]pki.Failure(nil), h.tlsLog.list...)
+	h.tlsLog.mu.Unlock()
+	out := make([]any, 0, len(list))
+	for _, f := range list {
+		m := map[string]any{"ts": float64(f.Time.UnixMicro()) / 1e6, "peer": f.RemoteAddr, "problem": string(f.Problem),
+			"message": f.Message, "subject": f.Subject, "common_name": f.CommonName, "issuer": f.Issuer, "not_after_ts": nil}
+		if !f.NotAfter.IsZero() {
+			m["not_after_ts"] = float64(f.NotAfter.Unix())
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // logout(session_id=None)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ClientCertVerifier returns the verified identity of a TLS client for
+	// sslLogin, or an error whose text is the diagnosis. Nil: the chains
+	// crypto/tls verified.
+	ClientCertVerifier func(*tls.ConnectionState) (*x509.Certificate, error)
 }
 
 func (c *Config) setDefaults() error {
@@ -97,8 +102,7 @@ type Hub struct {
 	metrics *metrics
 	sched   *scheduler
 	bufs    sync.Pool
-	// tlsFailures, when set, is read by the kojigo.getTLSFailures method.
-	tlsFailures func() []map[string]any
+	tlsLog  tlsFailureLog
 	histLimiter
 }
 
@@ -116,10 +120,6 @@ func New(store *db.Store, cfg Config) (*Hub, error) {
 
 // Store returns the hub's store.
 func (h *Hub) Store() *db.Store { return h.store }
-
-// SetTLSFailureSource lets the TLS listener publish its recent handshake
-// failures through the kojigo.getTLSFailures method.
-func (h *Hub) SetTLSFailureSource(fn func() []map[string]any) { h.tlsFailures = fn }
 
 // Run runs the hub's background work (the scheduler's timer and wake-ups)
 // until ctx ends.

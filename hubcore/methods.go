@@ -48,6 +48,7 @@ func (h *Hub) register() {
 		{name: "hasPerm", argdesc: "(perm, strict=True)", fn: mHasPerm},
 		{name: "grantPermission", argdesc: "(userinfo, permission, create=False, description=None)", fn: mGrantPermission},
 		{name: "revokePermission", argdesc: "(userinfo, permission)", fn: mRevokePermission},
+		{name: "kojigo.getTLSFailures", argdesc: "()", fn: mGetTLSFailures},
 	}
 	ms = append(ms, hostMethods()...)
 	ms = append(ms, taskMethods()...)

@@ -1,0 +1,263 @@
+package hubcore
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"kojigo/db"
+	"kojigo/internal/kojiconf"
+	"kojigo/internal/pki"
+)
+
+// FileConfig is hub.conf's [hub] section: Koji's key names where the meaning
+// is the same, kojigo's own for the listener and the database DSN.
+type FileConfig struct {
+	DB     string `ini:"DB" help:"database DSN: postgres://user@host:5432/koji?sslmode=... or sqlite:///var/lib/kojihub/koji.db"`
+	DBName string `ini:"DBName" help:"Koji's PostgreSQL database name (used when DB is empty)"`
+	DBUser string `ini:"DBUser" help:"Koji's PostgreSQL user (used when DB is empty)"`
+	DBHost string `ini:"DBHost" help:"Koji's PostgreSQL host (used when DB is empty)"`
+	DBPort int    `ini:"DBPort" help:"Koji's PostgreSQL port (used when DB is empty)"`
+	DBPass string `ini:"DBPass" help:"Koji's PostgreSQL password (used when DB is empty)"`
+
+	Listen      string `ini:"Listen" help:"address to listen on; plain HTTP is allowed only on a loopback address"`
+	TLSCert     string `ini:"TLSCert" help:"the hub's certificate (PEM); enables TLS"`
+	TLSKey      string `ini:"TLSKey" help:"the hub's private key (PEM); may be empty when TLSCert holds it"`
+	TLSClientCA string `ini:"TLSClientCA" help:"CA that issues builder and user certificates; enables sslLogin"`
+
+	KojiDir               string        `ini:"KojiDir" help:"topdir: task output, packages and repos"`
+	MaxRequestLength      int64         `ini:"MaxRequestLength" help:"largest request body in bytes"`
+	LoginCreatesUser      bool          `ini:"LoginCreatesUser" help:"create unknown users at sslLogin"`
+	DNUsernameComponent   string        `ini:"DNUsernameComponent" help:"certificate subject field that is the user name"`
+	CheckClientIP         bool          `ini:"CheckClientIP" help:"bind sessions to the client's address"`
+	DisableURLSessions    bool          `ini:"DisableURLSessions" help:"refuse session parameters in the query string"`
+	SessionRenewalTimeout time.Duration `ini:"SessionRenewalTimeout" unit:"m" help:"session lifetime in minutes"`
+	HealthHistory         int           `ini:"HealthHistory" help:"check-ins kept per host for trends"`
+	MaxJobs               int           `ini:"MaxJobs" help:"tasks per host when the host does not say"`
+	CapacityOvercommit    float64       `ini:"CapacityOvercommit" help:"how far a task's weight may exceed a host's free capacity"`
+	ReadyTimeout          time.Duration `ini:"ReadyTimeout" help:"seconds without check-in before a host is marked not ready"`
+	AssignTimeout         time.Duration `ini:"AssignTimeout" help:"seconds an assigned task waits for its host to open it"`
+	SoftRefusalTimeout    time.Duration `ini:"SoftRefusalTimeout" help:"seconds a soft refusal lasts"`
+	HostTimeout           time.Duration `ini:"HostTimeout" help:"seconds without check-in before a host's open tasks are freed"`
+	RunInterval           time.Duration `ini:"RunInterval" help:"seconds between periodic scheduler passes"`
+	LogLevel              string        `ini:"LogLevel" help:"debug, info, warn or error"`
+	LogFormat             string        `ini:"LogFormat" help:"text or json"`
+}
+
+// DefaultFileConfig returns hub.conf's defaults.
+func DefaultFileConfig() FileConfig {
+	return FileConfig{
+		Listen: "127.0.0.1:8080", KojiDir: "/mnt/koji", MaxRequestLength: 4 << 20, LoginCreatesUser: true,
+		DNUsernameComponent: "CN", CheckClientIP: true, SessionRenewalTimeout: 24 * time.Hour, HealthHistory: 1440,
+		MaxJobs: 15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
+		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second,
+		LogLevel: "info", LogFormat: "text",
+	}
+}
+
+// Validate checks what can be checked without touching the network.
+func (f *FileConfig) Validate() error {
+	var errs kojiconf.Errors
+	if f.DB == "" && f.DBName == "" {
+		errs = append(errs, &kojiconf.Error{Key: "DB", Msg: "no database: set DB = sqlite:///var/lib/kojihub/koji.db or a postgres:// DSN"})
+	} else if f.DB != "" {
+		if _, _, err := db.ParseDSN(f.DB); err != nil {
+			errs = append(errs, &kojiconf.Error{Key: "DB", Msg: err.Error()})
+		}
+	}
+	if f.KojiDir == "" || !strings.HasPrefix(f.KojiDir, "/") {
+		errs = append(errs, &kojiconf.Error{Key: "KojiDir", Msg: "must be an absolute path"})
+	}
+	if _, _, err := net.SplitHostPort(f.Listen); err != nil {
+		errs = append(errs, &kojiconf.Error{Key: "Listen", Msg: "want host:port: " + err.Error()})
+	} else if f.TLSCert == "" && !isLoopback(f.Listen) {
+		errs = append(errs, &kojiconf.Error{Key: "Listen", Msg: "plain HTTP is only allowed on a loopback address; set TLSCert and TLSKey (kojictl certs hub NAME) or listen on 127.0.0.1"})
+	}
+	if f.TLSClientCA != "" && f.TLSCert == "" {
+		errs = append(errs, &kojiconf.Error{Key: "TLSClientCA", Msg: "needs TLSCert: client certificates only travel over TLS"})
+	}
+	if f.MaxRequestLength < 1024 {
+		errs = append(errs, &kojiconf.Error{Key: "MaxRequestLength", Msg: "must be at least 1024"})
+	}
+	switch f.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, &kojiconf.Error{Key: "LogLevel", Msg: "want debug, info, warn or error"})
+	}
+	switch f.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, &kojiconf.Error{Key: "LogFormat", Msg: "want text or json"})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DSN returns the database DSN, built from Koji's DB* keys when DB is empty.
+func (f *FileConfig) DSN() string {
+	if f.DB != "" {
+		return f.DB
+	}
+	u := url.URL{Scheme: "postgres", Path: "/" + f.DBName}
+	host := f.DBHost
+	if host == "" {
+		host = "localhost"
+	}
+	if f.DBPort != 0 {
+		host = fmt.Sprintf("%s:%d", host, f.DBPort)
+	}
+	u.Host = host
+	if f.DBUser != "" {
+		if f.DBPass != "" {
+			u.User = url.UserPassword(f.DBUser, f.DBPass)
+		} else {
+			u.User = url.User(f.DBUser)
+		}
+	}
+	return u.String()
+}
+
+// ServerOptions is what RunServer needs beyond the file: the opened
+// listener (for tests that pick a port) and where logs go.
+type ServerOptions struct {
+	Config  FileConfig
+	Version string
+	Logger  *slog.Logger
+	// Listener, when set, is used instead of listening on Config.Listen.
+	Listener net.Listener
+	// Ready, when set, is called with the address once the hub serves.
+	Ready func(addr string)
+}
+
+// NewLogger returns the hub's slog logger for a level and format.
+func NewLogger(w *os.File, level, format string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// RunServer opens the database, refuses a schema it does not know, and
+// serves the hub until ctx ends; then it stops accepting, lets calls in
+// flight finish (10 s at most) and returns.
+func RunServer(ctx context.Context, o ServerOptions) error {
+	fc := o.Config
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	store, err := db.Open(ctx, fc.DSN(), db.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(fc.KojiDir, 0o755); err != nil {
+		return fmt.Errorf("KojiDir: %w", err)
+	}
+	hub, err := New(store, Config{
+		TopDir: fc.KojiDir, MaxRequestLength: fc.MaxRequestLength, DisableLoginCreatesUser: !fc.LoginCreatesUser,
+		DNUsernameComponent: fc.DNUsernameComponent, CheckClientIP: fc.CheckClientIP, DisableURLSessions: fc.DisableURLSessions,
+		SessionRenewalTimeout: fc.SessionRenewalTimeout, HealthHistory: fc.HealthHistory, Version: o.Version, Logger: log,
+		Scheduler: SchedulerConfig{
+			MaxJobs: fc.MaxJobs, CapacityOvercommit: fc.CapacityOvercommit, ReadyTimeout: fc.ReadyTimeout,
+			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
+			RunInterval: fc.RunInterval,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", fc.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", fc.Listen, err)
+		}
+	}
+	scheme := "http"
+	if fc.TLSCert != "" {
+		tlsCfg, err := pki.ServerTLSConfig(fc.TLSCert, fc.TLSKey, fc.TLSClientCA, hub.RecordTLSFailure)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if fc.TLSClientCA != "" {
+			hub.cfg.ClientCertVerifier = func(cs *tls.ConnectionState) (*x509.Certificate, error) { return pki.VerifyClientCert(cs, tlsCfg) }
+		}
+		ln = pki.NewListener(ln, tlsCfg, pki.ListenerOptions{OnFailure: hub.RecordTLSFailure})
+		scheme = "https"
+	}
+	srv := &http.Server{Handler: hub.Handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return hub.Run(gctx) })
+	g.Go(func() error {
+		log.Info("hub serving", "url", scheme+"://"+ln.Addr().String()+"/kojihub", "db", store.Backend(), "topdir", fc.KojiDir)
+		if o.Ready != nil {
+			o.Ready(ln.Addr().String())
+		}
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("hub shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+// tlsFailureLog keeps the most recent refused handshakes for operators.
+type tlsFailureLog struct {
+	mu   sync.Mutex
+	list []pki.Failure
+}
+
+const maxTLSFailures = 200
+
+// RecordTLSFailure logs, counts and keeps a refused handshake or client
+// certificate with the diagnosis.
+func (h *Hub) RecordTLSFailure(f pki.Failure) {
+	h.log.Warn("TLS handshake refused", "peer", f.RemoteAddr, "problem", string(f.Problem), "diagnosis", f.Message, "subject", f.Subject)
+	h.metrics.TLSFailures.WithLabelValues(string(f.Problem)).Inc()
+	h.tlsLog.mu.Lock()
+	defer h.tlsLog.mu.Unlock()
+	h.tlsLog.list = append(h.tlsLog.list, f)
+	if len(h.tlsLog.list) > maxTLSFailures {
+		h.tlsLog.list = h.tlsLog.list[len(h.tlsLog.list)-maxTLSFailures:]
+	}
+}
