@@ -287,17 +287,39 @@ func peerRejected(code uint8, err error, info *HandshakeInfo) Diagnosis {
 		if info.OwnCert != nil {
 			who = fmt.Sprintf("the hub's certificate (%s)", describe(info.OwnCert))
 		}
+		if own := info.OwnCert; own != nil {
+			// Whatever alert the client chose, a fault we can see in our
+			// own certificate is the likely reason.
+			switch {
+			case info.Now.After(own.NotAfter):
+				d.Problem = ProblemExpired
+				d.Message = fmt.Sprintf("the client at %s refused %s, which expired %s ago, on %s; renew it with kojictl certs renew (the TLSCert file) and restart the hub",
+					peer(info), who, human(info.Now.Sub(own.NotAfter)), when(own.NotAfter))
+				return d
+			case info.Now.Before(own.NotBefore):
+				d.Problem = ProblemNotYetValid
+				d.Message = fmt.Sprintf("the client at %s refused %s, which is not valid until %s, %s from now; check the clocks of the hub and the CA machine (timedatectl) or re-issue it",
+					peer(info), who, when(own.NotBefore), human(own.NotBefore.Sub(info.Now)))
+				return d
+			}
+			if p := ekuProblem(own, RoleHub); p != "" {
+				d.Problem = ProblemWrongEKU
+				d.Message = fmt.Sprintf("the client at %s refused %s, which %s; re-issue it with kojictl certs hub %s --force", peer(info), who, p, own.Subject.CommonName)
+				return d
+			}
+		}
 		switch code {
 		case alertCertificateExpired:
 			d.Message = fmt.Sprintf("the client at %s refused %s as expired; if it is still valid here, that client's clock is wrong (fix it with timedatectl), else renew it with kojictl certs renew", peer(info), who)
 		case alertUnknownCA, alertBadCertificate, alertCertificateUnknown:
-			issuer := "the CA that issued it"
-			if info.OwnCert != nil {
-				issuer = fmt.Sprintf("%q", info.OwnCert.Issuer.CommonName)
-			}
 			d.Problem = ProblemWrongServerCA
-			d.Message = fmt.Sprintf("the client at %s refused %s (%s): its serverca is not the CA of %s or its server URL names a host the certificate is not for; give that client the CA file of %s as serverca and a URL with one of the certificate's names",
-				peer(info), who, reason, issuerOrSelf(info.OwnCert), issuer)
+			if info.OwnCert == nil {
+				d.Message = fmt.Sprintf("the client at %s refused the hub's certificate with the alert %q: its serverca is not the CA that issued the hub's certificate, or its server URL names a host the certificate is not for; fix that client's serverca and server URL",
+					peer(info), reason)
+				break
+			}
+			d.Message = fmt.Sprintf("the client at %s refused %s with the alert %q: either its serverca is not the CA %q or its server URL names a host the certificate is not for (it is for %s); give that client the CA file of %q as serverca and a URL with one of those names",
+				peer(info), who, reason, info.OwnCert.Issuer.CommonName, namesOf(info.OwnCert), info.OwnCert.Issuer.CommonName)
 		default:
 			d.Problem = ProblemHandshake
 			d.Message = fmt.Sprintf("the client at %s aborted the TLS handshake (%s); run kojictl doctor on that client", peer(info), reason)
@@ -379,18 +401,11 @@ func peerRejected(code uint8, err error, info *HandshakeInfo) Diagnosis {
 }
 
 func alertText(code uint8, err error) string {
-	s := tls.AlertError(code).Error()
+	s := strings.TrimPrefix(tls.AlertError(code).Error(), "tls: ")
 	if s == "" {
 		return err.Error()
 	}
 	return s
-}
-
-func issuerOrSelf(c *x509.Certificate) string {
-	if c == nil {
-		return "the hub's certificate"
-	}
-	return fmt.Sprintf("%q", c.Issuer.CommonName)
 }
 
 func orDefault(s, def string) string {
@@ -506,6 +521,12 @@ func (cc ClientContext) Diagnose(err error) error {
 			}
 		}
 		return DiagnoseHandshake(err, info).withErr(err)
+	}
+	// net/http turns a plain-HTTP answer on an https:// URL into an untyped
+	// error; its text is Go's own, from this process.
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return &Error{Problem: ProblemPlainHTTP, Err: err, Message: fmt.Sprintf(
+			"the server at %s answered in plain HTTP, not TLS; use an http:// server URL or configure TLSCert and TLSKey on the hub", orDefault(info.PeerAddr, "the hub"))}
 	}
 	if d, ok := netDiagnosis(err, host, port, cc.ServerURL); ok {
 		return &Error{Problem: ProblemUnreachable, Message: d, Err: err}

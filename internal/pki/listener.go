@@ -118,10 +118,11 @@ func (l *listener) handshake(raw net.Conn) {
 	tc := tls.Server(raw, l.cfg)
 	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	<-l.sem
 	if err != nil {
-		l.report(err, raw.RemoteAddr().String(), ctx.Err() != nil && l.ctx.Err() == nil)
+		l.report(err, raw.RemoteAddr().String(), timedOut)
 		tc.Close()
 		return
 	}
