@@ -10,7 +10,9 @@ import (
 
 type tlsState struct{ certs []*x509.Certificate }
 
-func (s *tlsState) state() *tls.ConnectionState { return &tls.ConnectionState{PeerCertificates: s.certs} }
+func (s *tlsState) state() *tls.ConnectionState {
+	return &tls.ConnectionState{PeerCertificates: s.certs}
+}
 
 func readCert(t testing.TB, path string) *x509.Certificate {
 	t.Helper()
