@@ -180,6 +180,16 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 		return err
 	}
 	defer store.Close()
+	return runServerOn(ctx, o, store)
+}
+
+// runServerOn is RunServer on an opened store.
+func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
+	fc := o.Config
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if err := store.CheckSchema(ctx); err != nil {
 		return err
 	}
