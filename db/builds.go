@@ -1,0 +1,462 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Build states, with Koji's numbers.
+//
+//	BUILDING ──host.completeBuild──▶ COMPLETE
+//	    └──host.failBuild──▶ FAILED     └──cancelBuild──▶ CANCELED (from BUILDING)
+const (
+	BuildBuilding = 0
+	BuildComplete = 1
+	BuildDeleted  = 2
+	BuildFailed   = 3
+	BuildCanceled = 4
+)
+
+// BuildStateName returns Koji's name of a build state.
+func BuildStateName(state int) string {
+	switch state {
+	case BuildBuilding:
+		return "BUILDING"
+	case BuildComplete:
+		return "COMPLETE"
+	case BuildDeleted:
+		return "DELETED"
+	case BuildFailed:
+		return "FAILED"
+	case BuildCanceled:
+		return "CANCELED"
+	}
+	return fmt.Sprintf("UNKNOWN(%d)", state)
+}
+
+// ErrBuildState is returned when a build is not in the state a change needs.
+var ErrBuildState = errors.New("build is not in the required state")
+
+// Build is a row of builds with its package and owner names and the time of
+// its creation event.
+type Build struct {
+	ID             int64
+	PackageID      int64
+	PackageName    string
+	Version        string
+	Release        string
+	Epoch          *int64
+	State          int
+	TaskID         *int64
+	OwnerID        int64
+	OwnerName      string
+	Source         *string
+	Extra          *string
+	CreateEvent    int64
+	CreateTime     float64
+	StartTime      *float64
+	CompletionTime *float64
+}
+
+// NVR is the build's name-version-release.
+func (b Build) NVR() string { return b.PackageName + "-" + b.Version + "-" + b.Release }
+
+const buildSelect = `SELECT b.id, b.pkg_id, p.name, b.version, b.release, b.epoch, b.state, b.task_id, b.owner, u.name, b.source, b.extra,
+	b.create_event, e.time, b.start_time, b.completion_time
+	FROM builds b JOIN packages p ON p.id = b.pkg_id JOIN users u ON u.id = b.owner JOIN events e ON e.id = b.create_event`
+
+func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
+	var b Build
+	var epoch, task sql.NullInt64
+	var source, extra sql.NullString
+	var start, done sql.NullFloat64
+	err := sc.Scan(&b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task, &b.OwnerID, &b.OwnerName,
+		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done)
+	b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
+	b.Source, b.Extra = nullString(source), nullString(extra)
+	b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
+	return b, mapErr(err)
+}
+
+// NewBuild is what CreateBuild needs.
+type NewBuild struct {
+	PackageName string
+	Version     string
+	Release     string
+	Epoch       *int64
+	State       int
+	TaskID      *int64
+	OwnerID     int64
+	Source      *string
+	Extra       *string
+}
+
+// CreateBuild inserts a build (creating its package if needed) under a new
+// event. A failed or canceled build of the same NVR is recycled (same id,
+// its RPM rows dropped), as Koji does; any other existing NVR is ErrConflict.
+func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err error) {
+	err = s.WithTx(ctx, func(tx *Store) error {
+		pkg, err := tx.EnsurePackage(ctx, n.PackageName)
+		if err != nil {
+			return err
+		}
+		var oldID int64
+		var oldState int
+		err = tx.queryRowW(ctx, "SELECT id, state FROM builds WHERE pkg_id = ? AND version = ? AND release = ?"+tx.forUpdate(false), pkg, n.Version, n.Release).Scan(&oldID, &oldState)
+		recycle := false
+		switch {
+		case err == nil && (oldState == BuildFailed || oldState == BuildCanceled):
+			recycle = true
+		case err == nil:
+			return fmt.Errorf("build %s-%s-%s: %w (state %s)", n.PackageName, n.Version, n.Release, ErrConflict, BuildStateName(oldState))
+		case !errors.Is(mapErr(err), ErrNotFound):
+			return mapErr(err)
+		}
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if recycle {
+			// Koji recycles a failed or canceled build's entry for the same NVR.
+			id = oldID
+			if _, err := tx.exec(ctx, "DELETE FROM rpms WHERE build_id = ?", oldID); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, `UPDATE builds SET epoch = ?, state = ?, task_id = ?, owner = ?, source = ?, extra = ?, create_event = ?, start_time = ?, completion_time = NULL WHERE id = ?`,
+				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), oldID)
+			return err
+		}
+		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, n.Release, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now())
+		if err != nil {
+			return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, n.Release, err)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// GetBuild reads a build by id.
+func (s *Store) GetBuild(ctx context.Context, id int64) (Build, error) {
+	return scanBuild(s.queryRowW(ctx, buildSelect+" WHERE b.id = ?", id))
+}
+
+// GetBuildByNVR reads a build by name, version and release.
+func (s *Store) GetBuildByNVR(ctx context.Context, name, version, release string) (Build, error) {
+	return scanBuild(s.queryRowW(ctx, buildSelect+" WHERE p.name = ? AND b.version = ? AND b.release = ?", name, version, release))
+}
+
+// BuildFilter selects builds; zero fields match everything.
+type BuildFilter struct {
+	PackageID *int64
+	OwnerID   *int64
+	TaskID    *int64
+	State     *int
+	Prefix    string // package name prefix
+	Limit     int
+}
+
+// ListBuilds returns builds, newest first.
+func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) {
+	q := buildSelect + " WHERE 1=1"
+	var args []any
+	if f.PackageID != nil {
+		q += " AND b.pkg_id = ?"
+		args = append(args, *f.PackageID)
+	}
+	if f.OwnerID != nil {
+		q += " AND b.owner = ?"
+		args = append(args, *f.OwnerID)
+	}
+	if f.TaskID != nil {
+		q += " AND b.task_id = ?"
+		args = append(args, *f.TaskID)
+	}
+	if f.State != nil {
+		q += " AND b.state = ?"
+		args = append(args, *f.State)
+	}
+	if f.Prefix != "" {
+		q += " AND p.name LIKE ? ESCAPE '\\'"
+		args = append(args, likeEscape(f.Prefix)+"%")
+	}
+	q += " ORDER BY b.id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	var out []Build
+	err := scanAll(s.queryW(ctx, q, args...))(func(r *sql.Rows) error {
+		b, err := scanBuild(r)
+		out = append(out, b)
+		return err
+	})
+	return out, err
+}
+
+// SetBuildState moves a build from one of the states in from to state,
+// stamping its completion time for final states. ErrBuildState when the
+// build is in another state.
+func (s *Store) SetBuildState(ctx context.Context, id int64, state int, from ...int) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		var cur int
+		if err := tx.queryRowW(ctx, "SELECT state FROM builds WHERE id = ?"+tx.forUpdate(false), id).Scan(&cur); err != nil {
+			return fmt.Errorf("build %d: %w", id, mapErr(err))
+		}
+		ok := len(from) == 0
+		for _, f := range from {
+			ok = ok || f == cur
+		}
+		if !ok {
+			return fmt.Errorf("%w: build %d is %s", ErrBuildState, id, BuildStateName(cur))
+		}
+		var done any
+		if state != BuildBuilding {
+			done = tx.Now()
+		}
+		_, err := tx.exec(ctx, "UPDATE builds SET state = ?, completion_time = ? WHERE id = ?", state, done, id)
+		return err
+	})
+}
+
+// RPM is a row of rpms.
+type RPM struct {
+	ID          int64
+	BuildID     int64
+	Name        string
+	Version     string
+	Release     string
+	Epoch       *int64
+	Arch        string
+	Size        int64
+	PayloadHash string
+	Checksum    string // sha256 of the file
+	BuildTime   int64
+	BuildrootID *int64
+}
+
+// Filename is the RPM's file name, N-V-R.A.rpm.
+func (r RPM) Filename() string {
+	return r.Name + "-" + r.Version + "-" + r.Release + "." + r.Arch + ".rpm"
+}
+
+const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id"
+
+func scanRPM(sc interface{ Scan(...any) error }) (RPM, error) {
+	var r RPM
+	var epoch, br sql.NullInt64
+	err := sc.Scan(&r.ID, &r.BuildID, &r.Name, &r.Version, &r.Release, &epoch, &r.Arch, &r.Size, &r.PayloadHash, &r.Checksum, &r.BuildTime, &br)
+	r.Epoch, r.BuildrootID = nullInt(epoch), nullInt(br)
+	return r, mapErr(err)
+}
+
+// AddRPM records an imported RPM of a build.
+func (s *Store) AddRPM(ctx context.Context, r RPM) (int64, error) {
+	id, err := s.insertID(ctx, `INSERT INTO rpms (build_id, name, version, release, epoch, arch, size, payloadhash, checksum, buildtime, buildroot_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.BuildID, r.Name, r.Version, r.Release, r.Epoch, r.Arch, r.Size, r.PayloadHash, r.Checksum, r.BuildTime, r.BuildrootID)
+	if err != nil {
+		return 0, fmt.Errorf("add rpm %s: %w", r.Filename(), err)
+	}
+	return id, nil
+}
+
+// GetRPM reads an RPM by id.
+func (s *Store) GetRPM(ctx context.Context, id int64) (RPM, error) {
+	return scanRPM(s.queryRowW(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.id = ?", id))
+}
+
+// GetRPMByNVRA reads an RPM by name, version, release and arch.
+func (s *Store) GetRPMByNVRA(ctx context.Context, name, version, release, arch string) (RPM, error) {
+	return scanRPM(s.queryRowW(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.name = ? AND r.version = ? AND r.release = ? AND r.arch = ?", name, version, release, arch))
+}
+
+// RPMFilter selects RPMs; zero fields match everything.
+type RPMFilter struct {
+	BuildIDs    []int64
+	BuildrootID *int64
+	Arches      []string
+}
+
+// ListRPMs returns RPMs by id.
+func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
+	q := "SELECT " + rpmCols + " FROM rpms r WHERE 1=1"
+	var args []any
+	if len(f.BuildIDs) > 0 {
+		q += " AND r.build_id IN (" + placeholders(len(f.BuildIDs)) + ")"
+		args = append(args, int64Args(f.BuildIDs)...)
+	}
+	if f.BuildrootID != nil {
+		q += " AND r.buildroot_id = ?"
+		args = append(args, *f.BuildrootID)
+	}
+	if len(f.Arches) > 0 {
+		q += " AND r.arch IN (" + placeholders(len(f.Arches)) + ")"
+		for _, a := range f.Arches {
+			args = append(args, a)
+		}
+	}
+	var out []RPM
+	err := scanAll(s.queryW(ctx, q+" ORDER BY r.id", args...))(func(r *sql.Rows) error {
+		x, err := scanRPM(r)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
+// TagBuild lists a build in a tag under a new event and returns the event.
+// A build already in the tag is ErrConflict.
+func (s *Store) TagBuild(ctx context.Context, tagID, buildID int64, creator *int64) (event int64, err error) {
+	err = s.WithTx(ctx, func(tx *Store) error {
+		var n int
+		if err := tx.queryRowW(ctx, "SELECT COUNT(*) FROM tag_listing WHERE tag_id = ? AND build_id = ? AND revoke_event IS NULL", tagID, buildID).Scan(&n); err != nil {
+			return mapErr(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("build %d in tag %d: %w", buildID, tagID, ErrConflict)
+		}
+		if event, err = tx.NewEvent(ctx); err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, "INSERT INTO tag_listing (build_id, tag_id, creator, create_event) VALUES (?, ?, ?, ?)", buildID, tagID, creator, event)
+		return err
+	})
+	return event, err
+}
+
+// UntagBuild removes a build from a tag under a new event; ErrNotFound when
+// it is not tagged there.
+func (s *Store) UntagBuild(ctx context.Context, tagID, buildID int64) (event int64, err error) {
+	err = s.WithTx(ctx, func(tx *Store) error {
+		if event, err = tx.NewEvent(ctx); err != nil {
+			return err
+		}
+		n, err := tx.execN(ctx, "UPDATE tag_listing SET revoke_event = ? WHERE tag_id = ? AND build_id = ? AND revoke_event IS NULL", event, tagID, buildID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("build %d in tag %d: %w", buildID, tagID, ErrNotFound)
+		}
+		return nil
+	})
+	return event, err
+}
+
+// TaggedBuild is a build as listed in a tag.
+type TaggedBuild struct {
+	Build
+	TagID    int64
+	TagName  string
+	TagEvent int64 // the event that tagged it
+	TaggerID *int64
+}
+
+// TaggedFilter selects tag listings; TagIDs is required.
+type TaggedFilter struct {
+	TagIDs    []int64
+	Event     *int64
+	PackageID *int64
+	OwnerID   *int64
+	Prefix    string
+	BuildID   *int64
+}
+
+// ListTagged returns the builds listed in the tags, newest tagging first.
+func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, error) {
+	if len(f.TagIDs) == 0 && f.BuildID == nil {
+		return nil, nil
+	}
+	cond, args := activeAt("tl", f.Event)
+	q := strings.Replace(buildSelect, "SELECT ", "SELECT tl.tag_id, t.name, tl.create_event, tl.creator, ", 1) +
+		" JOIN tag_listing tl ON tl.build_id = b.id JOIN tags t ON t.id = tl.tag_id WHERE " + cond
+	if len(f.TagIDs) > 0 {
+		q += " AND tl.tag_id IN (" + placeholders(len(f.TagIDs)) + ")"
+		args = append(args, int64Args(f.TagIDs)...)
+	}
+	if f.BuildID != nil {
+		q += " AND tl.build_id = ?"
+		args = append(args, *f.BuildID)
+	}
+	if f.PackageID != nil {
+		q += " AND b.pkg_id = ?"
+		args = append(args, *f.PackageID)
+	}
+	if f.OwnerID != nil {
+		q += " AND b.owner = ?"
+		args = append(args, *f.OwnerID)
+	}
+	if f.Prefix != "" {
+		q += " AND p.name LIKE ? ESCAPE '\\'"
+		args = append(args, likeEscape(f.Prefix)+"%")
+	}
+	var out []TaggedBuild
+	err := scanAll(s.queryW(ctx, q+" ORDER BY tl.create_event DESC, b.id DESC", args...))(func(r *sql.Rows) error {
+		var tb TaggedBuild
+		var tagger sql.NullInt64
+		var epoch, task sql.NullInt64
+		var source, extra sql.NullString
+		var start, done sql.NullFloat64
+		b := &tb.Build
+		err := r.Scan(&tb.TagID, &tb.TagName, &tb.TagEvent, &tagger, &b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task,
+			&b.OwnerID, &b.OwnerName, &source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done)
+		b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
+		b.Source, b.Extra = nullString(source), nullString(extra)
+		b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
+		tb.TaggerID = nullInt(tagger)
+		out = append(out, tb)
+		return err
+	})
+	return out, err
+}
+
+// Buildroot is a row of buildroots.
+type Buildroot struct {
+	ID         int64
+	HostID     *int64
+	RepoID     *int64
+	TaskID     *int64
+	Arch       string
+	State      int
+	CreateTime float64
+}
+
+// BuildrootFilter selects buildroots; zero fields match everything.
+type BuildrootFilter struct {
+	ID     *int64
+	HostID *int64
+	TaskID *int64
+	RepoID *int64
+	State  *int
+}
+
+// ListBuildroots returns buildroots by id.
+func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildroot, error) {
+	q := "SELECT id, host_id, repo_id, task_id, arch, state, create_time FROM buildroots WHERE 1=1"
+	var args []any
+	for _, c := range []struct {
+		col string
+		v   *int64
+	}{{"id", f.ID}, {"host_id", f.HostID}, {"task_id", f.TaskID}, {"repo_id", f.RepoID}} {
+		if c.v != nil {
+			q += " AND " + c.col + " = ?"
+			args = append(args, *c.v)
+		}
+	}
+	if f.State != nil {
+		q += " AND state = ?"
+		args = append(args, *f.State)
+	}
+	var out []Buildroot
+	err := scanAll(s.queryW(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
+		var b Buildroot
+		var host, repo, task sql.NullInt64
+		err := r.Scan(&b.ID, &host, &repo, &task, &b.Arch, &b.State, &b.CreateTime)
+		b.HostID, b.RepoID, b.TaskID = nullInt(host), nullInt(repo), nullInt(task)
+		out = append(out, b)
+		return err
+	})
+	return out, err
+}
