@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kojigo/internal/kojixml"
+	"kojigo/internal/pki"
 )
 
 // Fault is a Koji fault (an XML-RPC <fault>): Koji's exception code and
@@ -89,6 +90,7 @@ type Client struct {
 	opts    Options
 	hub     string // hub URL without trailing slash
 	hc      *http.Client
+	pki     *pki.Client // nil with Options.HTTPClient
 	log     *slog.Logger
 	callSem chan struct{} // serialises logged-in calls
 
@@ -165,12 +167,13 @@ func New(opts Options) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	hc := opts.HTTPClient
+	var pc *pki.Client
 	if hc != nil {
 		if opts.CertFile != "" || opts.ServerCAFile != "" {
 			return nil, errors.New("new koji client: HTTPClient cannot be combined with CertFile/KeyFile/ServerCAFile; put the TLS settings in its transport")
 		}
 	} else {
-		hc, err = newHTTPClient(opts)
+		hc, pc, err = newHTTPClient(opts)
 		if err != nil {
 			return nil, fmt.Errorf("new koji client: %w", err)
 		}
@@ -179,6 +182,7 @@ func New(opts Options) (*Client, error) {
 		opts:    opts,
 		hub:     strings.TrimRight(opts.Server, "/"),
 		hc:      hc,
+		pki:     pc,
 		log:     log.With("component", "kojiclient"),
 		callSem: make(chan struct{}, 1),
 	}, nil
@@ -369,14 +373,29 @@ func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("HTTP %s: %s", e.Status, e.Body)
 }
 
+// attemptTimeout is the cause of an attempt that got no answer within
+// Options.Timeout.
+type attemptTimeout struct{ d time.Duration }
+
+func (e *attemptTimeout) Error() string { return fmt.Sprintf("no answer within %v", e.d) }
+
 // wrapTransportError is the one place where a failure to reach the hub
-// becomes the error callers see. It is where TLS failures are turned into a
-// diagnosis (pki.DiagnoseClientError) once that package exists.
+// becomes the error callers see: pki turns TLS, certificate and connection
+// failures into one sentence naming the fault and its fix (the original
+// error stays reachable with errors.As/Is).
 func (c *Client) wrapTransportError(method, hubURL string, attempts int, err error) error {
 	te := &TransportError{Method: method, URL: hubURL, Attempts: attempts, Err: err}
 	var se *HTTPStatusError
-	if errors.As(err, &se) {
+	var at *attemptTimeout
+	switch {
+	case errors.As(err, &se):
 		te.StatusCode = se.StatusCode
+	case errors.As(err, &at):
+		// Our own deadline: the hub accepted but did not answer in time.
+	case c.pki != nil:
+		te.Err = c.pki.Diagnose(err, c.hub)
+	default:
+		te.Err = pki.DiagnoseClientError(err, "", "", c.hub)
 	}
 	return te
 }
@@ -491,8 +510,7 @@ func (e *transportFailure) Unwrap() error { return e.err }
 
 // attempt sends one HTTP request and says whether a failure may be retried.
 func (c *Client) attempt(ctx context.Context, req *rpcRequest, target string, header http.Header) (any, bool, error) {
-	actx, cancel := context.WithTimeoutCause(ctx, c.opts.Timeout,
-		fmt.Errorf("no answer within %v", c.opts.Timeout))
+	actx, cancel := context.WithTimeoutCause(ctx, c.opts.Timeout, &attemptTimeout{c.opts.Timeout})
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, target, bytes.NewReader(req.body))
 	if err != nil {

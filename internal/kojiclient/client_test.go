@@ -43,7 +43,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.pem")
-	if err := os.WriteFile(big, bytes.Repeat([]byte("A"), maxPEMSize+1), 0o600); err != nil {
+	if err := os.WriteFile(big, bytes.Repeat([]byte("A"), (8<<20)+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -63,11 +63,12 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"negative size", Options{Server: "https://h/kojihub", MaxResponseSize: -1}, "negative MaxResponseSize"},
 		{"negative block", Options{Server: "https://h/kojihub", UploadBlockSize: -1}, "negative UploadBlockSize"},
 		{"key without cert", Options{Server: "https://h/kojihub", KeyFile: garbage}, "KeyFile without CertFile"},
-		{"missing cert", Options{Server: "https://h/kojihub", CertFile: filepath.Join(dir, "nope.pem")}, "no such file"},
-		{"garbage cert", Options{Server: "https://h/kojihub", CertFile: garbage}, "client certificate " + garbage},
-		{"garbage ca", Options{Server: "https://h/kojihub", ServerCAFile: garbage}, "no PEM certificate found"},
-		{"huge ca", Options{Server: "https://h/kojihub", ServerCAFile: big}, "larger than"},
-		{"directory ca", Options{Server: "https://h/kojihub", ServerCAFile: dir}, "not a regular file"},
+		// Certificate files are loaded by pki, with one-sentence errors.
+		{"missing cert", Options{Server: "https://h/kojihub", CertFile: filepath.Join(dir, "nope.pem")}, "nope.pem does not exist"},
+		{"garbage cert", Options{Server: "https://h/kojihub", CertFile: garbage}, garbage + " holds no PEM data"},
+		{"garbage ca", Options{Server: "https://h/kojihub", ServerCAFile: garbage}, garbage + " holds no PEM data"},
+		{"huge ca", Options{Server: "https://h/kojihub", ServerCAFile: big}, "too big"},
+		{"directory ca", Options{Server: "https://h/kojihub", ServerCAFile: dir}, "is a directory"},
 		{"client and files", Options{Server: "https://h/kojihub", HTTPClient: &http.Client{}, ServerCAFile: garbage}, "cannot be combined"},
 	}
 	for _, tt := range tests {
@@ -803,4 +804,22 @@ func TestHelpersSendKojidForms(t *testing.T) {
 	if fmt.Sprint(calls[2].Params) != fmt.Sprint(want) {
 		t.Errorf("refuseTask params = %v, want %v", calls[2].Params, want)
 	}
+}
+
+// TestUnreachableHub: a refused connection is retried (a hub restarting),
+// then reported with pki's diagnosis naming the address.
+func TestUnreachableHub(t *testing.T) {
+	h := newFakeHub(t)
+	url := h.url()
+	h.srv.Close()
+	c := newTestClient(t, h, func(o *Options) { o.Server = url; o.MaxRetries = 2 })
+	_, err := c.Call(testCtx(t), "getAPIVersion")
+	var te *TransportError
+	if !errors.As(err, &te) || te.Attempts != 3 {
+		t.Fatalf("Call = %v, want TransportError after 3 attempts", err)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), strings.TrimPrefix(h.srv.URL, "http://")) {
+		t.Errorf("error %q does not explain the refused connection", err)
+	}
+	t.Logf("diagnosis: %v", err)
 }
