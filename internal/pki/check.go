@@ -173,7 +173,7 @@ func checkCert(ref certRef, key crypto.Signer, chain, cas []*x509.Certificate, c
 		}
 		if ref.Role == RoleHub {
 			if err := c.VerifyHostname(name); err != nil {
-				add(SeverityError, ProblemHostnameMismatch, "%s is for %s, not %q, which clients connect to; re-issue it with kojictl certs hub %s --san ... --force, or use one of its names in the server URL", ref.label(), namesOf(c), name, name)
+				add(SeverityError, ProblemHostnameMismatch, "%s is for %s, not %q, which clients connect to; re-issue it with kojictl certs hub %s --force (add other names with --san), or use one of its names in the server URL", ref.label(), namesOf(c), name, name)
 			}
 		}
 	}
