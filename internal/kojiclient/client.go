@@ -212,7 +212,19 @@ var methodNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-
 
 // Call calls method on the hub with args and returns the decoded result.
 // A Kw as the last argument is sent as keyword arguments; nil as <nil/>;
-// []byte as <base64>. A fault is returned as an error wrapping *Fault.
+// []byte as <base64>; integers beyond 32 bits as <i8>. A fault is returned
+// as an error wrapping *Fault.
+//
+// Transport errors (no connection, a dropped connection, HTTP 5xx, a body
+// cut short) and ServerOffline faults are retried with backoff, resending
+// the same request with the same callnum, as Koji's client does: if the
+// first attempt did commit, the hub refuses the replay with RetryError 1009
+// (except for its retry whitelist, e.g. host.updateHost), so a call never
+// runs twice. Anonymous calls are retried too (they cannot change
+// anything; Koji retries them only with anon_retry). TLS certificate
+// failures, other HTTP errors, malformed or oversized answers and faults are
+// not retried. An expired session (AuthExpired 1007) is renewed by
+// repeating the login, unless Options.DisableRenew.
 func (c *Client) Call(ctx context.Context, method string, args ...any) (any, error) {
 	return c.call(ctx, method, args)
 }

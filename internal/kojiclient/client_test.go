@@ -259,6 +259,20 @@ func TestSubsession(t *testing.T) {
 	if calls[2].Session.id != subID || calls[2].Session.master != mainID || calls[4].Session.id != mainID {
 		t.Errorf("pings went to the wrong sessions")
 	}
+
+	// The main session closes a subsession with logoutChild.
+	sub2, err := c.Subsession(ctx)
+	if err != nil {
+		t.Fatalf("Subsession: %v", err)
+	}
+	sub2ID, _ := sub2.SessionID()
+	if err := c.LogoutChild(ctx, sub2ID); err != nil {
+		t.Fatalf("LogoutChild: %v", err)
+	}
+	var f *Fault
+	if _, err := sub2.Call(ctx, "ping"); !errors.As(err, &f) || f.Code != kojixml.AuthError {
+		t.Errorf("call on a closed subsession = %v, want AuthError", err)
+	}
 }
 
 func TestRetryKeepsCallnum(t *testing.T) {
@@ -822,4 +836,24 @@ func TestUnreachableHub(t *testing.T) {
 		t.Errorf("error %q does not explain the refused connection", err)
 	}
 	t.Logf("diagnosis: %v", err)
+}
+
+// TestConnectionReuse: calls share one keep-alive connection (a TLS
+// handshake per call would cost the hub dearly), also after a fault.
+func TestConnectionReuse(t *testing.T) {
+	h := newFakeHub(t)
+	h.handle = pingHandler
+	c := newTestClient(t, h, nil)
+	login(t, c)
+	ctx := testCtx(t)
+	for i := range 20 {
+		method := "ping"
+		if i%5 == 0 {
+			method = "noSuchMethod"
+		}
+		_, _ = c.Call(ctx, method)
+	}
+	if n := h.conns.Load(); n != 1 {
+		t.Errorf("%d connections for 21 calls, want 1", n)
+	}
 }

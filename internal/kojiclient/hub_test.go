@@ -8,12 +8,14 @@ import (
 	"hash/adler32"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +35,7 @@ type fakeHub struct {
 	sessions map[int64]*fakeSession
 	nextID   int64
 	files    map[string][]byte
+	conns    atomic.Int32 // connections accepted
 	// handle answers methods the hub does not know; return errUnhandled
 	// to get Koji's "Invalid method" fault.
 	handle func(c *hubCall) (any, error)
@@ -80,10 +83,15 @@ func newFakeHub(t testing.TB) *fakeHub {
 func newFakeHubTLS(t testing.TB, cfg *tls.Config) *fakeHub {
 	t.Helper()
 	h := &fakeHub{t: t, sessions: map[int64]*fakeSession{}, nextID: 26, files: map[string][]byte{}}
+	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
+	h.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			h.conns.Add(1)
+		}
+	}
 	if cfg == nil {
-		h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+		h.srv.Start()
 	} else {
-		h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
 		h.srv.TLS = cfg
 		h.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // expected handshake failures
 		h.srv.StartTLS()
@@ -261,6 +269,14 @@ func (h *fakeHub) dispatch(r *http.Request, c *hubCall) (any, error) {
 		h.mu.Lock()
 		delete(h.sessions, s.id)
 		h.mu.Unlock()
+		return nil, nil
+	case "logoutChild":
+		id, _ := pos[0].(int64)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if child := h.sessions[id]; child != nil && child.master == s.id {
+			delete(h.sessions, id)
+		}
 		return nil, nil
 	case "exclusiveSession":
 		h.mu.Lock()
