@@ -31,6 +31,7 @@ func commands() []command {
 	return []command{
 		{"migrate", "apply database migrations: migrate --db DSN", runMigrate},
 		{"user", "manage users directly in the database: user add NAME [--perm P ...] --db DSN", runUser},
+		{"certs", "make the farm's CA and certificates: certs init|hub NAME|host NAME|user NAME|kojira|web|renew FILE", runCerts},
 	}
 }
 
