@@ -468,9 +468,11 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 	if loggedIn {
 		log = log.With("session_id", sess.id, "callnum", sess.callnum)
 	}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		v, retry, err := c.attempt(ctx, req, target, header)
 		if err == nil {
+			log.Debug("hub call", "attempts", attempt, "duration", time.Since(start))
 			return v, nil
 		}
 		if ctx.Err() != nil {
