@@ -61,7 +61,7 @@ func (v *validated) place(dir string, st mdStat, name string) (MetadataFile, err
 		Size:      st.size,
 		Timestamp: fi.ModTime().Unix(),
 	}
-	if st.openChecksum != "" {
+	if st.openChecksum != "" && v.Compression != CompressNone {
 		mf.OpenChecksum, mf.OpenSize = st.openChecksum, st.openSize
 	}
 	return mf, nil

@@ -29,6 +29,9 @@ const (
 	// data. The largest headers of real distributions (texlive, kernel
 	// debuginfo) are a few tens of MiB.
 	DefaultMaxHeaderBytes = 64 << 20
+
+	// maxEntries is rpm's own limit on the entries of one header.
+	maxEntries = 0xffff
 )
 
 var (
@@ -145,6 +148,9 @@ func (rd *Reader) readHeader(r io.Reader, what string, off, size int64, buf []by
 	n := int64(binary.BigEndian.Uint32(intro[8:12]))
 	dl := int64(binary.BigEndian.Uint32(intro[12:16]))
 	total := n*entrySize + dl
+	if n > maxEntries {
+		return buf, Header{}, fmt.Errorf("%w: %s declares %d entries, limit %d", ErrTooLarge, what, n, maxEntries)
+	}
 	if n*entrySize > rd.max || dl > rd.max || total > rd.max {
 		return buf, Header{}, fmt.Errorf("%w: %s declares %d entries and %d data bytes (%d bytes), limit %d",
 			ErrTooLarge, what, n, dl, total, rd.max)
