@@ -293,8 +293,8 @@ func corpusSpec(i int, rng *rand.Rand) *Spec {
 			{Name: "/bin/sh", Flags: ScriptPost},
 			{Name: "/bin/sh", Flags: ScriptPre | Prereq},
 			{Name: "/bin/sh"},
-			{Name: "/bin/sh"}, // a repeat, dropped
-			{Name: "/usr/bin/" + base}, // an own primary file, dropped
+			{Name: "/bin/sh"},                          // a repeat, dropped
+			{Name: "/usr/bin/" + base},                 // an own primary file, dropped
 			{Name: s.Name, Version: evr, Flags: Equal}, // equals an own provide
 			{Name: "systemd", Flags: ScriptPost},
 			{Name: "systemd", Flags: 1 << 11}, // preun: a plain entry
