@@ -180,6 +180,11 @@ func (s *Store) GetTasks(ctx context.Context, ids []int64) (map[int64]Task, erro
 type TaskFilter struct {
 	IDs             []int64
 	States          []int
+	NotStates       []int
+	Owners          []int64 // any of (with Owner)
+	ChannelIDs      []int64 // any of (with ChannelID)
+	Parents         []int64 // any of (with Parent)
+	NoHost          bool    // host_id IS NULL
 	Methods         []string
 	Owner           *int64
 	HostIDs         []int64
@@ -229,6 +234,26 @@ func (f TaskFilter) where() (string, []any) {
 			v[i] = int64(s)
 		}
 		inInts("t.state", v)
+	}
+	if len(f.NotStates) > 0 {
+		v := make([]int64, len(f.NotStates))
+		for i, s := range f.NotStates {
+			v[i] = int64(s)
+		}
+		w = append(w, "t.state NOT IN ("+placeholders(len(v))+")")
+		args = append(args, int64Args(v)...)
+	}
+	if len(f.Owners) > 0 {
+		inInts("t.owner", f.Owners)
+	}
+	if len(f.ChannelIDs) > 0 {
+		inInts("t.channel_id", f.ChannelIDs)
+	}
+	if len(f.Parents) > 0 {
+		inInts("t.parent", f.Parents)
+	}
+	if f.NoHost {
+		w = append(w, "t.host_id IS NULL")
 	}
 	if len(f.Methods) > 0 {
 		w = append(w, "t.method IN ("+placeholders(len(f.Methods))+")")
