@@ -1,0 +1,297 @@
+package builderd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// buildHandler is the parent of a build: build(src, target, opts).
+//
+//	target -> SRPM (src under work/, or a buildSRPMFromSCM subtask)
+//	       -> arch list (tag arches x BuildArch/ExclusiveArch - ExcludeArch)
+//	       -> host.initBuild (not scratch)
+//	       -> buildArch subtask per arch -> wait
+//	       -> host.completeBuild (not scratch) -> tagBuild subtask (not skip_tag)
+//
+// Subtasks carry labels ("srpm", the arch, "tag") so that a build task run
+// again after a kojid restart finds its children instead of duplicating them.
+type buildHandler struct{}
+
+func (buildHandler) weight(*task) float64 { return 0.2 }
+
+func (buildHandler) check(context.Context, *task) error { return nil }
+
+type buildOpts struct {
+	scratch      bool
+	skipTag      bool
+	archOverride []string
+	failFast     bool
+	repoID       *int64
+}
+
+func parseBuildOpts(m map[string]any) (buildOpts, error) {
+	o := buildOpts{
+		scratch:  asBool(m["scratch"]),
+		skipTag:  asBool(m["skip_tag"]),
+		failFast: asBool(m["fail_fast"]),
+	}
+	if v, ok := m["arch_override"]; ok && v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return o, buildErrorf("arch_override must be a space-separated string, not %T", v)
+		}
+		o.archOverride = strings.Fields(s)
+		for _, a := range o.archOverride {
+			if !archRE.MatchString(a) {
+				return o, buildErrorf("arch_override: bad arch %q", a)
+			}
+		}
+	}
+	if v, ok := m["repo_id"]; ok && v != nil {
+		id, ok := asInt(v)
+		if !ok || id <= 0 {
+			return o, buildErrorf("repo_id must be a positive integer, not %v", v)
+		}
+		o.repoID = &id
+	}
+	return o, nil
+}
+
+func (buildHandler) run(ctx context.Context, t *task) (any, error) {
+	a := t.args()
+	src := a.String(0, "src")
+	target := a.Any(1, "target")
+	optMap := a.OptMap(2, "opts")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	opts, err := parseBuildOpts(optMap)
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := callMap(ctx, t.d.hub, "getBuildTarget", target)
+	if err != nil {
+		return nil, err
+	}
+	if tgt == nil {
+		return nil, buildErrorf("unknown build target: %v", target)
+	}
+	buildTag, _ := asInt(tgt["build_tag"])
+	destTag, _ := asInt(tgt["dest_tag"])
+	destName := asString(tgt["dest_tag_name"])
+	tag, err := callMap(ctx, t.d.hub, "getTag", buildTag)
+	if err != nil {
+		return nil, err
+	}
+	if tag == nil {
+		return nil, buildErrorf("build tag %d of target %v does not exist", buildTag, target)
+	}
+	repoID, err := t.buildRepo(ctx, buildTag, asString(tag["name"]), opts)
+	if err != nil {
+		return nil, err
+	}
+
+	// The source package.
+	srpm := src
+	if isSCMURL(src) {
+		sopts := map[string]any{"scratch": opts.scratch}
+		if repoID != nil {
+			sopts["repo_id"] = *repoID
+		}
+		id, err := t.subtask(ctx, "buildSRPMFromSCM", []any{src, buildTag, sopts}, "srpm", "noarch")
+		if err != nil {
+			return nil, err
+		}
+		res, err := t.wait(ctx, []int64{id}, true)
+		if err != nil {
+			return nil, err
+		}
+		srpm = asString(asMap(res[id])["srpm"])
+		if srpm == "" {
+			return nil, buildErrorf("buildSRPMFromSCM task %d returned no srpm", id)
+		}
+	}
+	if err := checkRel(srpm); err != nil {
+		return nil, err
+	}
+	local, err := t.fetch(ctx, srpm)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := readSRPM(local)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.scratch && !opts.skipTag {
+		pkg, err := callMap(ctx, t.d.hub, "getPackageConfig", destTag, hdr.Name)
+		if err != nil {
+			return nil, err
+		}
+		if pkg == nil {
+			return nil, buildErrorf("package %s not in list for tag %s", hdr.Name, destName)
+		}
+		if asBool(pkg["blocked"]) {
+			return nil, buildErrorf("package %s is blocked for tag %s", hdr.Name, destName)
+		}
+	}
+	arches, err := archList(strings.Fields(asString(tag["arches"])), hdr, opts.archOverride, opts.scratch)
+	if err != nil {
+		return nil, err
+	}
+	t.log.Info("building", "nvr", hdr.NVR(), "arches", arches, "scratch", opts.scratch)
+
+	var buildID int64
+	if !opts.scratch {
+		data := map[string]any{"name": hdr.Name, "version": hdr.Version, "release": hdr.Release, "epoch": nil, "task_id": t.id}
+		if hdr.Epoch != nil {
+			data["epoch"] = *hdr.Epoch
+		}
+		buildID, err = callInt(ctx, t.d.hub, "host.initBuild", data)
+		if err != nil {
+			return nil, err
+		}
+	}
+	result, err := t.runArches(ctx, srpm, buildTag, arches, repoID, opts)
+	if err == nil && !opts.scratch {
+		_, err = t.d.hub.Call(ctx, "host.completeBuild", t.id, buildID, result.srpm, result.rpms, result.brmap,
+			kw("logs", result.logs))
+		if err != nil {
+			err = fmt.Errorf("host.completeBuild: %w", err)
+		}
+	}
+	if err != nil {
+		if !opts.scratch {
+			fctx := context.WithoutCancel(ctx)
+			if _, ferr := t.d.hub.Call(fctx, "host.failBuild", t.id, buildID); ferr != nil {
+				t.log.Warn("host.failBuild failed", "build_id", buildID, "err", ferr)
+			}
+		}
+		return nil, err
+	}
+	if !opts.scratch && !opts.skipTag {
+		id, err := t.subtask(ctx, "tagBuild", []any{destTag, buildID, false, nil, true}, "tag", "noarch")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.wait(ctx, []int64{id}, true); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]any{"srpm": result.srpm, "rpms": result.rpms, "logs": result.logs, "build_id": nil}
+	if !opts.scratch {
+		out["build_id"] = buildID
+	}
+	return out, nil
+}
+
+// buildRepo returns the repo the build uses, or nil in rpmbuild mode, which
+// builds against the host. This is where Koji's waitrepo subtask goes once
+// kojira makes repos: with mock, no repo yet means waiting for one.
+func (t *task) buildRepo(ctx context.Context, buildTag int64, tagName string, opts buildOpts) (*int64, error) {
+	if opts.repoID != nil {
+		return opts.repoID, nil
+	}
+	if useMock, _ := t.mockChoice(); !useMock {
+		return nil, nil
+	}
+	repo, err := callMap(ctx, t.d.hub, "getRepo", buildTag)
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
+		return nil, buildErrorf("no repo for build tag %s yet: mock builds need one (kojira makes them)", tagName)
+	}
+	id, ok := asInt(repo["id"])
+	if !ok {
+		return nil, errors.New("getRepo: answer without an id")
+	}
+	return &id, nil
+}
+
+type archResults struct {
+	srpm  string
+	rpms  []any
+	brmap map[string]any
+	logs  map[string]any // arch -> [paths]
+}
+
+// runArches creates one buildArch subtask per arch, waits for all, and
+// merges their results for completeBuild.
+func (t *task) runArches(ctx context.Context, srpm string, buildTag int64, arches []string, repoID *int64, opts buildOpts) (*archResults, error) {
+	sub := map[string]int64{}
+	var ids []int64
+	for i, arch := range arches {
+		aopts := map[string]any{}
+		if repoID != nil {
+			aopts["repo_id"] = *repoID
+		}
+		id, err := t.subtask(ctx, "buildArch", []any{srpm, buildTag, arch, i == 0, aopts}, arch,
+			taskArch(arch, t.d.cfg.LiteralTaskArches))
+		if err != nil {
+			return nil, err
+		}
+		sub[arch] = id
+		ids = append(ids, id)
+	}
+	failany := !t.d.cfg.BuildArchCanFail || opts.failFast
+	results, err := t.wait(ctx, ids, failany)
+	if err != nil {
+		return nil, err
+	}
+	out := &archResults{brmap: map[string]any{}, logs: map[string]any{}, rpms: []any{}}
+	sort.Strings(arches)
+	for _, arch := range arches {
+		r := asMap(results[sub[arch]])
+		if r == nil {
+			return nil, buildErrorf("buildArch task %d (%s) returned no result", sub[arch], arch)
+		}
+		broot := r["brootid"]
+		for _, p := range asStrings(r["rpms"]) {
+			out.rpms = append(out.rpms, p)
+			out.brmap[p] = broot
+		}
+		var logs []any
+		for _, p := range asStrings(r["logs"]) {
+			logs = append(logs, p)
+		}
+		out.logs[arch] = logs
+		if s := asStrings(r["srpms"]); len(s) > 0 {
+			if out.srpm != "" {
+				return nil, buildErrorf("multiple builds returned a srpm, task %d", t.id)
+			}
+			out.srpm = s[0]
+			out.brmap[s[0]] = broot
+		}
+	}
+	if out.srpm == "" {
+		return nil, buildErrorf("could not find a built srpm")
+	}
+	return out, nil
+}
+
+// tagBuildHandler tags a finished build: tagBuild(tag, build, force,
+// fromtag, ignore_success); the hub checks and records it.
+type tagBuildHandler struct{}
+
+func (tagBuildHandler) weight(*task) float64 { return 1.0 }
+
+func (tagBuildHandler) check(context.Context, *task) error { return nil }
+
+func (tagBuildHandler) run(ctx context.Context, t *task) (any, error) {
+	a := t.args()
+	tag := a.Any(0, "tag_id")
+	build := a.Any(1, "build_id")
+	force := a.OptBool(2, "force", false)
+	fromtag := a.OptAny(3, "fromtag", nil)
+	_ = a.OptBool(4, "ignore_success", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if _, err := t.d.hub.Call(ctx, "host.tagBuild", t.id, tag, build, force, fromtag); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
