@@ -401,7 +401,7 @@ func (w *worker) process(it *item) {
 		return
 	}
 	if !st.Mode().IsRegular() {
-		it.err = fmt.Errorf("%w (%s)", ErrNotRegular, st.Mode().Type())
+		it.err = fmt.Errorf("%w: it is a %s", ErrNotRegular, fileKind(st.Mode()))
 		return
 	}
 	if it.hasCand && st.Size() == it.cand.size && st.ModTime().Unix() == it.cand.mtime {
@@ -409,6 +409,20 @@ func (w *worker) process(it *item) {
 		return
 	}
 	it.err = w.read(it, path, st)
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // read reads the header and checksums the whole file in one pass.
