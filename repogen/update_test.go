@@ -171,9 +171,9 @@ func splitRecords(b []byte) (head []byte, recs [][]byte, foot []byte) {
 // metadata is in, an update writes the same metadata as a full run.
 func TestUpdateSurvivesBadPreviousMetadata(t *testing.T) {
 	tests := []struct {
-		name    string
-		break_  func(t *testing.T, root string)
-		reused  func(n int) bool
+		name   string
+		break_ func(t *testing.T, root string)
+		reused func(n int) bool
 	}{
 		{"no repomd.xml", func(t *testing.T, root string) {
 			os.Remove(filepath.Join(root, "repodata", "repomd.xml"))
