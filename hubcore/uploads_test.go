@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,7 +24,9 @@ import (
 	"time"
 
 	"kojigo/db"
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
+	"kojigo/internal/testenv"
 )
 
 // openTask creates a task and opens it on hostID, returning its id and its
@@ -784,5 +787,113 @@ func TestKojiFilesServesUploads(t *testing.T) {
 	}
 	if code, _ := get(fmt.Sprintf("work/tasks/%d/%d/missing.log", id%10000, id)); code != 404 {
 		t.Errorf("GET missing = %d", code)
+	}
+}
+
+// TestKojiClientUploads drives the uploads with kojigo's own client, as
+// kojid and kojictl use them: whole files in 1 MiB blocks checked with
+// checkUpload, and log chunks read back as they grow.
+func TestKojiClientUploads(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		_, hostID := th.addHost("builder1")
+		id, dir := th.openTask(hostID)
+		ctx := context.Background()
+		kc, err := kojiclient.New(kojiclient.Options{Server: th.url, MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kc.Login(ctx, "builder1", "hostpw"); err != nil {
+			t.Fatal(err)
+		}
+		if err := kc.ExclusiveSession(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		local := filepath.Join(t.TempDir(), "pkg-1.0-1.x86_64.rpm")
+		data := bytes.Repeat([]byte("rpm payload "), 220000) // 2.6 MB: three blocks
+		must(t, os.WriteFile(local, data, 0o644))
+		var calls int
+		if err := kc.UploadFile(ctx, local, dir, "", func(done, total int64) { calls++ }); err != nil {
+			t.Fatalf("UploadFile: %v", err)
+		}
+		if calls < 3 {
+			t.Errorf("progress called %d times", calls)
+		}
+		// again: an existing file is replaced
+		if err := kc.UploadFile(ctx, local, dir, "", nil); err != nil {
+			t.Fatalf("UploadFile again: %v", err)
+		}
+		got, err := kc.DownloadTaskOutput(ctx, id, "pkg-1.0-1.x86_64.rpm", 0, -1)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("DownloadTaskOutput: %d bytes, %v", len(got), err)
+		}
+		var log []byte
+		for i, chunk := range []string{"one\n", "two\n", "three\n"} {
+			if err := kc.UploadChunk(ctx, dir, "build.log", int64(len(log)), []byte(chunk), true); err != nil {
+				t.Fatalf("chunk %d: %v", i, err)
+			}
+			got, err := kc.DownloadTaskOutput(ctx, id, "build.log", int64(len(log)), 1000)
+			if err != nil || string(got) != chunk {
+				t.Fatalf("read chunk %d = %q, %v", i, got, err)
+			}
+			log = append(log, chunk...)
+		}
+		if got, _ := kc.DownloadTaskOutput(ctx, id, "build.log", -6, -1); string(got) != "three\n" {
+			t.Errorf("tail = %q", got)
+		}
+		if err := kc.UploadChunk(ctx, "tasks/9999/999999", "x.log", 0, []byte("x"), true); err == nil {
+			t.Error("upload to a task the host does not have succeeded")
+		}
+	})
+}
+
+// pyKojiUploads does with Python's standard library what the koji CLI and
+// kojid do: a fast upload checked with '%08x' adler32, a legacy uploadFile,
+// downloadTaskOutput decoded with base64.b64decode (ClientSession does
+// exactly that), and int(st_size) from listTaskOutput(stat, all_volumes).
+const pyKojiUploads = `
+import base64, hashlib, os, urllib.parse, urllib.request, xmlrpc.client, zlib
+url, sid, key, d = os.environ['HUB'], os.environ['SID'], os.environ['KEY'], os.environ['DIR']
+task, callnum = int(os.environ['TASK']), int(os.environ['CALLNUM'])
+def post(body, ctype, query=''):
+    global callnum
+    callnum += 1
+    req = urllib.request.Request(url + query, data=body, headers={'Content-Type': ctype,
+        'Koji-Session-Id': sid, 'Koji-Session-Key': key, 'Koji-Session-Callnum': str(callnum)})
+    with urllib.request.urlopen(req) as r:
+        return xmlrpc.client.loads(r.read())[0][0]
+def call(m, *a):
+    return post(xmlrpc.client.dumps(a, m, allow_none=True).encode(), 'text/xml')
+chunk = b'hello from python\n'
+q = '?' + urllib.parse.urlencode({'filename': 'py.log', 'filepath': d, 'fileverify': 'adler32', 'offset': '0', 'overwrite': '1'})
+res = post(chunk, 'application/octet-stream', q)
+assert res['size'] == len(chunk) and res['offset'] == 0, res
+assert res['hexdigest'] == '%08x' % (zlib.adler32(chunk) & 0xffffffff), res
+data = b'legacy data'
+assert call('uploadFile', d, 'legacy.txt', len(data), ('sha256', hashlib.sha256(data).hexdigest()), 0,
+            base64.b64encode(data).decode()) is True
+assert base64.b64decode(call('downloadTaskOutput', task, 'py.log')) == chunk
+assert base64.b64decode(call('downloadTaskOutput', task, 'legacy.txt', -4, 2)) == b'da'
+st = call('listTaskOutput', task, True, True)
+assert int(st['py.log']['DEFAULT']['st_size']) == len(chunk), st
+assert call('listTaskOutput', task) == ['legacy.txt', 'py.log']
+try:
+    call('downloadTaskOutput', task, '../../etc/passwd')
+    raise SystemExit('traversal was not refused')
+except xmlrpc.client.Fault as f:
+    assert f.faultCode == 1000, f
+print('ok')
+`
+
+func TestPythonKojiUploads(t *testing.T) {
+	py := testenv.NeedTool(t, "python3")
+	th := newTestHub(t, "sqlite", nil)
+	hc, hostID := th.addHost("builder1")
+	id, dir := th.openTask(hostID)
+	cmd := exec.Command(py, "-c", pyKojiUploads)
+	cmd.Env = append(os.Environ(), "HUB="+th.url, "SID="+strconv.FormatInt(hc.sid, 10), "KEY="+hc.key,
+		"CALLNUM="+strconv.FormatInt(hc.callnum, 10), "DIR="+dir, "TASK="+strconv.FormatInt(id, 10))
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("python: %v\n%s", err, out)
 	}
 }
