@@ -122,7 +122,9 @@ func (r certRef) renew() string {
 	return fmt.Sprintf("kojictl certs renew NAME.crt (on the CA machine, for %s)", describeShort(r.Cert))
 }
 
-// reissue is the command that makes the right certificate from scratch.
+// reissue is the command that makes the right certificate from scratch. A
+// client certificate gets the same words on the hub, in doctor and in the
+// client, which do not all know whether it is a host's or a user's.
 func (r certRef) reissue(name string) string {
 	if name == "" {
 		name = r.Cert.Subject.CommonName
@@ -131,12 +133,31 @@ func (r certRef) reissue(name string) string {
 		name = "NAME"
 	}
 	switch r.Role {
-	case RoleKojira, RoleWeb:
-		return "kojictl certs " + string(r.Role) + " --force"
-	case RoleHub, RoleHost, RoleUser:
-		return "kojictl certs " + string(r.Role) + " " + name + " --force"
+	case RoleWeb:
+		return "kojictl certs web --force"
+	case RoleHub:
+		return "kojictl certs hub " + name + " --force"
+	case RoleHost, RoleUser, RoleKojira:
+		return reissueName(name)
 	}
 	return "kojictl certs"
+}
+
+// roleWord names the kind of certificate a role needs, in messages.
+func roleWord(r Role) string {
+	if r == RoleHost || r == RoleUser || r == RoleKojira {
+		return "client"
+	}
+	return string(r)
+}
+
+// keyMismatch is the one sentence for a key that is not the certificate's.
+func keyMismatch(keyPath, certPath string, c *x509.Certificate) string {
+	cert := "certificate " + describe(c)
+	if certPath != "" {
+		cert = fmt.Sprintf("certificate %s (%s)", certPath, describe(c))
+	}
+	return fmt.Sprintf("private key %s does not belong to %s; use the key written with that certificate or re-issue both with %s", keyPath, cert, reissueAny(c))
 }
 
 func checkCert(ref certRef, key crypto.Signer, chain, cas []*x509.Certificate, caFile, name string, now time.Time) []Finding {
@@ -152,12 +173,10 @@ func checkCert(ref certRef, key crypto.Signer, chain, cas []*x509.Certificate, c
 	}
 	if key != nil && !publicKeysEqual(c.PublicKey, key.Public()) {
 		kf := ref.KeyFile
-		if kf == "" || kf == ref.File {
-			kf = "its private key"
-		} else {
-			kf = "private key " + kf
+		if kf == "" {
+			kf = "(given)"
 		}
-		add(SeverityError, ProblemKeyMismatch, "%s does not belong to %s; use the key that was written with the certificate, or re-issue both with %s", kf, ref.label(), ref.reissue(name))
+		add(SeverityError, ProblemKeyMismatch, "%s", keyMismatch(kf, ref.File, c))
 	}
 	out = append(out, validityFindings(ref, now)...)
 	selfSigned := isSelfSigned(c)
@@ -310,7 +329,7 @@ func ekuProblem(c *x509.Certificate, role Role) string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("lacks the %s extended key usage that a %s certificate needs", strings.Join(missing, " and "), role)
+	return fmt.Sprintf("lacks the %s extended key usage that a %s certificate needs", strings.Join(missing, " and "), roleWord(role))
 }
 
 func weakness(c *x509.Certificate) string {

@@ -428,6 +428,10 @@ func reissueAny(c *x509.Certificate) string {
 	if c != nil && c.Subject.CommonName != "" {
 		n = c.Subject.CommonName
 	}
+	return reissueName(n)
+}
+
+func reissueName(n string) string {
 	return "kojictl certs user " + n + " (or host " + n + ") --force"
 }
 

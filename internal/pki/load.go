@@ -179,7 +179,7 @@ func LoadKeyPair(certFile, keyFile string) (*KeyPair, error) {
 	}
 	kp := &KeyPair{Cert: cb.Certs[0], Key: key, Chain: cb.Certs[1:]}
 	if !publicKeysEqual(kp.Cert.PublicKey, key.Public()) {
-		return nil, newError(ProblemKeyMismatch, nil, "private key %s does not belong to certificate %s (%s); use the key written with that certificate or re-issue both with kojictl certs", keyPath, certFile, describe(kp.Cert))
+		return nil, newError(ProblemKeyMismatch, nil, "%s", keyMismatch(keyPath, certFile, kp.Cert))
 	}
 	return kp, nil
 }
