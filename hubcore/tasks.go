@@ -771,9 +771,6 @@ func parseTaskOpts(opts map[string]any, allowOwner bool) (taskOpts, error) {
 			return o, paramErr("unknown task option %q", k)
 		}
 	}
-	if o.label != nil && o.parent == nil {
-		return o, paramErr("label: only subtasks have labels")
-	}
 	return o, nil
 }
 
@@ -781,6 +778,9 @@ func parseTaskOpts(opts map[string]any, allowOwner bool) (taskOpts, error) {
 func createTask(c *call, methodName string, arglist []any, o taskOpts, byHost *db.Host) (int64, error) {
 	if !methodNameRE.MatchString(methodName) {
 		return 0, paramErr("method: invalid task method name %q", methodName)
+	}
+	if o.label != nil && o.parent == nil {
+		return 0, paramErr("label: only subtasks have labels")
 	}
 	n := db.NewTask{Method: methodName, Arch: "noarch", Priority: 20, Owner: c.user.ID}
 	var chID *int64

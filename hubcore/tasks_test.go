@@ -154,3 +154,274 @@ func TestTaskLifecycleOverXMLRPC(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestSubtasksWaitAndCancelCascade(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		hc, hostID := th.readyHost("builder1")
+		admin := th.login("kojiadmin", "adminpw")
+		aliceID := th.addUser("alice", "pw")
+		parent := admin.must("makeTask", "build", []any{"git+https://x/y#z", "f40-candidate", map[string]any{}}, kw{"owner": aliceID, "priority": int64(20)}).(int64)
+		th.waitState(parent, db.TaskAssigned)
+		hc.must("host.openTask", parent)
+		kid1 := hc.must("host.subtask", "buildArch", []any{"a.src.rpm", "f40-build", "x86_64", true}, parent, kw{"label": "x86_64", "arch": "x86_64"}).(int64)
+		if again := hc.must("host.subtask", "buildArch", []any{"a.src.rpm"}, parent, kw{"label": "x86_64"}); again != kid1 {
+			t.Errorf("subtask with an existing label = %v, want %d", again, kid1)
+		}
+		kid2 := hc.must("host.subtask2", parent, map[string]any{"label": "tag"}, "tagBuild", int64(1), int64(2), kw{"force": true}).(int64)
+		info := th.anon().must("getTaskInfo", kid2, kw{"request": true}).(map[string]any)
+		if info["owner"] != aliceID || info["priority"] != int64(19) || info["parent"] != parent || info["label"] != "tag" {
+			t.Errorf("subtask info = %v", info)
+		}
+		if r := info["request"].([]any); len(r) != 3 || r[2].(map[string]any)["force"] != true {
+			t.Errorf("subtask2 request = %v", r)
+		}
+		kids := th.anon().must("getTaskChildren", parent).([]any)
+		if len(kids) != 2 || kids[0].(map[string]any)["id"] != kid1 {
+			t.Errorf("getTaskChildren = %v", kids)
+		}
+		hc.must("host.taskSetWait", parent, []any{kid1})
+		w := hc.must("host.taskWait", parent).([]any)
+		if len(w[0].([]any)) != 0 || len(w[1].([]any)) != 1 {
+			t.Errorf("taskWait = %v, want [[], [%d]]", w, kid1)
+		}
+		// the kid runs on the same host and closes; the parent is alerted
+		th.waitState(kid1, db.TaskAssigned)
+		hc.must("host.openTask", kid1)
+		hc.must("host.closeTask", kid1, responseXML(t, map[string]any{"rpms": []any{}}))
+		ht := hc.must("host.getHostTasks").([]any)
+		alert := false
+		for _, x := range ht {
+			m := x.(map[string]any)
+			if m["id"] == parent {
+				alert = m["alert"] == true && m["waiting"] == true
+			}
+		}
+		if !alert {
+			t.Errorf("getHostTasks = %v, want the waiting parent alerted", ht)
+		}
+		w = hc.must("host.taskWait", parent).([]any)
+		if len(w[0].([]any)) != 1 || w[0].([]any)[0] != kid1 {
+			t.Errorf("taskWait after close = %v", w)
+		}
+		res := hc.must("host.taskWaitResults", parent, []any{kid1}).([]any)
+		if len(res) != 1 || res[0].([]any)[0] != kid1 {
+			t.Errorf("taskWaitResults = %v", res)
+		}
+		// another host may not act on these tasks
+		other, _ := th.readyHost("builder2")
+		for _, m := range []struct {
+			name string
+			args []any
+		}{
+			{"host.subtask", []any{"x", []any{}, parent}},
+			{"host.taskSetWait", []any{parent, nil}},
+			{"host.taskWait", []any{parent}},
+			{"host.taskWaitResults", []any{parent, nil}},
+			{"host.setTaskWeight", []any{parent, 1.0}},
+			{"host.closeTask", []any{parent, responseXML(t, nil)}},
+			{"host.failTask", []any{parent, responseXML(t, nil)}},
+		} {
+			other.fault(kojixml.ActionNotAllowed, m.name, m.args...)
+		}
+		if v := other.must("host.openTask", parent); v != nil {
+			t.Errorf("another host opened an OPEN task: %v", v)
+		}
+		other.must("host.freeTasks", []any{parent, kid2}) // not its tasks: ignored
+		th.waitState(parent, db.TaskOpen)
+		// alice (the owner) cancels the tree; children follow
+		alice := th.login("alice", "pw")
+		alice.must("cancelTask", parent)
+		th.waitState(parent, db.TaskCanceled)
+		th.waitState(kid2, db.TaskCanceled)
+		th.waitState(kid1, db.TaskClosed)
+		if f := th.anon().fault(kojixml.GenericError, "getTaskResult", kid2); f.String != "Task "+itoa(kid2)+" is canceled" {
+			t.Errorf("getTaskResult of canceled = %q", f.String)
+		}
+		_ = hostID
+	})
+}
+
+func TestCancelAndAdminMethods(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		hc, hostID := th.readyHost("builder1")
+		admin := th.login("kojiadmin", "adminpw")
+		th.addUser("alice", "pw")
+		alice := th.login("alice", "pw")
+		id := admin.must("makeTask", "newRepo", []any{"x"}, kw{"channel": "createrepo"}).(int64)
+		// no host in createrepo: it waits with a reason
+		th.waitReason(id, "no enabled host in channel createrepo supports noarch")
+		free := admin.must("kojigo.listFreeTasks").([]any)
+		if len(free) != 1 || free[0].(map[string]any)["channel"] != "createrepo" || free[0].(map[string]any)["reason"] == nil {
+			t.Errorf("listFreeTasks = %v", free)
+		}
+		if f := alice.fault(kojixml.ActionNotAllowed, "cancelTask", id); f.String != "Cannot cancel task, not owner" {
+			t.Errorf("cancel by non-owner = %q", f.String)
+		}
+		th.anon().fault(kojixml.AuthError, "cancelTask", id)
+		for _, m := range []struct {
+			name string
+			args []any
+		}{
+			{"freeTask", []any{id}}, {"assignTask", []any{id, "builder1"}}, {"setTaskPriority", []any{id, int64(1)}},
+			{"makeTask", []any{"newRepo", []any{}}}, {"cancelTaskFull", []any{id}}, {"cancelTaskChildren", []any{id}},
+		} {
+			if m.name == "cancelTaskChildren" {
+				alice.fault(kojixml.ActionNotAllowed, m.name, m.args...)
+			} else {
+				alice.fault(kojixml.ActionNotAllowed, m.name, m.args...)
+			}
+			th.anon().fault(kojixml.AuthError, m.name, m.args...)
+			hc.fault(kojixml.ActionNotAllowed, m.name, m.args...)
+		}
+		for _, m := range []string{"host.getTasks", "host.getHostTasks", "host.getLoadData", "host.openTask", "host.refuseTask", "host.freeTasks", "kojigo.waitTasks"} {
+			var args []any
+			switch m {
+			case "host.openTask", "host.refuseTask":
+				args = []any{id}
+			case "host.freeTasks":
+				args = []any{[]any{id}}
+			}
+			alice.fault(kojixml.AuthError, m, args...)
+			th.anon().fault(kojixml.AuthError, m, args...)
+		}
+		admin.must("setTaskPriority", id, int64(5))
+		if ok := admin.must("assignTask", id, "builder1", kw{"override": true}); ok != true {
+			t.Fatalf("assignTask = %v", ok)
+		}
+		if tasks := hc.must("host.getTasks").([]any); len(tasks) != 1 || tasks[0].(map[string]any)["priority"] != int64(5) {
+			t.Errorf("host.getTasks after assignTask = %v", tasks)
+		}
+		if ok := admin.must("assignTask", id, "builder1"); ok != false {
+			t.Errorf("assignTask of an ASSIGNED task without force = %v, want false", ok)
+		}
+		ld := hc.must("host.getLoadData").([]any)
+		if hosts := ld[0].([]any); len(hosts) != 1 || hosts[0].(map[string]any)["id"] != hostID || hosts[0].(map[string]any)["channels"] == nil {
+			t.Errorf("host.getLoadData = %v", ld)
+		}
+		admin.must("freeTask", id)
+		th.waitState(id, db.TaskFree)
+		// the host running a task may cancel it
+		admin.must("assignTask", id, hostID, kw{"force": true})
+		hc.must("host.openTask", id)
+		hc.must("cancelTask", id)
+		th.waitState(id, db.TaskCanceled)
+		if f := admin.fault(kojixml.GenericError, "freeTask", id); !strings.Contains(f.String, "finished") {
+			t.Errorf("freeTask of a canceled task = %q", f.String)
+		}
+		// cancelTaskFull refuses a subtask when strict
+		p := admin.must("makeTask", "build", []any{}, kw{"assign": "builder1"}).(int64)
+		hc.must("host.openTask", p)
+		k := hc.must("host.subtask", "buildArch", []any{}, p).(int64)
+		if f := admin.fault(kojixml.GenericError, "cancelTaskFull", k); !strings.Contains(f.String, "not top-level") {
+			t.Errorf("cancelTaskFull(child) = %q", f.String)
+		}
+		admin.must("cancelTaskFull", k, kw{"strict": false})
+		th.waitState(p, db.TaskCanceled)
+		th.waitState(k, db.TaskCanceled)
+	})
+}
+
+func TestTaskBadInput(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		hc, _ := th.readyHost("builder1")
+		admin := th.login("kojiadmin", "adminpw")
+		anon := th.anon()
+		if v := anon.must("getTaskInfo", int64(99999)); v != nil {
+			t.Errorf("getTaskInfo(99999) = %v, want nil", v)
+		}
+		if f := anon.fault(kojixml.GenericError, "getTaskInfo", int64(99999), kw{"strict": true}); f.String != "query returned no rows" {
+			t.Errorf("getTaskInfo strict = %q", f.String)
+		}
+		if v := anon.must("getTaskInfo", []any{int64(-1), int64(99999)}).([]any); len(v) != 2 || v[0] != nil {
+			t.Errorf("getTaskInfo([-1, 99999]) = %v", v)
+		}
+		huge := make([]any, maxIDList+1)
+		for i := range huge {
+			huge[i] = int64(i)
+		}
+		for _, c := range []struct {
+			method string
+			args   []any
+		}{
+			{"getTaskInfo", []any{"one"}},
+			{"getTaskInfo", []any{[]any{"one"}}},
+			{"getTaskInfo", huge[:1]},
+			{"getTaskInfo", []any{huge}},
+			{"getTaskInfo", nil},
+			{"getTaskChildren", []any{1.5}},
+			{"getTaskResult", []any{map[string]any{}}},
+			{"listTasks", []any{map[string]any{"state": "open"}}},
+			{"listTasks", []any{map[string]any{"bogus": int64(1)}}},
+			{"listTasks", []any{map[string]any{"createdBefore": "yesterday"}}},
+			{"listTasks", []any{map[string]any{"owner": []any{"x"}}}},
+			{"listTasks", []any{map[string]any{"decode": "yes"}}},
+			{"listTasks", []any{map[string]any{"id": huge}}},
+			{"listTasks", []any{nil, map[string]any{"order": "id; DROP TABLE tasks"}}},
+			{"listTasks", []any{nil, map[string]any{"limit": int64(-1)}}},
+			{"listTasks", []any{nil, map[string]any{"limit": "ten"}}},
+			{"listTasks", []any{"notastruct"}},
+		} {
+			args := c.args
+			if c.method == "getTaskInfo" && len(args) == 1 && args[0] == int64(0) {
+				continue
+			}
+			anon.fault(kojixml.ParameterError, c.method, args...)
+		}
+		if v := anon.must("listTasks", map[string]any{"owner": "nobody"}).([]any); len(v) != 0 {
+			t.Errorf("listTasks(owner=nobody) = %v", v)
+		}
+		if v := anon.must("listTasks", nil, map[string]any{"limit": int64(0)}).([]any); len(v) != 0 {
+			t.Errorf("listTasks(limit=0) = %v", v)
+		}
+		if v := anon.must("listTasks", map[string]any{"createdAfter": "2000-01-01 00:00:00", "parent": nil, "host_id": nil}).([]any); len(v) != 0 {
+			t.Errorf("listTasks with time and NULL filters = %v", v)
+		}
+		anon.fault(kojixml.GenericError, "getTaskRequest", int64(-3))
+		for _, c := range []struct {
+			code   int
+			method string
+			args   []any
+		}{
+			{kojixml.ParameterError, "makeTask", []any{"bad method!", []any{}}},
+			{kojixml.ParameterError, "makeTask", []any{"newRepo", "notalist"}},
+			{kojixml.ParameterError, "makeTask", []any{"newRepo", []any{}, kw{"arch": "x86_64 aarch64"}}},
+			{kojixml.ParameterError, "makeTask", []any{"newRepo", []any{}, kw{"bogus": true}}},
+			{kojixml.ParameterError, "makeTask", []any{"newRepo", []any{}, kw{"label": "x"}}},
+			{kojixml.ParameterError, "makeTask", []any{"newRepo", []any{}, kw{"priority": "high"}}},
+			{kojixml.GenericError, "makeTask", []any{"newRepo", []any{}, kw{"channel": "nosuch"}}},
+			{kojixml.GenericError, "makeTask", []any{"newRepo", []any{}, kw{"parent": int64(99999)}}},
+			{kojixml.GenericError, "makeTask", []any{"newRepo", []any{}, kw{"assign": "nosuchhost"}}},
+			{kojixml.GenericError, "makeTask", []any{"newRepo", []any{}, kw{"owner": int64(99999)}}},
+			{kojixml.GenericError, "freeTask", []any{int64(-1)}},
+			{kojixml.GenericError, "cancelTask", []any{int64(99999)}},
+			{kojixml.GenericError, "setTaskPriority", []any{int64(99999), int64(1)}},
+			{kojixml.ParameterError, "setTaskPriority", []any{int64(1), int64(1) << 40}},
+		} {
+			admin.fault(c.code, c.method, c.args...)
+		}
+		for _, c := range []struct {
+			code   int
+			method string
+			args   []any
+		}{
+			{kojixml.GenericError, "host.openTask", []any{int64(99999)}},
+			{kojixml.GenericError, "host.refuseTask", []any{int64(-1)}},
+			{kojixml.ParameterError, "host.openTask", []any{"x"}},
+			{kojixml.ParameterError, "host.closeTask", []any{int64(1)}},
+			{kojixml.ParameterError, "host.closeTask", []any{int64(1), int64(5)}},
+			{kojixml.ParameterError, "host.closeTask", []any{int64(1), "<not xml"}},
+			{kojixml.ParameterError, "host.freeTasks", []any{huge}},
+			{kojixml.ParameterError, "host.freeTasks", []any{[]any{"x"}}},
+			{kojixml.ParameterError, "host.setTaskWeight", []any{int64(1), -1.0}},
+			{kojixml.ParameterError, "host.setTaskWeight", []any{int64(1), 1e9}},
+			{kojixml.GenericError, "host.taskWait", []any{int64(99999)}},
+			{kojixml.ActionNotAllowed, "host.subtask", []any{"x", []any{}, int64(1), kw{"owner": int64(1)}}},
+		} {
+			hc.fault(c.code, c.method, c.args...)
+		}
+		// nothing was created by the bad calls
+		if n := anon.must("listTasks", nil, map[string]any{"countOnly": true}); n != int64(0) {
+			t.Errorf("tasks after bad input = %v, want 0", n)
+		}
+	})
+}
