@@ -71,6 +71,7 @@ func newEnv(t *testing.T) *env {
 	cfg.Cert = ""
 	cfg.AllowedSCMs = []string{":/*"}
 	e := &env{top: top, cfg: cfg, hub: newFakeHub(t, top), probe: goodProber(cfg.WorkDir)}
+	e.hub.tags[10]["arches"] = nativeArches(runtime.GOARCH)[0] // subtasks this host can take
 	e.opts = Options{Prober: e.probe, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return e
 }
@@ -532,8 +533,9 @@ func TestRestartReconciles(t *testing.T) {
 	if err := orphan.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = orphan.Process.Kill(); _ = orphan.Wait() })
-	go func() { _ = orphan.Wait() }()
+	reaped := make(chan struct{})
+	go func() { _ = orphan.Wait(); close(reaped) }()
+	t.Cleanup(func() { _ = orphan.Process.Kill(); <-reaped })
 	if err := os.WriteFile(filepath.Join(dir, pgidFile), []byte(fmt.Sprintln(orphan.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,322 @@
+package builderd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kojigo/internal/kojixml"
+	"kojigo/internal/testenv"
+)
+
+// gitRepo makes a git repository of a testdata package and returns its path
+// and commit.
+func gitRepo(t *testing.T, pkg string) (string, string) {
+	t.Helper()
+	git := testenv.NeedTool(t, "git")
+	dir := filepath.Join(t.TempDir(), pkg+".git")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(testdataDir(pkg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(testdataDir(pkg), e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) string {
+		cmd := exec.Command(git, append([]string{"-c", "user.name=kojigo", "-c", "user.email=kojigo@example.org", "-c", "init.defaultBranch=main"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q")
+	run("add", ".")
+	run("commit", "-q", "-m", "import")
+	return dir, run("rev-parse", "HEAD")
+}
+
+func TestBuildFromGitIsImportedAndTagged(t *testing.T) {
+	testenv.NeedTool(t, "rpmbuild")
+	e := newEnv(t)
+	repo, commit := gitRepo(t, "hello")
+	url := "git+file://" + repo + "#main"
+	id := e.hub.addTask("build", url, "f40-candidate", map[string]any{})
+	e.start(t)
+	tk := e.hub.waitState(id, 120*time.Second, stateClosed, stateFailed)
+	if tk.state != stateClosed {
+		t.Fatalf("build %s: %v", stateName(tk.state), tk.fault)
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	var srpmTask, archTask, tagTask *fakeTask
+	for _, c := range e.hub.tasks {
+		switch {
+		case c.parent == id && c.label == "srpm":
+			srpmTask = c
+		case c.parent == id && c.label == "tag":
+			tagTask = c
+		case c.parent == id && c.method == "buildArch":
+			archTask = c
+		}
+	}
+	if srpmTask == nil || archTask == nil || tagTask == nil {
+		t.Fatalf("subtasks: srpm %v arch %v tag %v", srpmTask, archTask, tagTask)
+	}
+	for _, c := range []*fakeTask{srpmTask, archTask, tagTask} {
+		if c.state != stateClosed {
+			t.Errorf("subtask %s is %s", c.method, stateName(c.state))
+		}
+	}
+	src := asMap(asMap(srpmTask.result)["source"])
+	if asString(src["source"]) != "git+file://"+repo+"#"+commit {
+		t.Errorf("source = %v, want the resolved commit", src)
+	}
+	if got := asString(asMap(srpmTask.result)["srpm"]); got != taskRelPath(srpmTask.id)+"/hello-1.0-1.src.rpm" {
+		t.Errorf("srpm = %q", got)
+	}
+	if len(e.hub.builds) != 1 {
+		t.Fatalf("initBuild calls: %v", e.hub.builds)
+	}
+	for bid, data := range e.hub.builds {
+		want := map[string]any{"name": "hello", "version": "1.0", "release": "1", "epoch": nil, "task_id": id}
+		if !reflect.DeepEqual(data, want) {
+			t.Errorf("initBuild data = %v, want %v", data, want)
+		}
+		args, ok := e.hub.completed[bid]
+		if !ok {
+			t.Fatalf("build %d not completed", bid)
+		}
+		arch := nativeArches(runtimeArch())[0]
+		if srpm := asString(args[0]); srpm != taskRelPath(archTask.id)+"/hello-1.0-1.src.rpm" {
+			t.Errorf("completeBuild srpm = %q", srpm)
+		}
+		if rpms := asStrings(args[1]); len(rpms) != 1 || rpms[0] != taskRelPath(archTask.id)+"/hello-1.0-1."+arch+".rpm" {
+			t.Errorf("completeBuild rpms = %q", rpms)
+		}
+		if logs := asStrings(asMap(args[3])[arch]); !contains(logs, taskRelPath(archTask.id)+"/build.log") {
+			t.Errorf("completeBuild logs = %v", args[3])
+		}
+		if len(e.hub.tagged) != 1 || id64(e.hub.tagged[0][0]) != 11 || id64(e.hub.tagged[0][1]) != bid {
+			t.Errorf("tagBuild = %v, want tag 11 build %d", e.hub.tagged, bid)
+		}
+		if got := id64(asMap(tk.result)["build_id"]); got != bid {
+			t.Errorf("build result build_id = %d, want %d", got, bid)
+		}
+	}
+	if checkout := e.hub.file(taskRelPath(srpmTask.id) + "/checkout.log"); !strings.Contains(checkout, "checked out "+commit) {
+		t.Errorf("checkout.log = %q", checkout)
+	}
+}
+
+func TestScratchNoarchBuildFromSRPM(t *testing.T) {
+	e := newEnv(t)
+	srpm := e.srpm(t, testdataDir("noarch"))
+	id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{"scratch": true})
+	e.start(t)
+	tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	if tk.state != stateClosed {
+		t.Fatalf("build %s: %v", stateName(tk.state), tk.fault)
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	var arches []string
+	for _, c := range e.hub.tasks {
+		if c.parent == id {
+			arches = append(arches, c.method+":"+c.label)
+		}
+	}
+	if !reflect.DeepEqual(arches, []string{"buildArch:noarch"}) {
+		t.Errorf("subtasks = %v, want one noarch buildArch", arches)
+	}
+	if len(e.hub.builds) != 0 || len(e.hub.tagged) != 0 {
+		t.Errorf("scratch build imported (%v) or tagged (%v)", e.hub.builds, e.hub.tagged)
+	}
+	res := asMap(tk.result)
+	if rpms := asStrings(res["rpms"]); len(rpms) != 1 || !strings.HasSuffix(rpms[0], "/greeting-2.1-3.noarch.rpm") {
+		t.Errorf("scratch result rpms = %q", rpms)
+	}
+	if res["build_id"] != nil {
+		t.Errorf("scratch build_id = %v", res["build_id"])
+	}
+}
+
+func TestBuildFailsWithChildReason(t *testing.T) {
+	e := newEnv(t)
+	srpm := e.srpm(t, testdataDir("broken"))
+	id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{})
+	e.start(t)
+	tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	if tk.state != stateFailed {
+		t.Fatalf("build is %s, want FAILED", stateName(tk.state))
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	var child *fakeTask
+	for _, c := range e.hub.tasks {
+		if c.parent == id && c.method == "buildArch" {
+			child = c
+		}
+	}
+	if child == nil || child.fault == nil {
+		t.Fatalf("no failed buildArch child")
+	}
+	if tk.fault.Code != kojixml.BuildError || tk.fault.String != child.fault.String {
+		t.Errorf("parent fault = %d %q, want the child's %q", tk.fault.Code, tk.fault.String, child.fault.String)
+	}
+	if !strings.Contains(tk.fault.String, "see build.log") || !strings.Contains(tk.fault.String, "error: expected") {
+		t.Errorf("parent fault does not carry the compiler error: %s", tk.fault.String)
+	}
+	if len(e.hub.failedBuild) != 1 {
+		t.Errorf("host.failBuild calls = %v, want one", e.hub.failedBuild)
+	}
+}
+
+func TestBuildRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []any
+		want string
+	}{
+		{"unknown target", []any{"cli-build/x/x.src.rpm", "nope", map[string]any{}}, "unknown build target: nope"},
+		{"path escapes work", []any{"../../etc/passwd", "f40-candidate", map[string]any{}}, "bad path"},
+		{"missing srpm", []any{"cli-build/none/none.src.rpm", "f40-candidate", map[string]any{}}, "not found under topdir"},
+		{"bad opts", []any{"cli-build/x/x.src.rpm", "f40-candidate", map[string]any{"repo_id": "x"}}, "repo_id must be a positive integer"},
+		{"missing args", []any{"cli-build/x/x.src.rpm"}, "target"},
+		{"disallowed scm", []any{"git+https://evil.example.org/x.git#main", "f40-candidate", map[string]any{}}, "is not in the list of allowed SCMs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.AllowedSCMs = []string{"src.example.org:/*"}
+			id := e.hub.addTask("build", tc.args...)
+			e.start(t)
+			tk := e.hub.waitState(id, 30*time.Second, stateClosed, stateFailed)
+			if tk.state != stateFailed || !strings.Contains(tk.fault.String, tc.want) {
+				t.Errorf("build = %s %v, want FAILED with %q", stateName(tk.state), tk.fault, tc.want)
+			}
+		})
+	}
+}
+
+func TestArchList(t *testing.T) {
+	tests := []struct {
+		name     string
+		tag      []string
+		hdr      srpmHeader
+		override []string
+		scratch  bool
+		want     []string
+		err      string
+	}{
+		{"tag arches", []string{"x86_64", "aarch64"}, srpmHeader{}, nil, false, []string{"aarch64", "x86_64"}, ""},
+		{"noarch once", []string{"x86_64", "aarch64"}, srpmHeader{BuildArchs: []string{"noarch"}}, nil, false, []string{"noarch"}, ""},
+		{"exclusive", []string{"x86_64", "aarch64", "i686"}, srpmHeader{ExclusiveArch: []string{"x86_64", "ppc64le"}}, nil, false, []string{"x86_64"}, ""},
+		{"exclude", []string{"x86_64", "aarch64"}, srpmHeader{ExcludeArch: []string{"aarch64"}}, nil, false, []string{"x86_64"}, ""},
+		{"exclusive noarch", []string{"x86_64"}, srpmHeader{ExclusiveArch: []string{"noarch"}}, nil, false, []string{"noarch"}, ""},
+		{"noarch excluded", []string{"x86_64"}, srpmHeader{BuildArchs: []string{"noarch"}, ExcludeArch: []string{"noarch"}}, nil, false, nil, "no matching arches"},
+		{"buildarch outside tag", []string{"x86_64"}, srpmHeader{BuildArchs: []string{"s390x"}}, nil, false, nil, "no matching arches"},
+		{"canonical family", []string{"i386"}, srpmHeader{BuildArchs: []string{"i686"}}, nil, false, []string{"i686"}, ""},
+		{"override only for scratch", []string{"x86_64", "aarch64"}, srpmHeader{}, []string{"aarch64"}, false, []string{"aarch64", "x86_64"}, ""},
+		{"override scratch", []string{"x86_64", "aarch64"}, srpmHeader{}, []string{"aarch64"}, true, []string{"aarch64"}, ""},
+		{"override outside tag", []string{"x86_64"}, srpmHeader{}, []string{"s390x"}, true, nil, "no matching arches"},
+		{"no tag arches", nil, srpmHeader{}, nil, false, nil, "no arches for the build tag"},
+	}
+	for _, tc := range tests {
+		got, err := archList(tc.tag, &tc.hdr, tc.override, tc.scratch)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: archList error = %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: archList = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestTailLog(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var b strings.Builder
+	b.WriteString("gcc -c x.c\nx.c:3:1: error: boom\n")
+	for i := range 30 {
+		b.WriteString("line " + string(rune('a'+i%26)) + "\n")
+	}
+	long := write("long.log", b.String())
+	got := tailLog(long, 5, 1<<20)
+	if !strings.HasPrefix(got, "x.c:3:1: error: boom\n...\n") || strings.Count(got, "\n") != 6 {
+		t.Errorf("tailLog = %q", got)
+	}
+	short := write("short.log", "only\n")
+	if got := tailLog(short, 5, 1<<20); got != "only" {
+		t.Errorf("tailLog(short) = %q", got)
+	}
+	if got := tailLog(filepath.Join(dir, "missing"), 5, 10); got != "" {
+		t.Errorf("tailLog(missing) = %q", got)
+	}
+	binary := write("bin.log", "\xff\xfe\x00ok\n")
+	if got := tailLog(binary, 5, 10); !strings.Contains(got, "ok") || !strings.Contains(got, "\uFFFD") {
+		t.Errorf("tailLog(binary) = %q", got)
+	}
+	// Reading only the end of a huge log drops the partial first line.
+	huge := write("huge.log", strings.Repeat("x", 5000)+"\nlast\n")
+	if got := tailLog(huge, 5, 100); got != "last" {
+		t.Errorf("tailLog(huge) = %q", got)
+	}
+}
+
+func TestNoSpaceAndFaults(t *testing.T) {
+	err := noSpace(&os.PathError{Op: "write", Path: "/w/x", Err: errENOSPC()}, "/var/lib/kojid")
+	if err == nil || !strings.HasPrefix(err.Error(), "no space left on /var/lib/kojid: ") {
+		t.Errorf("noSpace = %v", err)
+	}
+	if f := toFault(err); f.Code != kojixml.BuildError {
+		t.Errorf("toFault(no space) code = %d", f.Code)
+	}
+	other := os.ErrPermission
+	if noSpace(other, "/x") != other {
+		t.Error("noSpace changed another error")
+	}
+	if f := toFault(other); f.Code != kojixml.GenericError || f.String != other.Error() {
+		t.Errorf("toFault(plain) = %+v", f)
+	}
+	for _, tc := range []struct {
+		id   int64
+		want string
+	}{{1, "tasks/1/1"}, {123456, "tasks/3456/123456"}, {10000, "tasks/0/10000"}} {
+		if got := taskRelPath(tc.id); got != tc.want {
+			t.Errorf("taskRelPath(%d) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "/abs", "../x", "a/../../b", "a//b", ".", "x\x00y"} {
+		if checkRel(bad) == nil {
+			t.Errorf("checkRel(%q) = nil", bad)
+		}
+	}
+}
+
+func errENOSPC() error { return syscall.ENOSPC }
