@@ -277,3 +277,65 @@ func openPostgres(t testing.TB) *Store {
 	}
 	return s
 }
+
+// TestTaskFilterLists: the list and NULL filters listTasks needs.
+func TestTaskFilterLists(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		h := newHost(t, s, "b1")
+		var ids []int64
+		for i := range 3 {
+			id, _, err := s.CreateTask(ctx, NewTask{Method: "build", Request: "<x/>", Arch: "noarch", ChannelID: int64(1 + i%2), Owner: 1, Priority: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if _, err := s.AssignTask(ctx, ids[0], h, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.OpenTask(ctx, ids[0], h); err != nil {
+			t.Fatal(err)
+		}
+		lbl := "k"
+		kid, _, err := s.CreateTask(ctx, NewTask{Method: "buildArch", Request: "<x/>", Arch: "noarch", ChannelID: 1, Owner: 1, Priority: 19, Parent: &ids[0], Label: &lbl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			f    TaskFilter
+			want []int64
+		}{
+			{"not open", TaskFilter{NotStates: []int{TaskOpen}}, []int64{ids[1], ids[2], kid}},
+			{"owners", TaskFilter{Owners: []int64{1, 99}}, []int64{ids[0], ids[1], ids[2], kid}},
+			{"unknown owner", TaskFilter{Owners: []int64{99}}, nil},
+			{"channels", TaskFilter{ChannelIDs: []int64{2}}, []int64{ids[1]}},
+			{"parents", TaskFilter{Parents: []int64{ids[0], 12345}}, []int64{kid}},
+			{"no host", TaskFilter{NoHost: true, TopLevel: true}, []int64{ids[1], ids[2]}},
+		}
+		for _, tc := range tests {
+			got, err := s.ListTasks(ctx, tc.f)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			var gotIDs []int64
+			for _, x := range got {
+				gotIDs = append(gotIDs, x.ID)
+			}
+			if len(gotIDs) != len(tc.want) {
+				t.Errorf("ListTasks(%s) = %v, want %v", tc.name, gotIDs, tc.want)
+				continue
+			}
+			for i := range gotIDs {
+				if gotIDs[i] != tc.want[i] {
+					t.Errorf("ListTasks(%s) = %v, want %v", tc.name, gotIDs, tc.want)
+					break
+				}
+			}
+			if n, err := s.CountTasks(ctx, tc.f); err != nil || n != len(tc.want) {
+				t.Errorf("CountTasks(%s) = %d, %v; want %d", tc.name, n, err, len(tc.want))
+			}
+		}
+	})
+}
