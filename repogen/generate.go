@@ -346,19 +346,22 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 			if werr != nil {
 				return fmt.Errorf("write %s: %w", k.typ, werr)
 			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Each writer flushes and syncs its own file, so the three
+			// fsyncs overlap.
+			st, err := w.finish()
+			if err != nil {
+				return err
+			}
+			stats[i] = st
 			return nil
 		})
 	}
 
 	if err := g.Wait(); err != nil {
 		return stats, err
-	}
-	for i, w := range writers {
-		st, err := w.finish()
-		if err != nil {
-			return stats, err
-		}
-		stats[i] = st
 	}
 	ok = true
 	res.Packages = int(written.Load())

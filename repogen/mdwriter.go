@@ -55,6 +55,8 @@ type mdWriter struct {
 	comp io.WriteCloser
 	out  *countWriter // compressed side
 	open *countWriter // uncompressed side, feeding comp
+
+	closed bool
 }
 
 // mdStat describes a finished metadata file.
@@ -85,6 +87,7 @@ func (w *mdWriter) Write(p []byte) (int, error) { return w.open.Write(p) }
 
 // finish flushes, syncs and closes the file.
 func (w *mdWriter) finish() (mdStat, error) {
+	w.closed = true
 	if err := w.comp.Close(); err != nil {
 		w.f.Close()
 		return mdStat{}, fmt.Errorf("compress %s: %w", w.path, err)
@@ -109,10 +112,12 @@ func (w *mdWriter) finish() (mdStat, error) {
 	}, nil
 }
 
-// abort closes and removes a half-written file.
+// abort closes and removes a half-written (or finished but unused) file.
 func (w *mdWriter) abort() {
-	w.comp.Close()
-	w.f.Close()
+	if !w.closed {
+		w.comp.Close()
+		w.f.Close()
+	}
 	os.Remove(w.path)
 }
 
