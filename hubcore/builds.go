@@ -34,6 +34,7 @@ func buildMethods() []method {
 		{name: "listRPMs", argdesc: "(buildID=None, buildrootID=None, imageID=None, componentBuildrootID=None, hostID=None, arches=None, queryOpts=None, draft=None)", fn: mListRPMs},
 		{name: "getRPM", argdesc: "(rpminfo, strict=False, multi=False)", fn: mGetRPM},
 		{name: "listTagged", argdesc: "(tag, event=None, inherit=False, prefix=None, latest=False, package=None, owner=None, type=None, strict=True, extra=False, draft=None)", fn: mListTagged},
+		{name: "getLatestBuilds", argdesc: "(tag, event=None, package=None, type=None, draft=None)", fn: mGetLatestBuilds},
 		{name: "listTaggedRPMS", argdesc: "(tag, event=None, inherit=False, latest=False, package=None, arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True, draft=None)", fn: mListTaggedRPMS},
 		{name: "tagBuild", argdesc: "(tag, build, force=False, fromtag=None)", fn: mTagBuild},
 		{name: "untagBuild", argdesc: "(tag, build, strict=True, force=False)", fn: mUntagBuild},
@@ -448,6 +449,32 @@ func mListTagged(c *call, a *kojixml.Args) (any, error) {
 	}
 	ta.filter.Prefix = prefix
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, inherit, latest, ta.filter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(tbs))
+	for _, tb := range tbs {
+		out = append(out, taggedMap(tb))
+	}
+	return out, nil
+}
+
+// getLatestBuilds(tag, event=None, package=None, type=None, draft=None): the
+// newest tagged build of each package, with inheritance.
+func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "tag")
+	ev := a.IntOrNil(1, "event")
+	pkg := a.OptAny(2, "package", nil)
+	typ := a.OptAny(3, "type", nil)
+	a.OptAny(4, "draft", nil)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	ta, err := c.hub.readTaggedArgs(c, tagInfo, ev, pkg, nil, typ, true)
+	if err != nil || ta.missing {
+		return []any{}, err
+	}
+	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, true, true, ta.filter)
 	if err != nil {
 		return nil, err
 	}
@@ -1177,19 +1204,89 @@ func (h *Hub) storeRPM(r *rpmFile, b db.Build) error {
 	return nil
 }
 
+// buildLog is one log file of a completed build: its path under topdir/work
+// and the subdirectory (arch) it goes to under data/logs.
+type buildLog struct{ rel, arch string }
+
+// checkLogs validates completeBuild's logs, {arch: [path, ...]}.
+func checkLogs(logs map[string]any) ([]buildLog, error) {
+	var out []buildLog
+	for _, arch := range sortedKwargKeys(logs) {
+		if arch == "" || arch == "." || arch == ".." || strings.ContainsAny(arch, "/\\\x00") || len(arch) > 64 {
+			return nil, paramErr("logs: invalid arch %s", pyRepr(arch))
+		}
+		l, ok := logs[arch].([]any)
+		if !ok {
+			return nil, paramErr("logs[%s]: expected a list of paths", arch)
+		}
+		for _, x := range l {
+			p, ok := x.(string)
+			if !ok {
+				return nil, paramErr("logs[%s]: expected paths, got %T", arch, x)
+			}
+			if _, err := workRelPath(p); err != nil {
+				return nil, genericErr("Unable to import log %s: %v", p, err)
+			}
+			out = append(out, buildLog{rel: p, arch: arch})
+		}
+	}
+	if len(out) > 1000 {
+		return nil, paramErr("logs: %d files exceeds the limit of 1000", len(out))
+	}
+	return out, nil
+}
+
+// storeLog copies a build log to packages/<n>/<v>/<r>/data/logs/<arch>/
+// (temp file, fsync, rename), as Koji's import_build_log.
+func (h *Hub) storeLog(l buildLog, b db.Build) error {
+	src, _, err := h.openWorkFile(l.rel)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dir := filepath.Join(h.cfg.TopDir, "packages", b.PackageName, b.Version, b.Release, "data", "logs", l.arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".import-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, src)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, path.Base(l.rel)))
+}
+
 // host.completeBuild(task_id, build_id, srpm, rpms, brmap=None, logs=None):
-// srpm and rpms are paths relative to topdir/work. Each package is checked
-// against the build (the SRPM's NVR, each RPM's source RPM), copied under
-// packages/, recorded with its header data and checksums, and the build
-// becomes COMPLETE. Logs are not copied (they stay in the task output).
+// srpm, rpms and logs ({arch: [path]}) are paths relative to topdir/work.
+// Each package is checked against the build (the SRPM's NVR, each RPM's
+// source RPM), copied under packages/, recorded with its header data and
+// checksums; logs go to packages/.../data/logs/<arch>/; the build becomes
+// COMPLETE.
 func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	taskID := a.Int(0, "task_id")
 	buildID := a.Int(1, "build_id")
 	srpm := a.String(2, "srpm")
 	rpmList := a.List(3, "rpms")
 	brmap := a.OptMap(4, "brmap")
-	a.OptAny(5, "logs", nil)
+	logs := a.OptMap(5, "logs")
 	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	logFiles, err := checkLogs(logs)
+	if err != nil {
 		return nil, err
 	}
 	if len(rpmList) > 10000 {
@@ -1198,6 +1295,13 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	b, err := c.hub.buildForTask(c, taskID, buildID)
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range logFiles {
+		f, _, err := c.hub.openWorkFile(l.rel)
+		if err != nil {
+			return nil, genericErr("Unable to import log %s: %v", l.rel, err)
+		}
+		f.Close()
 	}
 	paths := []string{srpm}
 	for i, x := range rpmList {
@@ -1238,6 +1342,11 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	for i := range files {
 		if err := c.hub.storeRPM(&files[i], b); err != nil {
 			return nil, genericErr("Unable to import %s: %v", files[i].rel, err)
+		}
+	}
+	for _, l := range logFiles {
+		if err := c.hub.storeLog(l, b); err != nil {
+			return nil, genericErr("Unable to import log %s: %v", l.rel, err)
 		}
 	}
 	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {

@@ -223,6 +223,22 @@ func TestPackageListsAndTargets(t *testing.T) {
 		if len(blocked) != 2 || !blocked["other"] || blocked["hello"] {
 			t.Errorf("after block: %v", pk)
 		}
+		alice.fault(kojixml.ActionNotAllowed, "packageListUnblock", "dest-build", "other")
+		admin.fault(kojixml.GenericError, "packageListUnblock", "dest", "hello")
+		admin.fault(kojixml.GenericError, "packageListUnblock", "dest", "absent")
+		admin.must("packageListUnblock", "dest-build", "other")
+		e = th.anon().must("listPackages", kw{"tagID": "dest-build", "pkgID": "other", "inherited": true}).([]any)[0].(map[string]any)
+		if e["blocked"] != false || e["tag_name"] != "dest" {
+			t.Errorf("after unblock: %v", e)
+		}
+		admin.must("packageListSetOwner", "dest", "other", "kojiadmin")
+		admin.must("packageListSetArches", "dest", "other", "noarch")
+		e = th.anon().must("listPackages", kw{"tagID": "dest", "pkgID": "other"}).([]any)[0].(map[string]any)
+		if e["owner_name"] != "kojiadmin" || e["extra_arches"] != "noarch" {
+			t.Errorf("after set owner and arches: %v", e)
+		}
+		admin.fault(kojixml.GenericError, "packageListSetOwner", "dest-build", "absent", "alice")
+		admin.fault(kojixml.GenericError, "packageListSetOwner", "dest", "other", "nobody")
 		if l := th.anon().must("listTags", kw{"package": "hello"}).([]any); len(l) != 1 || l[0].(map[string]any)["owner_name"] != "alice" {
 			t.Errorf("listTags(package=hello) = %v", l)
 		}
@@ -470,7 +486,25 @@ func TestHostImportAndTagging(t *testing.T) {
 			t.Fatalf("refused imports left rpms: %v", rs)
 		}
 
-		hc.must("host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, map[string]any{"hello-1.0-1.x86_64.rpm": int64(7)})
+		if err := os.WriteFile(filepath.Join(top, "work", dir, "build.log"), []byte("compiled fine\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []struct {
+			logs map[string]any
+			code int
+		}{
+			{map[string]any{"x86_64": []any{"../../etc/passwd"}}, kojixml.GenericError},
+			{map[string]any{"x86_64": []any{dir + "/missing.log"}}, kojixml.GenericError},
+			{map[string]any{"../up": []any{dir + "/build.log"}}, kojixml.ParameterError},
+			{map[string]any{"x86_64": dir + "/build.log"}, kojixml.ParameterError},
+		} {
+			hc.fault(bad.code, "host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, nil, bad.logs)
+		}
+		hc.must("host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, map[string]any{"hello-1.0-1.x86_64.rpm": int64(7)},
+			map[string]any{"x86_64": []any{dir + "/build.log"}})
+		if b, err := os.ReadFile(filepath.Join(top, "packages", "hello", "1.0", "1", "data", "logs", "x86_64", "build.log")); err != nil || string(b) != "compiled fine\n" {
+			t.Errorf("imported log = %q, %v", b, err)
+		}
 		b = th.anon().must("getBuild", buildID).(map[string]any)
 		if b["state"] != int64(db.BuildComplete) || b["completion_ts"] == nil {
 			t.Errorf("after completeBuild: %v", b)
@@ -557,6 +591,9 @@ func TestHostImportAndTagging(t *testing.T) {
 		tagged := th.anon().must("listTagged", "dest").([]any)
 		if len(tagged) != 1 || tagged[0].(map[string]any)["nvr"] != "hello-1.0-1" || tagged[0].(map[string]any)["tag_name"] != "dest" {
 			t.Errorf("listTagged(dest) = %v", tagged)
+		}
+		if l := th.anon().must("getLatestBuilds", "dest-build").([]any); len(l) != 1 || l[0].(map[string]any)["nvr"] != "hello-1.0-1" {
+			t.Errorf("getLatestBuilds(dest-build) = %v", l)
 		}
 		if l := th.anon().must("listTagged", "dest-build").([]any); len(l) != 0 {
 			t.Errorf("listTagged(dest-build) without inherit = %v", l)

@@ -28,6 +28,9 @@ func tagMethods() []method {
 		{name: "packageListAdd", argdesc: "(taginfo, pkginfo, owner=None, block=None, extra_arches=None, force=False, update=False)", fn: mPackageListAdd},
 		{name: "packageListBlock", argdesc: "(taginfo, pkginfo, force=False)", fn: mPackageListBlock},
 		{name: "packageListRemove", argdesc: "(taginfo, pkginfo, force=False)", fn: mPackageListRemove},
+		{name: "packageListUnblock", argdesc: "(taginfo, pkginfo, force=False)", fn: mPackageListUnblock},
+		{name: "packageListSetOwner", argdesc: "(taginfo, pkginfo, owner, force=False)", fn: mPackageListSetOwner},
+		{name: "packageListSetArches", argdesc: "(taginfo, pkginfo, arches, force=False)", fn: mPackageListSetArches},
 		{name: "listPackages", argdesc: "(tagID=None, userID=None, pkgID=None, prefix=None, inherited=False, with_dups=False, event=None, queryOpts=None, with_owners=True, with_blocked=True)", fn: mListPackages},
 		{name: "getPackage", argdesc: "(info, strict=False, create=False)", fn: mGetPackage},
 		{name: "createBuildTarget", argdesc: "(name, build_tag, dest_tag)", fn: mCreateBuildTarget},
@@ -1078,6 +1081,105 @@ func mPackageListRemove(c *call, a *kojixml.Args) (any, error) {
 	}
 	c.wrote = true
 	return nil, nil
+}
+
+// packageListUnblock(taginfo, pkginfo, force=False): as Koji, drops the
+// tag's own blocking entry, or adds an unblocked one when the block is
+// inherited (or nothing unblocked remains after dropping it).
+func mPackageListUnblock(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "taginfo")
+	pkgInfo := a.Any(1, "pkginfo")
+	force := a.OptBool(2, "force", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	t, err := c.hub.mustTag(c, tagInfo)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.requireTagAdmin(t, force); err != nil {
+		return nil, err
+	}
+	p, err := c.hub.mustPackage(c, pkgInfo, false)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := c.hub.effectivePackage(c, t.ID, p.ID, nil)
+	if err != nil {
+		return nil, err
+	}
+	if prev == nil {
+		return nil, genericErr("no data (blocked or otherwise) for package %s in tag %s", p.Name, t.Name)
+	}
+	if !prev.Blocked {
+		return nil, genericErr("package %s NOT blocked in tag %s", p.Name, t.Name)
+	}
+	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
+		if prev.TagID == t.ID {
+			if _, err := tx.RemoveTagPackage(c.ctx, t.ID, p.ID); err != nil {
+				return err
+			}
+			// what is inherited now, read inside this transaction
+			parents, err := tx.GetInheritance(c.ctx, t.ID, nil)
+			if err != nil {
+				return err
+			}
+			ids := make([]int64, 0, len(parents))
+			for _, l := range parents {
+				ids = append(ids, l.ParentID)
+			}
+			if len(ids) > 0 {
+				inh, err := tx.ListTagPackages(c.ctx, db.TagPackageFilter{TagIDs: ids, PackageID: &p.ID})
+				if err != nil {
+					return err
+				}
+				for _, e := range inh {
+					if !e.Blocked {
+						return nil
+					}
+				}
+			}
+		}
+		next := *prev
+		next.TagID, next.Blocked = t.ID, false
+		_, err := tx.SetTagPackage(c.ctx, next)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
+// packageListSetOwner(taginfo, pkginfo, owner, force=False)
+func mPackageListSetOwner(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "taginfo")
+	pkgInfo := a.Any(1, "pkginfo")
+	owner := a.Any(2, "owner")
+	force := a.OptBool(3, "force", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if _, err := c.hub.mustPackage(c, pkgInfo, false); err != nil {
+		return nil, err
+	}
+	return nil, c.hub.pkgListAdd(c, tagInfo, pkgInfo, pkgListReq{owner: owner, force: force, update: true})
+}
+
+// packageListSetArches(taginfo, pkginfo, arches, force=False)
+func mPackageListSetArches(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "taginfo")
+	pkgInfo := a.Any(1, "pkginfo")
+	arches := a.Any(2, "arches")
+	force := a.OptBool(3, "force", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if _, err := c.hub.mustPackage(c, pkgInfo, false); err != nil {
+		return nil, err
+	}
+	return nil, c.hub.pkgListAdd(c, tagInfo, pkgInfo, pkgListReq{extraArches: arches, force: force, update: true})
 }
 
 // kojigo.setPackageConstraints(tag, package, min_disk_mb=None, min_mem_mb=None):
