@@ -31,7 +31,21 @@ func commands() []command {
 	return []command{
 		{"migrate", "apply database migrations: migrate --db DSN", runMigrate},
 		{"user", "manage users directly in the database: user add NAME [--perm P ...] --db DSN", runUser},
+		{"build", "build a package: build TARGET SRPM|SCMURL [--scratch] [--nowait]", runBuild},
+		{"watch-task", "follow tasks and their children until they finish: watch-task TASK...", runWatchTask},
+		{"watch-logs", "print a task's logs; -f follows them live: watch-logs [-f] TASK...", runWatchLogs},
+		{"list-hosts", "list builders: ready, enabled, load, last check-in (--health: disk, why not ready)", runListHosts},
+		{"list-tasks", "list queued and running tasks: list-tasks [--mine] [--host H] [--method M]", runListTasks},
+		{"taskinfo", "show a task: taskinfo [-v] [-r] TASK...", runTaskinfo},
+		{"enable-host", "enable builders: enable-host [--comment C] HOST...", runEnableHost},
+		{"disable-host", "disable builders: disable-host [--comment C] HOST...", runDisableHost},
+		{"cancel", "cancel tasks or builds: cancel [--full] TASK|NVR...", runCancel},
+		{"add-tag", "create a tag: add-tag NAME [--parent P] [--arches \"A B\"]", runAddTag},
+		{"add-target", "create a build target: add-target NAME BUILD_TAG [DEST_TAG]", runAddTarget},
+		{"add-pkg", "add packages to a tag's package list: add-pkg TAG PKG... --owner USER", runAddPkg},
+		{"list-tagged", "list the builds (or --rpms) in a tag: list-tagged TAG [PKG] [--latest]", runListTagged},
 		{"certs", "make the farm's CA and certificates: certs init|hub NAME|host NAME|user NAME|kojira|web|renew FILE", runCerts},
+		{"doctor", "check configs, certificates, disk, database and the hub; one sentence per fault: doctor [--config FILE ...] [--json]", runDoctor},
 	}
 }
 

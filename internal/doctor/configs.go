@@ -62,18 +62,18 @@ func configMsg(e *kojiconf.Error) string {
 // rawKeys returns the keys of section as written (lower-cased names), so
 // that files and certificates are checked even when the file has other
 // mistakes.
-func rawKeys(path, section string) map[string]string {
+func rawKeys(path, section string) (map[string]string, bool) {
 	out := map[string]string{}
 	f, err := kojiconf.ParseFile(path, 0)
 	if err != nil {
-		return out
+		return out, false
 	}
 	if s := f.Section(section); s != nil {
 		for _, k := range s.Keys {
 			out[strings.ToLower(k.Name)] = k.Value
 		}
 	}
-	return out
+	return out, true
 }
 
 func (r *runner) secretConfig(path string, keys map[string]string, secretKeys ...string) {
@@ -93,7 +93,10 @@ func (r *runner) checkHub(ctx context.Context, path string) {
 	cfg := hubcore.DefaultFileConfig()
 	_, err := kojiconf.Load(path, "hub", &cfg, kojiconf.Options{OtherSections: []string{"policy"}, Environ: noEnv})
 	ok := r.loadFindings(path, "hub.conf", err, nil)
-	raw := rawKeys(path, "hub")
+	raw, parsed := rawKeys(path, "hub")
+	if !parsed {
+		return // the syntax errors are reported; checking defaults would mislead
+	}
 	r.secretConfig(path, raw, "DBPass", "DB")
 	if !ok {
 		cfg = hubcore.DefaultFileConfig()
@@ -145,7 +148,10 @@ func (r *runner) checkHub(ctx context.Context, path string) {
 func (r *runner) checkKojid(ctx context.Context, path string) {
 	cfg, warnings, err := builderd.LoadConfig(path, kojiconf.Options{Environ: noEnv})
 	ok := r.loadFindings(path, "kojid.conf", err, warnings)
-	raw := rawKeys(path, "kojid")
+	raw, parsed := rawKeys(path, "kojid")
+	if !parsed {
+		return // the syntax errors are reported; checking defaults would mislead
+	}
 	r.secretConfig(path, raw, "password")
 	if !ok {
 		cfg = builderd.DefaultConfig()
@@ -177,7 +183,7 @@ func (r *runner) checkKojid(ctx context.Context, path string) {
 	minspace := uint64(cfg.MinSpace)
 	r.checkDisk(path, "workdir", cfg.WorkDir, minspace, true)
 	r.checkDisk(path, "mockdir", cfg.MockDir, minspace, false)
-	if cfg.TopDir != "" {
+	if _, set := raw["topdir"]; set && cfg.TopDir != "" {
 		r.checkDisk(path, "topdir", cfg.TopDir, 0, false)
 	}
 	if !r.opts.Offline && cfg.Server != "" {
@@ -241,7 +247,10 @@ func (r *runner) checkKojira(ctx context.Context, path string) {
 	cfg := kojiraConfig{Cert: "/etc/kojira/client.crt", ServerCA: "/etc/kojira/serverca.crt", TopDir: "/mnt/koji"}
 	_, err := kojiconf.Load(path, "kojira", &cfg, kojiconf.Options{Environ: noEnv})
 	ok := r.loadFindings(path, "kojira.conf", err, nil)
-	raw := rawKeys(path, "kojira")
+	raw, parsed := rawKeys(path, "kojira")
+	if !parsed {
+		return // the syntax errors are reported; checking defaults would mislead
+	}
 	r.secretConfig(path, raw, "password")
 	if !ok {
 		cfg.Server, cfg.Cert, cfg.ServerCA, cfg.User = raw["server"], orDefault(raw["cert"], cfg.Cert), orDefault(raw["serverca"], cfg.ServerCA), raw["user"]
@@ -284,7 +293,8 @@ func (r *runner) checkClient(ctx context.Context, path string) {
 		return
 	}
 	for _, f := range p.Files {
-		r.secretConfig(f, rawKeys(f, r.opts.Profile), "password")
+		raw, _ := rawKeys(f, r.opts.Profile)
+		r.secretConfig(f, raw, "password")
 	}
 	auth := p.EffectiveAuthType()
 	ssl := auth == "ssl"

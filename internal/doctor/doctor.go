@@ -40,8 +40,8 @@ const (
 // Config is one file to check. An empty Kind is guessed from the file name
 // and its sections.
 type Config struct {
-	Path string
-	Kind Kind
+	Path string `json:"path"`
+	Kind Kind   `json:"kind"`
 }
 
 // DefaultConfigs are the files looked for when Options.Configs is empty,
