@@ -2,6 +2,7 @@ package hubcore
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -378,5 +379,129 @@ func TestSchedulerMethodsInput(t *testing.T) {
 		}
 		th.anon().fault(kojixml.ParameterError, "kojigo.listFreeTasks", int64(0))
 		th.anon().fault(kojixml.GenericError, "kojigo.getTaskWaitReason", int64(-5))
+	})
+}
+
+// secondHub starts another hub on the same database, as a farm behind a
+// load balancer runs several.
+func (th *testHub) secondHub(t *testing.T) *testHub {
+	t.Helper()
+	h, err := New(th.store, Config{TopDir: th.hub.cfg.TopDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	return &testHub{t: t, hub: h, store: th.store, srv: srv, url: srv.URL + "/kojihub"}
+}
+
+// on moves a client's session to another hub (sessions live in the database).
+func (c *client) on(th *testHub) *client {
+	return &client{th: th, sid: c.sid, key: c.key, callnum: c.callnum}
+}
+
+func TestTwoHubsAssignEachTaskOnce(t *testing.T) {
+	forBackends(t, func(t *testing.T, a *testHub) {
+		b := a.secondHub(t)
+		var hosts []*client
+		for _, n := range []string{"b1", "b2", "b3"} {
+			hc, _ := a.readyHost(n)
+			hosts = append(hosts, hc)
+		}
+		adminA := a.login("kojiadmin", "adminpw")
+		adminB := b.login("kojiadmin", "adminpw")
+		for _, n := range []string{"b1", "b2", "b3"} {
+			adminA.must("editHost", n, kw{"capacity": 100.0})
+		}
+		const n = 40
+		var ids []int64
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		wg.Add(1)
+		go func() { // hub B keeps forcing passes while hub A creates tasks
+			defer wg.Done()
+			c := &client{th: b, sid: adminB.sid, key: adminB.key, callnum: adminB.callnum}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.call("scheduler.doRun", kw{"force": true}); err != nil {
+					t.Errorf("doRun on hub B: %v", err)
+					return
+				}
+			}
+		}()
+		for range n {
+			ids = append(ids, adminA.must("makeTask", "newRepo", []any{"x"}).(int64))
+		}
+		for _, id := range ids {
+			a.waitState(id, db.TaskAssigned)
+		}
+		close(stop)
+		wg.Wait()
+		runs, err := a.store.ListTaskRuns(context.Background(), db.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perTask, perHost := map[int64]int{}, map[int64]int{}
+		for _, r := range runs {
+			perTask[r.TaskID]++
+			perHost[r.HostID]++
+		}
+		for _, id := range ids {
+			if perTask[id] != 1 {
+				t.Errorf("task %d has %d runs, want 1", id, perTask[id])
+			}
+		}
+		for h, k := range perHost {
+			if k > 15 {
+				t.Errorf("host %d got %d tasks, more than MaxJobs 15", h, k)
+			}
+		}
+		if len(runs) != n {
+			t.Errorf("%d runs for %d tasks", len(runs), n)
+		}
+		if a.store.Backend() != db.Postgres {
+			return // SQLite serves one hub: the cross-hub wake-up below polls PostgreSQL
+		}
+		// a builder long-polling hub B learns of a task hub A assigns
+		hb := hosts[0].on(b)
+		for _, x := range hb.must("host.getTasks").([]any) {
+			id := x.(map[string]any)["id"].(int64)
+			hb.must("host.openTask", id)
+			hb.must("host.closeTask", id, responseXML(t, nil))
+		}
+		for _, h := range hosts[1:] {
+			h.must("host.updateHost", 0.0, false)
+		}
+		type result struct {
+			v   any
+			err error
+			at  time.Time
+		}
+		done := make(chan result, 1)
+		go func() {
+			v, err := hb.call("kojigo.waitTasks", int64(10))
+			done <- result{v, err, time.Now()}
+		}()
+		time.Sleep(50 * time.Millisecond)
+		start := time.Now()
+		id := adminA.must("makeTask", "newRepo", []any{"y"}).(int64)
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if got := r.v.([]any); len(got) != 1 || got[0].(map[string]any)["id"] != id {
+			t.Fatalf("waitTasks on hub B = %v, want task %d", got, id)
+		}
+		t.Logf("task created on hub A -> waitTasks on hub B returned: %v", r.at.Sub(start))
+		if lat := r.at.Sub(start); lat > time.Second {
+			t.Errorf("cross-hub latency %v, want under a second", lat)
+		}
 	})
 }
