@@ -888,18 +888,18 @@ func mBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := checkBuildOpts(opts); err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.mustTarget(c, target); err != nil {
-		return nil, err
-	}
 	priority := prioDefault
 	if prio != nil {
-		if *prio < 0 && !c.hasPerm("admin") {
-			return nil, notAllowed("only admins may create high-priority tasks")
-		}
 		if *prio < -1000 || *prio > 1000 {
 			return nil, paramErr("priority: expected -1000..1000, got %d", *prio)
 		}
+		if *prio < 0 && !c.hasPerm("admin") {
+			return nil, notAllowed("only admins may create high-priority tasks")
+		}
 		priority += int(*prio)
+	}
+	if _, err := c.hub.mustTarget(c, target); err != nil {
+		return nil, err
 	}
 	var chID int64
 	if channel != nil {

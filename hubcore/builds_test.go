@@ -646,3 +646,52 @@ func TestHostImportAndTagging(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildMethodsBadArguments calls every tag and build method with no
+// arguments, too many, an unknown keyword, and oversized input.
+func TestBuildMethodsBadArguments(t *testing.T) {
+	th := newTestHub(t, "sqlite", nil)
+	admin := th.login(th.ensureAdmin(), "adminpw")
+	hc, _ := th.addHost("builder1")
+	tooMany := make([]any, 20)
+	for i := range tooMany {
+		tooMany[i] = int64(i)
+	}
+	for _, m := range buildMethods() {
+		c := admin
+		if strings.HasPrefix(m.name, "host.") {
+			c = hc
+		}
+		required := !strings.HasPrefix(m.argdesc, "()") && !strings.Contains(strings.SplitN(m.argdesc, ",", 2)[0], "=")
+		if required {
+			if _, err := c.call(m.name); err == nil || err.(*kojixml.Fault).Code != kojixml.ParameterError {
+				t.Errorf("%s() = %v, want ParameterError", m.name, err)
+			}
+		}
+		if _, err := c.call(m.name, tooMany...); err == nil || err.(*kojixml.Fault).Code != kojixml.ParameterError {
+			t.Errorf("%s with 20 arguments = %v, want ParameterError", m.name, err)
+		}
+		if strings.Contains(m.argdesc, "**") {
+			continue
+		}
+		if _, err := c.call(m.name, kw{"no_such_keyword": true}); err == nil || err.(*kojixml.Fault).Code != kojixml.ParameterError {
+			t.Errorf("%s(no_such_keyword=True) = %v, want ParameterError", m.name, err)
+		}
+	}
+	admin.fault(kojixml.ParameterError, "createTag", "big", kw{"extra": map[string]any{"k": strings.Repeat("x", 70<<10)}})
+	admin.must("createTag", "t")
+	links := make([]any, 1001)
+	for i := range links {
+		links[i] = map[string]any{"parent_id": int64(1), "priority": int64(i)}
+	}
+	admin.fault(kojixml.ParameterError, "setInheritanceData", "t", links)
+	admin.fault(kojixml.ParameterError, "setInheritanceData", "t", "not a list")
+	admin.fault(kojixml.ParameterError, "packageListAdd", "t", "p", "kojiadmin", kw{"min_mem_mb": int64(1) << 40})
+	admin.fault(kojixml.ParameterError, "build", strings.Repeat("a/", 3000)+"x.src.rpm", "t")
+	admin.fault(kojixml.ParameterError, "build", "x-1-1.src.rpm", "t", nil, int64(5000))
+	rpms := make([]any, 10001)
+	for i := range rpms {
+		rpms[i] = "x.rpm"
+	}
+	hc.fault(kojixml.ParameterError, "host.completeBuild", int64(1), int64(1), "x.src.rpm", rpms)
+}
