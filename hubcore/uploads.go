@@ -234,10 +234,24 @@ func (h *Hub) workDir(create bool) (string, error) {
 	w := filepath.Join(h.cfg.TopDir, "work")
 	if create {
 		if err := os.Mkdir(w, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("create work directory: %w", err)
+			return "", fmt.Errorf("create work directory: %w", bareErr(err))
 		}
 	}
 	return w, nil
+}
+
+// bareErr drops the absolute path from an os error, so that a fault does
+// not tell clients where topdir is.
+func bareErr(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // errNoDir is returned by openDir when a component does not exist.
@@ -256,7 +270,7 @@ func (h *Hub) openDir(parts []string, create bool) (int, error) {
 		if errors.Is(err, syscall.ENOENT) {
 			return -1, errNoDir
 		}
-		return -1, fmt.Errorf("open work directory: %w", err)
+		return -1, fmt.Errorf("open work directory: %w", bareErr(err))
 	}
 	for i, p := range parts {
 		next, err := openatDir(fd, p)
@@ -389,7 +403,7 @@ func (h *Hub) ensureOwner(dirfd int, t uploadTarget, userID int64) error {
 	}
 	if err := os.Link(filepath.Join(dir, tmp), filepath.Join(dir, ".user")); err != nil {
 		if !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("record upload directory owner: %w", err)
+			return fmt.Errorf("record upload directory owner: %w", bareErr(err))
 		}
 		if owner, err := read(); err != nil || owner != userID {
 			return notOwner

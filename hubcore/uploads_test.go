@@ -263,9 +263,22 @@ func TestRawUploadRules(t *testing.T) {
 				t.Errorf("%s: answer %v, want hexdigest %s", verify, m, want)
 			}
 		}
+		// the session may come in the query string, as Koji's client sends it
+		// when the hub lacks header auth
+		hc.callnum++
+		sq := upq(dir, "query-session.txt", 0, "", false)
+		sq.Set("session-id", strconv.FormatInt(hc.sid, 10))
+		sq.Set("session-key", hc.key)
+		sq.Set("callnum", strconv.FormatInt(hc.callnum, 10))
+		if _, err := th.anon().raw(sq, []byte("q")); err != nil {
+			t.Errorf("upload with the session in the query: %v", err)
+		}
+		sq.Set("callnum", strconv.FormatInt(hc.callnum-1, 10))
+		v, err := th.anon().raw(sq, []byte("q"))
+		rawFault(t, kojixml.SequenceError, v, err)
 		// an empty chunk creates an empty file
 		hc.mustRaw(t, upq(dir, "empty.txt", 0, "adler32", false), nil)
-		if got := hc.must("listTaskOutput", id).([]any); len(got) != 5 {
+		if got := hc.must("listTaskOutput", id).([]any); len(got) != 6 {
 			t.Errorf("listTaskOutput = %v", got)
 		}
 	})
@@ -896,4 +909,59 @@ func TestPythonKojiUploads(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
+}
+
+func TestUploadNameChecks(t *testing.T) {
+	tests := []struct {
+		dir, name string
+		ok        bool
+	}{
+		{"tasks/1/1", "build.log", true},
+		{"tasks/1/1/", "build.log", true},
+		{"cli-build/1700000000.123.AbC", "pkg-1.0-1.src.rpm", true},
+		{"tasks/1/1", "%2e%2e", true},
+		{"tasks/1/1", "ünïcode.log", true},
+		{"tasks/1/1//", "a", false},
+		{"/tasks/1/1", "a", false},
+		{"tasks/../1", "a", false},
+		{"tasks/./1", "a", false},
+		{"tasks\\1", "a", false},
+		{"tasks/1/1", "a\\b", false},
+		{"tasks/1/1", ".user", false},
+		{"tasks/1/1", "a\tb", false},
+		{"tasks/1/1", "a\x7fb", false},
+		{"tasks/1/1", "\ufffd", false},
+		{"tasks/1/1", strings.Repeat("n", 255), true},
+		{"tasks/1/1", strings.Repeat("n", 256), false},
+		{strings.Repeat("d/", 512), "a", true},
+		{strings.Repeat("d/", 513), "a", false},
+	}
+	for _, tc := range tests {
+		_, why := splitRelPath(tc.dir)
+		err := checkUploadName(tc.name)
+		if ok := why == "" && err == nil; ok != tc.ok {
+			t.Errorf("upload target (%q, %q) accepted = %v (%q, %v), want %v", tc.dir, tc.name, ok, why, err, tc.ok)
+		}
+	}
+}
+
+// FuzzUploadNames checks that whatever directory and name pass the checks,
+// the joined path is already clean and stays under the work directory.
+func FuzzUploadNames(f *testing.F) {
+	for _, s := range [][2]string{{"tasks/1/1", "build.log"}, {"../x", "a"}, {"a/./b", ".."}, {"a//b", "c/d"}, {"/", "x"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, dir, name string) {
+		parts, why := splitRelPath(dir)
+		if why != "" || checkUploadName(name) != nil {
+			return
+		}
+		joined := "/work/" + strings.Join(parts, "/") + "/" + name
+		if filepath.Clean(joined) != joined || !strings.HasPrefix(filepath.Clean(joined), "/work/") {
+			t.Fatalf("(%q, %q) accepted but joins to %q (clean %q)", dir, name, joined, filepath.Clean(joined))
+		}
+		if strings.ContainsRune(joined, 0) {
+			t.Fatalf("(%q, %q) accepted with a NUL", dir, name)
+		}
+	})
 }
