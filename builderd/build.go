@@ -126,15 +126,8 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, err
 	}
 	if !opts.scratch && !opts.skipTag {
-		pkg, err := callMap(ctx, t.d.hub, "getPackageConfig", destTag, hdr.Name)
-		if err != nil {
+		if err := t.checkPackageList(ctx, destTag, destName, hdr.Name); err != nil {
 			return nil, err
-		}
-		if pkg == nil {
-			return nil, buildErrorf("package %s not in list for tag %s", hdr.Name, destName)
-		}
-		if asBool(pkg["blocked"]) {
-			return nil, buildErrorf("package %s is blocked for tag %s", hdr.Name, destName)
 		}
 	}
 	arches, err := archList(strings.Fields(asString(tag["arches"])), hdr, opts.archOverride, opts.scratch)
@@ -185,6 +178,30 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 		out["build_id"] = buildID
 	}
 	return out, nil
+}
+
+// checkPackageList fails early when the package may not be tagged into the
+// destination tag (not listed, or blocked), as Koji's getPackageConfig check
+// does; it asks listPackages, which Koji and kojigo hubs both serve.
+func (t *task) checkPackageList(ctx context.Context, destTag int64, destName, pkg string) error {
+	v, err := t.d.hub.Call(ctx, "listPackages", kw("tagID", destTag, "pkgID", pkg, "inherited", true))
+	if err != nil {
+		if f, ok := isFault(err); ok {
+			return buildErrorf("package %s not in list for tag %s (%s)", pkg, destName, f.String)
+		}
+		return fmt.Errorf("listPackages: %w", err)
+	}
+	for _, e := range asList(v) {
+		m := asMap(e)
+		if asString(m["package_name"]) != pkg {
+			continue
+		}
+		if asBool(m["blocked"]) {
+			return buildErrorf("package %s is blocked for tag %s", pkg, destName)
+		}
+		return nil
+	}
+	return buildErrorf("package %s not in list for tag %s", pkg, destName)
 }
 
 // buildRepo returns the repo the build uses, or nil in rpmbuild mode, which

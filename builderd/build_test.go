@@ -157,6 +157,17 @@ func TestScratchNoarchBuildFromSRPM(t *testing.T) {
 	}
 }
 
+func TestBuildAndSubtaskOnOneSlot(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.MaxJobs = 1 // the waiting parent must not block its own subtask
+	srpm := e.srpm(t, testdataDir("noarch"))
+	id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{"scratch": true})
+	e.start(t)
+	if tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed); tk.state != stateClosed {
+		t.Errorf("build with maxjobs 1: %s %v", stateName(tk.state), tk.fault)
+	}
+}
+
 func TestBuildFailsWithChildReason(t *testing.T) {
 	e := newEnv(t)
 	srpm := e.srpm(t, testdataDir("broken"))
@@ -320,3 +331,49 @@ func TestNoSpaceAndFaults(t *testing.T) {
 }
 
 func errENOSPC() error { return syscall.ENOSPC }
+
+// tinySpec writes a spec directory for a noarch package called name.
+func tinySpec(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := "Name: " + name + "\nVersion: 1\nRelease: 1\nSummary: x\nLicense: MIT\nBuildArch: noarch\n\n%description\nx\n\n%files\n"
+	if err := os.WriteFile(filepath.Join(dir, name+".spec"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBuildChecksPackageList(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"nothere", "package nothere not in list for tag f40 (No such entry in table package: nothere)"},
+		{"blockedpkg", "package blockedpkg is blocked for tag f40"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.hub.listed["blockedpkg"] = false
+			srpm := e.srpm(t, tinySpec(t, tc.name))
+			id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{})
+			e.start(t)
+			tk := e.hub.waitState(id, 30*time.Second, stateClosed, stateFailed)
+			if tk.state != stateFailed || tk.fault.String != tc.want || tk.fault.Code != kojixml.BuildError {
+				t.Errorf("build = %s %v, want FAILED with %q", stateName(tk.state), tk.fault, tc.want)
+			}
+			e.hub.mu.Lock()
+			defer e.hub.mu.Unlock()
+			if len(e.hub.builds) != 0 {
+				t.Errorf("build initialised before the package list check: %v", e.hub.builds)
+			}
+		})
+	}
+	e := newEnv(t)
+	srpm := e.srpm(t, tinySpec(t, "nothere"))
+	id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{"scratch": true})
+	e.start(t)
+	if tk := e.hub.waitState(id, 30*time.Second, stateClosed, stateFailed); tk.state != stateClosed {
+		t.Errorf("scratch build of an unlisted package: %s %v", stateName(tk.state), tk.fault)
+	}
+}

@@ -65,6 +65,9 @@ func (buildArchHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, err
 	}
 	useMock, why := t.mockChoice()
+	if useMock {
+		t.notesLog = "kojid.log"
+	}
 	t.logf("state.log", "Start: buildArch %s for %s", a.pkg, a.arch)
 	srpm, err := t.fetch(ctx, a.pkg)
 	if err != nil {
@@ -205,14 +208,17 @@ func (t *task) mockBuild(ctx context.Context, a buildArchArgs, srpm, why string)
 	if err != nil {
 		return nil, buildErrorf("mock config: %v", err)
 	}
-	cfgFile, root := mockcfg.ConfigPath("", opts.Name)
+	// Koji writes /etc/mock/koji/<name>.cfg and runs mock -r koji/<name>;
+	// mock also takes the path of a .cfg file, which keeps the config in
+	// the task directory (removed with it) and needs no write access to /etc.
+	cfgFile := filepath.Join(t.dir, "mock", opts.Name+".cfg")
+	root := cfgFile
 	if err := os.MkdirAll(filepath.Dir(cfgFile), 0o755); err != nil {
 		return nil, fmt.Errorf("mock config dir: %w", err)
 	}
 	if err := os.WriteFile(cfgFile, []byte(conf), 0o644); err != nil {
 		return nil, noSpace(fmt.Errorf("write mock config: %w", err), filepath.Dir(cfgFile))
 	}
-	defer os.Remove(cfgFile)
 	if f, err := t.logFile("mock_config.log"); err == nil {
 		f.WriteString(conf)
 		f.Close()
@@ -220,8 +226,11 @@ func (t *task) mockBuild(ctx context.Context, a buildArchArgs, srpm, why string)
 	t.logf("root.log", "buildroot: mock (%s), buildroot %d, repo %d, config %s", why, brid, repoID, cfgFile)
 	resultDir := mockcfg.ResultDir(t.d.cfg.MockDir, opts.Name)
 	for _, n := range []string{"build.log", "root.log", "state.log", "hw_info.log", "installed_pkgs.log"} {
-		// mock's own logs; ours go to mock_output.log and kojid-*.log names.
-		_ = t.logs.Add("mock-"+n, filepath.Join(resultDir, n))
+		// mock's logs keep their names, as in Koji; kojid's notes are in
+		// kojid.log and mock's output in mock_output.log.
+		if err := t.logs.Add(n, filepath.Join(resultDir, n)); err != nil {
+			return nil, err
+		}
 	}
 	cmd := mockcfg.Cmd{MockPath: mock, Root: root, NewChroot: extraBool(tag, "mock.new_chroot")}
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "HOME=" + t.dir, "LANG=C.UTF-8"}

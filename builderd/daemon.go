@@ -383,16 +383,20 @@ func (d *daemon) count() int {
 	return len(d.tasks)
 }
 
-// load is the number of tasks and the weight of those not waiting.
-func (d *daemon) load() (jobs int, load float64) {
+// load is the number of tasks that are not waiting on subtasks, and their
+// weight. Waiting parents count neither for maxjobs nor for load (Koji
+// counts them for maxjobs), so that one builder can run a build and the
+// subtasks it waits for.
+func (d *daemon) load() (active int, load float64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, t := range d.tasks {
 		if !t.waiting.Load() {
+			active++
 			load += t.weight
 		}
 	}
-	return len(d.tasks), load
+	return active, load
 }
 
 func (d *daemon) iteration(ctx context.Context, full bool) (took bool, err error) {
@@ -517,14 +521,22 @@ func (d *daemon) checkIn(ctx context.Context, take bool) (took bool, err error) 
 		if d.snapshot()[id] != nil {
 			continue
 		}
-		if !ready {
-			if err := d.refuse(ctx, id, true, strings.Join(reasons, "; ")); err != nil {
+		msg := strings.Join(reasons, "; ")
+		if active, _ := d.load(); ready && active >= d.cfg.MaxJobs {
+			msg = fmt.Sprintf("at maxjobs %d/%d", active, d.cfg.MaxJobs)
+		}
+		if !ready || msg != "" {
+			own, err := d.ownSubtask(ctx, id)
+			if err != nil {
 				return took, err
 			}
-			continue
-		}
-		if jobs, _ := d.load(); jobs >= d.cfg.MaxJobs {
-			if err := d.refuse(ctx, id, true, fmt.Sprintf("at maxjobs %d/%d", jobs, d.cfg.MaxJobs)); err != nil {
+			if own {
+				// A subtask of a build running here: the parent is about
+				// to wait on it, which frees its slot. Refusing would send
+				// it elsewhere or, on a one-host farm, nowhere.
+				continue
+			}
+			if err := d.refuse(ctx, id, true, msg); err != nil {
 				return took, err
 			}
 			continue
@@ -562,6 +574,16 @@ func (d *daemon) health(ctx context.Context) (ready bool, reasons []string, data
 		Methods: d.methods(), MaxJobs: d.cfg.MaxJobs, Arches: d.arches, Version: d.opts.Version,
 	})
 	return ready, reasons, data, p.TaskLoad, nil
+}
+
+// ownSubtask reports whether task id is a child of a task running here.
+func (d *daemon) ownSubtask(ctx context.Context, id int64) (bool, error) {
+	info, err := callMap(ctx, d.hub, "getTaskInfo", id)
+	if err != nil {
+		return false, err
+	}
+	parent, ok := asInt(info["parent"])
+	return ok && d.snapshot()[parent] != nil, nil
 }
 
 func (d *daemon) refuse(ctx context.Context, id int64, soft bool, msg string) error {

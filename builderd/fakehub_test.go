@@ -46,6 +46,7 @@ type fakeHub struct {
 	targets     map[string]map[string]any
 	tags        map[int64]map[string]any
 	listed      map[string]bool // package names listed in dest tags
+	buildroots  []string        // newBuildRoot and setBuildRootState calls
 	nextBuild   int64
 }
 
@@ -471,12 +472,31 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 			return t, nil
 		}
 		return nil, nil
-	case "getPackageConfig":
-		if h.listed[asString(arg(1))] {
-			return map[string]any{"blocked": false, "owner_id": int64(1)}, nil
+	case "listPackages":
+		name := asString(kws["pkgID"])
+		if id64(kws["tagID"]) != 11 || !asBool(kws["inherited"]) {
+			return []any{}, nil
 		}
-		return nil, nil
+		if blocked, ok := h.listed[name]; ok {
+			return []any{map[string]any{"package_name": name, "blocked": !blocked, "tag_id": int64(11)}}, nil
+		}
+		return nil, fault(kojixml.GenericError, "No such entry in table package: %s", name)
 	case "getRepo":
+		return nil, nil
+	case "repoInfo":
+		return map[string]any{"id": id64(arg(0)), "state": int64(1), "tag_name": "f40-build", "tag_id": int64(10), "create_event": int64(5)}, nil
+	case "getBuildConfig":
+		tag := map[string]any{}
+		for k, v := range h.tags[10] {
+			tag[k] = v
+		}
+		tag["extra"] = map[string]any{"rpm.macro.dist": ".fc40", "mock.new_chroot": false, "mock.package_manager": "dnf"}
+		return tag, nil
+	case "host.newBuildRoot":
+		h.buildroots = append(h.buildroots, "new "+asString(arg(1)))
+		return int64(77), nil
+	case "host.setBuildRootState":
+		h.buildroots = append(h.buildroots, asString(arg(1)))
 		return nil, nil
 	case "host.initBuild":
 		h.nextBuild++

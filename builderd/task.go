@@ -52,6 +52,10 @@ type task struct {
 	logs *logstream.Streamer
 	stop context.CancelFunc // stops the log streamer's Run
 	done chan struct{}
+
+	// notesLog, when set, receives kojid's own root.log and state.log
+	// notes: with mock, those names are mock's logs.
+	notesLog string
 }
 
 func (d *daemon) newTask(id int64, info map[string]any) (*task, error) {
@@ -167,6 +171,9 @@ func (t *task) logPath(name string) string { return filepath.Join(t.dir, "logs",
 // logf appends a timestamped line to a streamed log, as mock's state.log and
 // root.log read.
 func (t *task) logf(name, format string, args ...any) {
+	if t.notesLog != "" && (name == "root.log" || name == "state.log") {
+		name = t.notesLog
+	}
 	f, err := t.logFile(name)
 	if err != nil {
 		t.log.Warn("cannot write log", "log", name, "err", err)
