@@ -1,0 +1,358 @@
+package ctl
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/adler32"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kojigo/internal/kojixml"
+)
+
+// fakeHub answers XML-RPC with canned handlers per method, records every
+// call (multicall entries as "mc:method"), and takes raw uploads.
+type fakeHub struct {
+	t        *testing.T
+	mu       sync.Mutex
+	handlers map[string]func(args []any, kw map[string]any) (any, error)
+	calls    []fakeCall
+	uploads  map[string][]byte
+	srv      *httptest.Server
+	url      string
+}
+
+type fakeCall struct {
+	method string
+	args   []any
+	kw     map[string]any
+}
+
+func newFakeHub(t *testing.T) *fakeHub {
+	t.Helper()
+	fh := &fakeHub{t: t, handlers: map[string]func([]any, map[string]any) (any, error){}, uploads: map[string][]byte{}}
+	fh.on("getAPIVersion", func([]any, map[string]any) (any, error) { return int64(1), nil })
+	fh.on("login", func([]any, map[string]any) (any, error) {
+		return map[string]any{"session-id": int64(7), "session-key": "7-key"}, nil
+	})
+	fh.on("logout", func([]any, map[string]any) (any, error) { return nil, nil })
+	fh.on("hasPerm", func([]any, map[string]any) (any, error) { return true, nil })
+	fh.srv = httptest.NewServer(http.HandlerFunc(fh.serve))
+	t.Cleanup(fh.srv.Close)
+	fh.url = fh.srv.URL + "/kojihub"
+	return fh
+}
+
+func (fh *fakeHub) on(method string, fn func(args []any, kw map[string]any) (any, error)) {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	fh.handlers[method] = fn
+}
+
+// answer registers a constant answer.
+func (fh *fakeHub) answer(method string, v any) {
+	fh.on(method, func([]any, map[string]any) (any, error) { return v, nil })
+}
+
+func (fh *fakeHub) methods() []string {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	var out []string
+	for _, c := range fh.calls {
+		out = append(out, c.method)
+	}
+	return out
+}
+
+// called returns the recorded calls of method (or "mc:method").
+func (fh *fakeHub) called(method string) []fakeCall {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	var out []fakeCall
+	for _, c := range fh.calls {
+		if c.method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (fh *fakeHub) dispatch(prefix, method string, params []any) (any, error) {
+	args, kw := kojixml.SplitKwargs(params)
+	fh.mu.Lock()
+	fh.calls = append(fh.calls, fakeCall{prefix + method, args, kw})
+	h := fh.handlers[method]
+	fh.mu.Unlock()
+	if h == nil {
+		return nil, kojixml.Errorf(kojixml.GenericError, "Invalid method: %s", method)
+	}
+	return h(args, kw)
+}
+
+func (fh *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
+	if name := r.URL.Query().Get("filename"); name != "" {
+		fh.rawUpload(w, r, name)
+		return
+	}
+	c, err := kojixml.DecodeCall(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	var v any
+	if c.Method == "multiCall" {
+		var out []any
+		for _, e := range asList(c.Params[0]) {
+			m := asMap(e)
+			res, err := fh.dispatch("mc:", mstr(m, "methodName"), asList(m["params"]))
+			if f, ok := err.(*kojixml.Fault); ok {
+				out = append(out, map[string]any{"faultCode": int64(f.Code), "faultString": f.String})
+			} else if err != nil {
+				out = append(out, map[string]any{"faultCode": int64(1), "faultString": err.Error()})
+			} else {
+				out = append(out, []any{res})
+			}
+		}
+		v = out
+	} else {
+		v, err = fh.dispatch("", c.Method, c.Params)
+		if f, ok := err.(*kojixml.Fault); ok {
+			kojixml.EncodeFault(w, f)
+			return
+		} else if err != nil {
+			kojixml.EncodeFault(w, kojixml.Errorf(1, "%v", err))
+			return
+		}
+	}
+	if err := kojixml.EncodeResponse(w, v); err != nil {
+		fh.t.Errorf("fake hub: encode %s answer: %v", c.Method, err)
+	}
+}
+
+func (fh *fakeHub) rawUpload(w http.ResponseWriter, r *http.Request, name string) {
+	data, _ := io.ReadAll(r.Body)
+	key := r.URL.Query().Get("filepath") + "/" + name
+	off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	fh.mu.Lock()
+	fh.calls = append(fh.calls, fakeCall{method: "rawUpload", args: []any{key, int64(off)}})
+	cur := fh.uploads[key]
+	if r.URL.Query().Get("overwrite") == "1" {
+		cur = cur[:min(off, len(cur))]
+	}
+	for len(cur) < off {
+		cur = append(cur, 0)
+	}
+	fh.uploads[key] = append(cur[:off], data...)
+	fh.mu.Unlock()
+	kojixml.EncodeResponse(w, map[string]any{"size": int64(len(data)), "hexdigest": fmt.Sprintf("%08x", adler32.Checksum(data)),
+		"fileverify": "adler32", "offset": int64(off)})
+}
+
+// testEnv is an Env with a HOME holding ~/.koji/config for server, TZ UTC.
+type testEnv struct {
+	home   string
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	vars   map[string]string
+}
+
+// newTestEnv writes a profile [koji] for server with extra lines.
+func newTestEnv(t *testing.T, server string, extra ...string) *testEnv {
+	t.Helper()
+	te := &testEnv{home: t.TempDir()}
+	te.vars = map[string]string{"HOME": te.home, "TZ": "UTC"}
+	if server != "" {
+		te.writeConfig(t, "[koji]\nserver = "+server+"\n"+strings.Join(extra, "\n")+"\n")
+	}
+	return te
+}
+
+func (te *testEnv) writeConfig(t *testing.T, text string) {
+	t.Helper()
+	dir := filepath.Join(te.home, ".koji")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// adminEnv is a testEnv logging in with a password.
+func adminEnv(t *testing.T, server string) *testEnv {
+	t.Helper()
+	return newTestEnv(t, server, "authtype = password", "user = kojiadmin", "password = secret")
+}
+
+// run runs kojictl args and returns its exit status.
+func (te *testEnv) run(t *testing.T, args ...string) int {
+	t.Helper()
+	te.stdout.Reset()
+	te.stderr.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &te.stdout, Stderr: &te.stderr,
+		Getenv: func(k string) string { return te.vars[k] }}
+	return Main(ctx, env, args)
+}
+
+// mustRun runs and fails the test unless the status is want.
+func (te *testEnv) mustRun(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	if got := te.run(t, args...); got != want {
+		t.Fatalf("kojictl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, want, te.stdout.String(), te.stderr.String())
+	}
+	return te.stdout.String()
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args    []string
+		pos     []string
+		parent  string
+		wantErr bool
+	}{
+		{[]string{"f40", "--parent", "f39"}, []string{"f40"}, "f39", false},
+		{[]string{"--parent=f39", "a", "b"}, []string{"a", "b"}, "f39", false},
+		{[]string{"a", "--", "--parent", "x"}, []string{"a", "--parent", "x"}, "", false},
+		{[]string{"a", "--nosuch"}, nil, "", true},
+		{[]string{"a", "--parent"}, nil, "", true},
+		{nil, nil, "", false},
+	}
+	for _, tt := range tests {
+		fs := newFlags(&Env{Stderr: io.Discard}, "t")
+		parent := fs.String("parent", "", "")
+		pos, err := parseArgs(fs, tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseArgs(%q): err %v, wantErr %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if err == nil && (!reflect.DeepEqual(pos, tt.pos) || *parent != tt.parent) {
+			t.Errorf("parseArgs(%q) = %q parent %q, want %q parent %q", tt.args, pos, *parent, tt.pos, tt.parent)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := map[string]string{
+		"builder1":        "builder1",
+		"evil\x1b[31mred": `evil\x1b[31mred`,
+		"two\nlines":      `two\nlines`,
+		"ünïcödé":         "ünïcödé",
+		"bad\xffutf8":     `bad\xffutf8`,
+		"tab\tinside":     `tab\tinside`,
+	}
+	for in, want := range tests {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseTaskID(t *testing.T) {
+	for _, ok := range []string{"1", "42", "2147483647"} {
+		if _, err := parseTaskID(ok); err != nil {
+			t.Errorf("parseTaskID(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "abc", "1.5", "2147483648", "99999999999999999999999", "1\n", "0x10"} {
+		if _, err := parseTaskID(bad); err == nil {
+			t.Errorf("parseTaskID(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseArches(t *testing.T) {
+	if got, err := parseArches("x86_64, aarch64  i686"); err != nil || got != "x86_64 aarch64 i686" {
+		t.Errorf("parseArches = %q, %v", got, err)
+	}
+	if _, err := parseArches("x86_64 \x00evil"); err == nil {
+		t.Error("parseArches accepted a NUL")
+	}
+}
+
+func TestProfileAndConnection(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("listHosts", []any{})
+	tests := []struct {
+		name    string
+		config  string // "" : no config file
+		args    []string
+		want    int
+		errText string
+	}{
+		{"profile server", "[koji]\nserver = " + fh.url + "\n", []string{"list-hosts"}, 0, ""},
+		{"--server without config", "", []string{"list-hosts", "--server", fh.url}, 0, ""},
+		{"--server overrides a dead profile", "[koji]\nserver = http://127.0.0.1:1/kojihub\n", []string{"list-hosts", "--server=" + fh.url}, 0, ""},
+		{"other profile", "[koji]\nserver = http://127.0.0.1:1/x\n[mine]\nserver = " + fh.url + "\n", []string{"list-hosts", "-p", "mine"}, 0, ""},
+		{"missing profile", "[koji]\nserver = " + fh.url + "\n", []string{"list-hosts", "--profile", "nosuch"}, 1, "no configuration for profile name: nosuch"},
+		{"no config at all", "", []string{"list-hosts"}, 1, "no configuration for profile name: koji"},
+		{"bad --server", "", []string{"list-hosts", "--server", "ftp://x"}, 2, "http:// or https://"},
+		{"hostile --server", "", []string{"list-hosts", "--server", "http://\x00/"}, 2, "--server"},
+		{"syntax error in config", "[koji\nserver = x\n", []string{"list-hosts"}, 1, "config"},
+		{"auth needs credentials", "[koji]\nserver = " + fh.url + "\n", []string{"enable-host", "b1"}, 1, "no usable credentials"},
+		{"password without user", "[koji]\nserver = " + fh.url + "\nauthtype = password\n", []string{"enable-host", "b1"}, 2, "needs a user"},
+		{"user without password", "[koji]\nserver = " + fh.url + "\n", []string{"enable-host", "b1", "--user", "bob"}, 2, "no password for user bob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te := newTestEnv(t, "")
+			if tt.config != "" {
+				te.writeConfig(t, tt.config)
+			}
+			got := te.run(t, tt.args...)
+			if got != tt.want || !strings.Contains(te.stderr.String(), tt.errText) {
+				t.Errorf("exit %d (want %d), stderr %q, want it to contain %q", got, tt.want, te.stderr.String(), tt.errText)
+			}
+		})
+	}
+}
+
+func TestLoginFlags(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("getHost", map[string]any{"id": int64(1), "name": "b1"})
+	fh.answer("enableHost", nil)
+	te := newTestEnv(t, fh.url)
+	te.mustRun(t, 0, "enable-host", "--user", "bob", "--password", "pw", "b1")
+	logins := fh.called("login")
+	if len(logins) != 1 || logins[0].args[0] != "bob" || logins[0].args[1] != "pw" {
+		t.Fatalf("login calls %+v", logins)
+	}
+	if len(fh.called("logout")) != 1 {
+		t.Errorf("no logout at the end: %v", fh.methods())
+	}
+	// --noauth: no login; the hub decides
+	fh2 := newFakeHub(t)
+	fh2.answer("getHost", map[string]any{"id": int64(1), "name": "b1"})
+	fh2.on("enableHost", func([]any, map[string]any) (any, error) {
+		return nil, kojixml.Errorf(1002, "action requires host permission")
+	})
+	te2 := adminEnv(t, fh2.url)
+	te2.mustRun(t, 1, "enable-host", "--noauth", "b1")
+	if len(fh2.called("login")) != 0 {
+		t.Errorf("--noauth logged in: %v", fh2.methods())
+	}
+	if !strings.Contains(te2.stderr.String(), "action requires host permission") {
+		t.Errorf("stderr %q", te2.stderr.String())
+	}
+}
+
+func TestUnknownHub(t *testing.T) {
+	te := newTestEnv(t, "http://127.0.0.1:1/kojihub", "max_retries = 0")
+	if got := te.run(t, "list-hosts"); got != 1 {
+		t.Fatalf("exit %d, stderr %s", got, te.stderr.String())
+	}
+	if te.stderr.Len() == 0 || strings.Count(te.stderr.String(), "\n") != 1 {
+		t.Errorf("want one error line, got %q", te.stderr.String())
+	}
+}
