@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"errors"
 	"io"
-	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -54,34 +55,45 @@ func sortPackages(list []string) ([]string, int, error) {
 }
 
 // scanDir lists the *.rpm files under dir, skipping repodata directories and
-// the engine's own temporary directories.
+// the engine's own temporary directories. It reads directories in batches
+// and keeps only the names it needs, so a directory of many thousand
+// packages does not cost a directory listing's worth of memory.
 func scanDir(ctx context.Context, dir string) ([]string, error) {
 	var list []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	pending := []string{""} // relative directories still to read
+	for len(pending) > 0 {
+		rel := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("scan %s: %w", dir, err)
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != dir && (d.Name() == "repodata" || strings.HasPrefix(d.Name(), ".repodata")) {
-				return filepath.SkipDir
+		for {
+			if err := ctx.Err(); err != nil {
+				f.Close()
+				return nil, err
 			}
-			return nil
+			entries, err := f.ReadDir(512)
+			for _, e := range entries {
+				name := e.Name()
+				switch {
+				case e.IsDir():
+					if name != "repodata" && !strings.HasPrefix(name, ".repodata") {
+						pending = append(pending, path.Join(rel, name))
+					}
+				case strings.HasSuffix(name, ".rpm"):
+					list = append(list, path.Join(rel, name))
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("scan %s: %w", dir, err)
+			}
 		}
-		if !strings.HasSuffix(d.Name(), ".rpm") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		list = append(list, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", dir, err)
+		f.Close()
 	}
 	return list, nil
 }
