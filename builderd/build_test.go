@@ -37,10 +37,7 @@ func gitRepo(t *testing.T, pkg string) (string, string) {
 		}
 	}
 	run := func(args ...string) string {
-		cmd := exec.Command(git, append([]string{"-c", "user.name=kojigo", "-c", "user.email=kojigo@example.org", "-c", "init.defaultBranch=main"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1"}
-		out, err := cmd.CombinedOutput()
+		out, err := execGit(git, dir, args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
@@ -376,4 +373,12 @@ func TestBuildChecksPackageList(t *testing.T) {
 	if tk := e.hub.waitState(id, 30*time.Second, stateClosed, stateFailed); tk.state != stateClosed {
 		t.Errorf("scratch build of an unlisted package: %s %v", stateName(tk.state), tk.fault)
 	}
+}
+
+// execGit runs git in dir with a fixed identity and no user or system config.
+func execGit(git, dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(git, append([]string{"-c", "user.name=kojigo", "-c", "user.email=kojigo@example.org", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1"}
+	return cmd
 }

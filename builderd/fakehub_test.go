@@ -61,6 +61,7 @@ type fakeTask struct {
 	fault            *kojixml.Fault
 	refusedBy        bool
 	weight           float64
+	rawRequest       string // replaces the encoded request when set
 }
 
 type fakeUpdate struct {
@@ -268,6 +269,9 @@ func (h *fakeHub) info(tk *fakeTask, request bool) map[string]any {
 			h.t.Errorf("encode request: %v", err)
 		}
 		m["request"] = b.String()
+		if tk.rawRequest != "" {
+			m["request"] = tk.rawRequest
+		}
 	}
 	return m
 }
