@@ -547,27 +547,60 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	return []any{rpms, builds}, nil
 }
 
-// mayTag checks who may tag or untag a build: the tag permission (or the
-// tag's own permission), or the build's owner; a locked tag needs admin
-// and force. Koji decides this with its 'tag' policy; this is the rule its
-// default policy comes to for these cases.
+// assertTagAccess is Koji's assert_tag_access for a user with perms: a
+// locked tag, or a tag with its own permission the user lacks, refuses
+// unless an admin forces it.
+func assertTagAccess(t db.Tag, perms []string, force bool) error {
+	has := func(p string) bool {
+		for _, x := range perms {
+			if x == p {
+				return true
+			}
+		}
+		return false
+	}
+	override := force && has("admin")
+	if t.Locked && !override {
+		return notAllowed("tag %s is locked", t.Name)
+	}
+	if t.PermName != nil && !has(*t.PermName) && !has("admin") && !override {
+		return notAllowed("%s permission required", *t.PermName)
+	}
+	return nil
+}
+
+// callerPerms returns the caller's permissions.
+func (c *call) callerPerms() []string {
+	if c.user == nil {
+		return nil
+	}
+	p, err := c.hub.store.UserPerms(c.ctx, c.user.ID)
+	if err != nil {
+		c.hub.log.Warn("read permissions", "user", c.user.ID, "err", err)
+	}
+	return p
+}
+
+// mayTag checks who may tag or untag a build: Koji's tag access check, then
+// its 'tag' policy, which kojigo fixes as: the tag permission, or the
+// build's owner.
 func (c *call) mayTag(t db.Tag, b db.Build, force bool) error {
 	if err := c.requireLogin(); err != nil {
 		return err
 	}
-	if t.Locked && !(force && c.hasPerm("admin")) {
-		return fault(kojixml.TagError, "tag %s is locked", t.Name)
+	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
+		return err
 	}
-	if c.hasPerm("tag") || (t.PermName != nil && c.hasPerm(*t.PermName)) || b.OwnerID == c.user.ID {
+	if c.hasPerm("tag") || b.OwnerID == c.user.ID {
 		return nil
 	}
 	return notAllowed("tag permission required to tag or untag %s in %s (logged in as %s)", b.NVR(), t.Name, c.user.Name)
 }
 
-// checkTaggable applies Koji's _tag_build checks: the build is complete,
-// not already in the tag, and its package is listed and not blocked (force
-// with admin overrides the listing).
-func (h *Hub) checkTaggable(c *call, t db.Tag, b db.Build, force bool, admin bool) error {
+// checkTaggable applies Koji's tagging checks: the build is complete, not
+// already in the tag, and its package is listed and not blocked. An admin's
+// force lists the package instead (as Koji's tagBuild does).
+func (h *Hub) checkTaggable(c *call, t db.Tag, b db.Build, force bool, admin bool, owner int64) error {
 	if b.State != db.BuildComplete {
 		return fault(kojixml.TagError, "build %s not complete: state %s", b.NVR(), db.BuildStateName(b.State))
 	}
@@ -585,14 +618,23 @@ func (h *Hub) checkTaggable(c *call, t db.Tag, b db.Build, force bool, admin boo
 	var perr string
 	switch {
 	case e == nil:
-		perr = fmt.Sprintf("package %s not in list for tag %s", b.PackageName, t.Name)
+		perr = fmt.Sprintf("Package %s not in list for %s", b.PackageName, t.Name)
 	case e.Blocked:
-		perr = fmt.Sprintf("package %s blocked in tag %s", b.PackageName, t.Name)
+		perr = fmt.Sprintf("Package %s blocked in %s", b.PackageName, t.Name)
 	}
-	if perr != "" && !(force && admin) {
+	if perr == "" {
+		return nil
+	}
+	if !(force && admin) {
 		return fault(kojixml.TagError, "%s", perr)
 	}
-	return nil
+	next := db.TagPackage{TagID: t.ID, PackageID: b.PackageID, OwnerID: owner}
+	if e != nil {
+		next.OwnerID, next.ExtraArches, next.MinDiskMB, next.MinMemMB = e.OwnerID, e.ExtraArches, e.MinDiskMB, e.MinMemMB
+	}
+	h.log.Info("package list check overridden by force", "tag", t.Name, "build", b.NVR())
+	_, err = h.store.SetTagPackage(c.ctx, next)
+	return err
 }
 
 // tagBuild(tag, build, force=False, fromtag=None): as Koji, checks the
@@ -631,7 +673,10 @@ func mTagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.mayTag(t, b, force); err != nil {
 		return nil, err
 	}
-	if err := c.hub.checkTaggable(c, t, b, force, c.hasPerm("admin")); err != nil {
+	if b.State != db.BuildComplete {
+		return nil, fault(kojixml.TagError, "build %s not complete: state %s", b.NVR(), db.BuildStateName(b.State))
+	}
+	if err := c.hub.checkTaggable(c, t, b, force, c.hasPerm("admin"), c.user.ID); err != nil {
 		return nil, err
 	}
 	id, err := c.hub.newTask(c, "tagBuild", []any{t.ID, b.ID, force, fromID}, prioTagBuild, 0, 1.0)
@@ -915,7 +960,7 @@ func mBuild(c *call, a *kojixml.Args) (any, error) {
 	return c.hub.newTask(c, "build", []any{src, target, opts}, priority, chID, 0.2)
 }
 
-// buildHostTask returns the task when it is assigned to the calling host
+// buildHostTask returns the task when it is OPEN on the calling host
 // (Koji's Task.assertHost).
 func (h *Hub) buildHostTask(c *call, host db.Host, taskID int64) (db.Task, error) {
 	t, err := h.store.GetTask(c.ctx, taskID)
@@ -925,7 +970,7 @@ func (h *Hub) buildHostTask(c *call, host db.Host, taskID int64) (db.Task, error
 	if err != nil {
 		return t, err
 	}
-	if t.HostID == nil || *t.HostID != host.ID {
+	if t.HostID == nil || *t.HostID != host.ID || t.State != db.TaskOpen {
 		return t, notAllowed("host %d does not own task %d", host.ID, taskID)
 	}
 	return t, nil
@@ -1409,10 +1454,15 @@ func mHostTagBuild(c *call, a *kojixml.Args) (any, error) {
 	for _, p := range ownerPerms {
 		admin = admin || p == "admin"
 	}
-	if tag.Locked && !(force && admin) {
-		return nil, fault(kojixml.TagError, "tag %s is locked", tag.Name)
+	if err := assertTagAccess(tag, ownerPerms, force); err != nil {
+		return nil, err
 	}
-	if err := c.hub.checkTaggable(c, tag, b, force, admin); err != nil {
+	if from != nil {
+		if err := assertTagAccess(*from, ownerPerms, force); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.hub.checkTaggable(c, tag, b, force, admin, t.Owner); err != nil {
 		return nil, err
 	}
 	owner := t.Owner

@@ -223,6 +223,12 @@ func TestPackageListsAndTargets(t *testing.T) {
 		if len(blocked) != 2 || !blocked["other"] || blocked["hello"] {
 			t.Errorf("after block: %v", pk)
 		}
+		admin.must("editTag2", "dest", kw{"locked": true})
+		if f := admin.fault(kojixml.ActionNotAllowed, "packageListAdd", "dest", "third", "alice"); f.String != "tag dest is locked" {
+			t.Errorf("add to a locked tag = %q", f.String)
+		}
+		admin.must("packageListAdd", "dest", "third", "alice", kw{"force": true})
+		admin.must("editTag2", "dest", kw{"locked": false})
 		alice.fault(kojixml.ActionNotAllowed, "packageListUnblock", "dest-build", "other")
 		admin.fault(kojixml.GenericError, "packageListUnblock", "dest", "hello")
 		admin.fault(kojixml.GenericError, "packageListUnblock", "dest", "absent")
@@ -413,6 +419,9 @@ func TestHostImportAndTagging(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, ok, err := th.store.OpenTask(ctx, id, hostID); err != nil || !ok {
+				t.Fatalf("open task %d: %v, %v", id, ok, err)
+			}
 			return id
 		}
 		taskID := newTask(aliceID)
@@ -443,6 +452,11 @@ func TestHostImportAndTagging(t *testing.T) {
 			hc.fault(kojixml.ParameterError, "host.initBuild", bad)
 		}
 		hc.fault(kojixml.GenericError, "host.initBuild", map[string]any{"name": "hello", "version": "1.0", "release": "1", "task_id": int64(99999)})
+		assigned, _, err := th.store.CreateTask(ctx, db.NewTask{Method: "build", Request: "<methodCall/>", Arch: "noarch", ChannelID: def.ID, Owner: aliceID, Priority: 20, AssignTo: &hostID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc.fault(kojixml.ActionNotAllowed, "host.initBuild", map[string]any{"name": "hello", "version": "1.0", "release": "1", "task_id": assigned}) // not open yet
 		buildID := hc.must("host.initBuild", data).(int64)
 		b := th.anon().must("getBuild", "hello-1.0-1").(map[string]any)
 		if b["id"] != buildID || b["state"] != int64(db.BuildBuilding) || b["task_id"] != taskID || b["owner_name"] != "alice" || b["nvr"] != "hello-1.0-1" {
@@ -573,6 +587,10 @@ func TestHostImportAndTagging(t *testing.T) {
 		admin.must("packageListAdd", "dest", "hello", "alice")
 		bob.fault(kojixml.ActionNotAllowed, "tagBuild", "dest", buildID)
 		th.anon().fault(kojixml.AuthError, "tagBuild", "dest", buildID)
+		admin.must("editTag2", "dest", kw{"locked": true})
+		alice.fault(kojixml.ActionNotAllowed, "tagBuild", "dest", buildID)
+		hc.fault(kojixml.ActionNotAllowed, "host.tagBuild", taskID, "dest", buildID) // as alice, the task's owner
+		admin.must("editTag2", "dest", kw{"locked": false})
 		tagTask := alice.must("tagBuild", "dest", buildID).(int64) // alice owns the build
 		tt, err := th.store.GetTask(ctx, tagTask)
 		if err != nil || tt.Method != "tagBuild" || tt.Priority != prioTagBuild || tt.Owner != aliceID {

@@ -837,20 +837,13 @@ func (h *Hub) effectivePackage(c *call, tagID, pkgID int64, ev *int64) (*db.TagP
 	return nil, nil
 }
 
-// requireTagAdmin checks the tag permission (or the tag's own permission)
-// and the lock, for changes to a tag's content.
+// requireTagAdmin checks the tag permission and Koji's tag access (lock,
+// the tag's own permission), for changes to a tag's package list.
 func (c *call) requireTagAdmin(t db.Tag, force bool) error {
-	if err := c.requireLogin(); err != nil {
+	if err := c.requirePerm("tag"); err != nil {
 		return err
 	}
-	ok := c.hasPerm("tag") || (t.PermName != nil && c.hasPerm(*t.PermName))
-	if !ok {
-		return notAllowed("tag permission required (logged in as %s)", c.user.Name)
-	}
-	if t.Locked && !(force && c.hasPerm("admin")) {
-		return fault(kojixml.TagError, "tag %s is locked", t.Name)
-	}
-	return nil
+	return assertTagAccess(t, c.callerPerms(), force)
 }
 
 func (h *Hub) mustPackage(c *call, info any, create bool) (db.Package, error) {
