@@ -15,7 +15,7 @@ package health
 //	cert_not_after    unix seconds (int64) of the certificate's expiry; absent without one
 //	not_ready_reasons list of strings, empty when ready (Evaluate's wording)
 //	ready             bool, the same value as updateHost's ready argument
-//	jobs              tasks running now (int)
+//	jobs              tasks running now, not counting parents waiting on subtasks (int)
 //	task_load         sum of running task weights (float64)
 //	methods           task methods this host handles (Koji's key)
 //	maxjobs           kojid.conf maxjobs (Koji's key)

@@ -388,7 +388,7 @@ func TestCertNotAfter(t *testing.T) {
 		t.Errorf("probe cert = %v %v", p.CertNotAfter, p.CertErr)
 	}
 	after := func() time.Time { return exp.Add(time.Minute) }
-	if _, reasons := Evaluate(Config{Now: after, RequiredTools: []string{}}, p); len(reasons) != 1 || !strings.Contains(reasons[0], "expired at 2030-05-06 07:08:09 UTC") {
+	if _, reasons := Evaluate(Config{Now: after, RequiredTools: []string{}, MaxLoad: -1}, p); len(reasons) != 1 || !strings.Contains(reasons[0], "expired at 2030-05-06 07:08:09 UTC") {
 		t.Errorf("Evaluate after expiry = %q", reasons)
 	}
 }

@@ -70,7 +70,7 @@ type Probe struct {
 	CertErr      error
 
 	// Filled by the daemon.
-	Jobs     int     // tasks running on this host now
+	Jobs     int     // tasks running on this host now (kojid leaves out parents waiting on subtasks)
 	TaskLoad float64 // sum of the weights of running, non-waiting tasks
 	Capacity float64 // host capacity from the hub (0: not known, not checked)
 	Disabled bool    // the hub says the host is disabled
