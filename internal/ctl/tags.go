@@ -226,13 +226,16 @@ func runAddPkg(ctx context.Context, env *Env, args []string) error {
 		have[mstr(p, "package_name")] = true
 	}
 	var toAdd []string
+	queued := map[string]bool{}
 	for _, p := range pos[1:] {
 		if have[p] {
 			fmt.Fprintf(env.Stdout, "Package %s already exists in tag %s\n", p, clean(tag))
 			continue
 		}
-		have[p] = true
-		toAdd = append(toAdd, p)
+		if !queued[p] { // a name given twice is added once
+			queued[p] = true
+			toAdd = append(toAdd, p)
+		}
 	}
 	fmt.Fprintf(env.Stdout, "Adding %d packages to tag %s\n", len(toAdd), clean(mstr(tm, "name")))
 	calls := make([]kojiclient.CallSpec, len(toAdd))

@@ -472,7 +472,7 @@ func (p *taskInfoPrinter) print(ctx context.Context, id int64, level int) error 
 	})
 	for _, k := range kids {
 		cid, ok := mint(k, "id")
-		if !ok {
+		if !ok || p.seen[cid] {
 			continue
 		}
 		fmt.Fprintln(w)
