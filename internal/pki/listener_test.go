@@ -1,0 +1,168 @@
+package pki_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kojigo/internal/pki"
+	"kojigo/internal/pki/pkitest"
+)
+
+type failureLog struct {
+	mu sync.Mutex
+	fs []pki.Failure
+}
+
+func (l *failureLog) add(f pki.Failure) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fs = append(l.fs, f)
+}
+
+func (l *failureLog) wait(t testing.TB, n int) []pki.Failure {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		fs := append([]pki.Failure(nil), l.fs...)
+		l.mu.Unlock()
+		if len(fs) >= n || time.Now().After(deadline) {
+			return fs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestListener(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	hubF := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	u := f.Issue("u", pki.Request{Role: pki.RoleUser, Name: "u"})
+	var log failureLog
+	cfg, err := pki.ServerTLSConfig(hubF.Cert, hubF.Key, f.CAFile, log.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := pki.NewListener(inner, cfg, pki.ListenerOptions{OnFailure: log.add, HandshakeTimeout: 300 * time.Millisecond})
+	addr := ln.Addr().String()
+	accepted := make(chan net.Conn, 4)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				done <- err
+				return
+			}
+			accepted <- c
+		}
+	}()
+
+	// A good client is handed to Accept with its certificate.
+	cc, err := pki.ClientTLSConfig(u.PEM, "", f.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.Dial("tcp", addr, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("x"))
+	select {
+	case sc := <-accepted:
+		tc, ok := sc.(*tls.Conn)
+		if !ok || len(tc.ConnectionState().PeerCertificates) != 1 {
+			t.Errorf("accepted %T without the client certificate", sc)
+		}
+		if got, err := pki.VerifyClientCert(func() *tls.ConnectionState { s := tc.ConnectionState(); return &s }(), cfg); err != nil || got.Subject.CommonName != "u" {
+			t.Errorf("VerifyClientCert = %v, %v", got, err)
+		}
+		sc.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("good client not accepted")
+	}
+	c.Close()
+
+	// Connect and close: a health check, not reported.
+	raw, _ := net.Dial("tcp", addr)
+	raw.Close()
+	// Plain HTTP on the TLS port.
+	raw, _ = net.Dial("tcp", addr)
+	io.WriteString(raw, "GET / HTTP/1.0\r\n\r\n")
+	io.Copy(io.Discard, raw)
+	raw.Close()
+	// A client that says nothing times out.
+	silent, _ := net.Dial("tcp", addr)
+	defer silent.Close()
+	fs := log.wait(t, 2)
+	if len(fs) != 2 {
+		t.Fatalf("failures = %+v, want plain HTTP and a timeout", fs)
+	}
+	var plain, slow bool
+	for _, f := range fs {
+		plain = plain || f.Problem == pki.ProblemPlainHTTP && strings.Contains(f.Message, "plain HTTP")
+		slow = slow || f.Problem == pki.ProblemHandshake && strings.Contains(f.Message, "did not finish the TLS handshake within 300ms")
+		if !strings.HasPrefix(f.RemoteAddr, "127.0.0.1:") {
+			t.Errorf("failure without the peer address: %+v", f)
+		}
+	}
+	if !plain || !slow {
+		t.Errorf("failures = %+v", fs)
+	}
+
+	if err := ln.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Accept did not return after Close")
+	}
+	ln.Close() // a second Close does not hang or panic
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("closed listener still accepts connections")
+	}
+}
+
+func TestClientAcceptableCAs(t *testing.T) {
+	a := pkitest.NewFarm(t, "kojigo CA A")
+	b := pkitest.NewFarm(t, "kojigo CA B")
+	hubF := a.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	u := a.Issue("u", pki.Request{Role: pki.RoleUser, Name: "u"})
+	hub := pkitest.StartHub(t, pkitest.HubOptions{CertFile: hubF.Cert, KeyFile: hubF.Key, ClientCAFile: b.CAFile})
+	c, err := pki.NewClient(pki.ClientContext{CertFile: u.Cert, KeyFile: u.Key, ServerCAFile: a.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if terr, _ := sslLogin(t, c, hub.URL); terr == nil {
+		t.Fatal("login with a certificate of another CA succeeded")
+	}
+	got := c.AcceptableCAs()
+	if len(got) != 1 || got[0].CommonName != "kojigo CA B" {
+		t.Errorf("AcceptableCAs = %v, want kojigo CA B", got)
+	}
+	for _, bad := range []pki.ClientContext{
+		{CertFile: u.Cert}, // no key
+		{CertFile: u.PEM, ServerCAFile: u.Key},
+		{KeyFile: u.Key, CertFile: hubF.Cert},
+	} {
+		if _, err := pki.NewClient(bad); err == nil {
+			t.Errorf("NewClient(%+v) succeeded", bad)
+		}
+	}
+	if cfg, err := pki.ClientTLSConfig("", "", ""); err != nil || cfg.RootCAs != nil || cfg.GetClientCertificate != nil {
+		t.Errorf("anonymous ClientTLSConfig = %+v, %v", cfg, err)
+	}
+}
