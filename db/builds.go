@@ -105,7 +105,7 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 		}
 		var oldID int64
 		var oldState int
-		err = tx.queryRowW(ctx, "SELECT id, state FROM builds WHERE pkg_id = ? AND version = ? AND release = ?"+tx.forUpdate(false), pkg, n.Version, n.Release).Scan(&oldID, &oldState)
+		err = tx.queryRow(ctx, "SELECT id, state FROM builds WHERE pkg_id = ? AND version = ? AND release = ?"+tx.forUpdate(false), pkg, n.Version, n.Release).Scan(&oldID, &oldState)
 		recycle := false
 		switch {
 		case err == nil && (oldState == BuildFailed || oldState == BuildCanceled):
@@ -141,22 +141,28 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 
 // GetBuild reads a build by id.
 func (s *Store) GetBuild(ctx context.Context, id int64) (Build, error) {
-	return scanBuild(s.queryRowW(ctx, buildSelect+" WHERE b.id = ?", id))
+	return scanBuild(s.queryRow(ctx, buildSelect+" WHERE b.id = ?", id))
 }
 
 // GetBuildByNVR reads a build by name, version and release.
 func (s *Store) GetBuildByNVR(ctx context.Context, name, version, release string) (Build, error) {
-	return scanBuild(s.queryRowW(ctx, buildSelect+" WHERE p.name = ? AND b.version = ? AND b.release = ?", name, version, release))
+	return scanBuild(s.queryRow(ctx, buildSelect+" WHERE p.name = ? AND b.version = ? AND b.release = ?", name, version, release))
 }
 
 // BuildFilter selects builds; zero fields match everything.
 type BuildFilter struct {
-	PackageID *int64
-	OwnerID   *int64
-	TaskID    *int64
-	State     *int
-	Prefix    string // package name prefix
-	Limit     int
+	PackageID      *int64
+	OwnerID        *int64
+	TaskID         *int64
+	HasTask        bool // task_id IS NOT NULL (Koji's taskID=-1)
+	State          *int
+	Prefix         string // package name prefix, case-insensitive
+	Pattern        string // LIKE pattern on the NVR, case-insensitive, backslash escapes
+	CreatedBefore  *float64
+	CreatedAfter   *float64
+	CompleteBefore *float64
+	CompleteAfter  *float64
+	Limit          int
 }
 
 // ListBuilds returns builds, newest first.
@@ -175,20 +181,36 @@ func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) 
 		q += " AND b.task_id = ?"
 		args = append(args, *f.TaskID)
 	}
+	if f.HasTask {
+		q += " AND b.task_id IS NOT NULL"
+	}
 	if f.State != nil {
 		q += " AND b.state = ?"
 		args = append(args, *f.State)
 	}
 	if f.Prefix != "" {
-		q += " AND p.name LIKE ? ESCAPE '\\'"
+		q += " AND lower(p.name) LIKE lower(?) ESCAPE '\\'"
 		args = append(args, likeEscape(f.Prefix)+"%")
+	}
+	if f.Pattern != "" {
+		q += " AND lower(p.name || '-' || b.version || '-' || b.release) LIKE lower(?) ESCAPE '\\'"
+		args = append(args, f.Pattern)
+	}
+	for _, c := range []struct {
+		cond string
+		v    *float64
+	}{{"e.time < ?", f.CreatedBefore}, {"e.time > ?", f.CreatedAfter}, {"b.completion_time < ?", f.CompleteBefore}, {"b.completion_time > ?", f.CompleteAfter}} {
+		if c.v != nil {
+			q += " AND " + c.cond
+			args = append(args, *c.v)
+		}
 	}
 	q += " ORDER BY b.id DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	var out []Build
-	err := scanAll(s.queryW(ctx, q, args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
 		b, err := scanBuild(r)
 		out = append(out, b)
 		return err
@@ -202,7 +224,7 @@ func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) 
 func (s *Store) SetBuildState(ctx context.Context, id int64, state int, from ...int) error {
 	return s.WithTx(ctx, func(tx *Store) error {
 		var cur int
-		if err := tx.queryRowW(ctx, "SELECT state FROM builds WHERE id = ?"+tx.forUpdate(false), id).Scan(&cur); err != nil {
+		if err := tx.queryRow(ctx, "SELECT state FROM builds WHERE id = ?"+tx.forUpdate(false), id).Scan(&cur); err != nil {
 			return fmt.Errorf("build %d: %w", id, mapErr(err))
 		}
 		ok := len(from) == 0
@@ -264,12 +286,12 @@ func (s *Store) AddRPM(ctx context.Context, r RPM) (int64, error) {
 
 // GetRPM reads an RPM by id.
 func (s *Store) GetRPM(ctx context.Context, id int64) (RPM, error) {
-	return scanRPM(s.queryRowW(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.id = ?", id))
+	return scanRPM(s.queryRow(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.id = ?", id))
 }
 
 // GetRPMByNVRA reads an RPM by name, version, release and arch.
 func (s *Store) GetRPMByNVRA(ctx context.Context, name, version, release, arch string) (RPM, error) {
-	return scanRPM(s.queryRowW(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.name = ? AND r.version = ? AND r.release = ? AND r.arch = ?", name, version, release, arch))
+	return scanRPM(s.queryRow(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.name = ? AND r.version = ? AND r.release = ? AND r.arch = ?", name, version, release, arch))
 }
 
 // RPMFilter selects RPMs; zero fields match everything.
@@ -298,7 +320,7 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 		}
 	}
 	var out []RPM
-	err := scanAll(s.queryW(ctx, q+" ORDER BY r.id", args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q+" ORDER BY r.id", args...))(func(r *sql.Rows) error {
 		x, err := scanRPM(r)
 		out = append(out, x)
 		return err
@@ -311,7 +333,7 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 func (s *Store) TagBuild(ctx context.Context, tagID, buildID int64, creator *int64) (event int64, err error) {
 	err = s.WithTx(ctx, func(tx *Store) error {
 		var n int
-		if err := tx.queryRowW(ctx, "SELECT COUNT(*) FROM tag_listing WHERE tag_id = ? AND build_id = ? AND revoke_event IS NULL", tagID, buildID).Scan(&n); err != nil {
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM tag_listing WHERE tag_id = ? AND build_id = ? AND revoke_event IS NULL", tagID, buildID).Scan(&n); err != nil {
 			return mapErr(err)
 		}
 		if n > 0 {
@@ -393,7 +415,7 @@ func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, 
 		args = append(args, likeEscape(f.Prefix)+"%")
 	}
 	var out []TaggedBuild
-	err := scanAll(s.queryW(ctx, q+" ORDER BY tl.create_event DESC, b.id DESC", args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q+" ORDER BY tl.create_event DESC, b.id DESC", args...))(func(r *sql.Rows) error {
 		var tb TaggedBuild
 		var tagger sql.NullInt64
 		var epoch, task sql.NullInt64
@@ -450,7 +472,7 @@ func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildr
 		args = append(args, *f.State)
 	}
 	var out []Buildroot
-	err := scanAll(s.queryW(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
 		var b Buildroot
 		var host, repo, task sql.NullInt64
 		err := r.Scan(&b.ID, &host, &repo, &task, &b.Arch, &b.State, &b.CreateTime)

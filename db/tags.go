@@ -29,14 +29,14 @@ func (s *Store) NewEvent(ctx context.Context) (int64, error) {
 // GetEvent reads an event.
 func (s *Store) GetEvent(ctx context.Context, id int64) (Event, error) {
 	var e Event
-	err := s.queryRowW(ctx, "SELECT id, time FROM events WHERE id = ?", id).Scan(&e.ID, &e.Time)
+	err := s.queryRow(ctx, "SELECT id, time FROM events WHERE id = ?", id).Scan(&e.ID, &e.Time)
 	return e, mapErr(err)
 }
 
 // LastEvent returns the newest event; ErrNotFound when there is none.
 func (s *Store) LastEvent(ctx context.Context) (Event, error) {
 	var e Event
-	err := s.queryRowW(ctx, "SELECT id, time FROM events ORDER BY id DESC LIMIT 1").Scan(&e.ID, &e.Time)
+	err := s.queryRow(ctx, "SELECT id, time FROM events ORDER BY id DESC LIMIT 1").Scan(&e.ID, &e.Time)
 	return e, mapErr(err)
 }
 
@@ -95,18 +95,18 @@ func (s *Store) CreateTag(ctx context.Context, t Tag) (id, event int64, err erro
 
 // GetTag reads a tag that is not deleted.
 func (s *Store) GetTag(ctx context.Context, id int64) (Tag, error) {
-	return scanTag(s.queryRowW(ctx, "SELECT "+tagCols+tagFrom+" WHERE t.id = ? AND NOT t.deleted", id))
+	return scanTag(s.queryRow(ctx, "SELECT "+tagCols+tagFrom+" WHERE t.id = ? AND NOT t.deleted", id))
 }
 
 // GetTagByName reads a tag that is not deleted by name.
 func (s *Store) GetTagByName(ctx context.Context, name string) (Tag, error) {
-	return scanTag(s.queryRowW(ctx, "SELECT "+tagCols+tagFrom+" WHERE t.name = ? AND NOT t.deleted", name))
+	return scanTag(s.queryRow(ctx, "SELECT "+tagCols+tagFrom+" WHERE t.name = ? AND NOT t.deleted", name))
 }
 
 // TagFilter selects tags for ListTags; zero fields match everything.
 type TagFilter struct {
 	IDs     []int64
-	Pattern string // SQL LIKE pattern on the name
+	Pattern string // SQL LIKE pattern on the name, backslash escapes
 }
 
 // ListTags returns the tags that are not deleted, by id.
@@ -118,12 +118,12 @@ func (s *Store) ListTags(ctx context.Context, f TagFilter) ([]Tag, error) {
 		args = append(args, int64Args(f.IDs)...)
 	}
 	if f.Pattern != "" {
-		q += " AND t.name LIKE ?"
+		q += " AND t.name LIKE ? ESCAPE '\\'"
 		args = append(args, f.Pattern)
 	}
 	q += " ORDER BY t.id"
 	var out []Tag
-	err := scanAll(s.queryW(ctx, q, args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
 		t, err := scanTag(r)
 		out = append(out, t)
 		return err
@@ -251,13 +251,13 @@ const linkSelect = `SELECT i.tag_id, i.parent_id, p.name, c.name, i.priority, i.
 // GetInheritance returns a tag's parents by priority, now or as of event ev.
 func (s *Store) GetInheritance(ctx context.Context, tagID int64, ev *int64) ([]InheritanceLink, error) {
 	cond, args := activeAt("i", ev)
-	return scanLinks(s.queryW(ctx, linkSelect+cond+" AND i.tag_id = ? ORDER BY i.priority, i.parent_id", append(args, tagID)...))
+	return scanLinks(s.query(ctx, linkSelect+cond+" AND i.tag_id = ? ORDER BY i.priority, i.parent_id", append(args, tagID)...))
 }
 
 // GetInheritanceChildren returns the links whose parent is tagID.
 func (s *Store) GetInheritanceChildren(ctx context.Context, parentID int64, ev *int64) ([]InheritanceLink, error) {
 	cond, args := activeAt("i", ev)
-	return scanLinks(s.queryW(ctx, linkSelect+cond+" AND i.parent_id = ? ORDER BY i.priority, i.tag_id", append(args, parentID)...))
+	return scanLinks(s.query(ctx, linkSelect+cond+" AND i.parent_id = ? ORDER BY i.priority, i.tag_id", append(args, parentID)...))
 }
 
 // SetInheritance makes links the whole inheritance of tagID under a new
@@ -331,14 +331,14 @@ type Package struct {
 // GetPackage reads a package by id.
 func (s *Store) GetPackage(ctx context.Context, id int64) (Package, error) {
 	var p Package
-	err := s.queryRowW(ctx, "SELECT id, name FROM packages WHERE id = ?", id).Scan(&p.ID, &p.Name)
+	err := s.queryRow(ctx, "SELECT id, name FROM packages WHERE id = ?", id).Scan(&p.ID, &p.Name)
 	return p, mapErr(err)
 }
 
 // GetPackageByName reads a package by name.
 func (s *Store) GetPackageByName(ctx context.Context, name string) (Package, error) {
 	var p Package
-	err := s.queryRowW(ctx, "SELECT id, name FROM packages WHERE name = ?", name).Scan(&p.ID, &p.Name)
+	err := s.queryRow(ctx, "SELECT id, name FROM packages WHERE name = ?", name).Scan(&p.ID, &p.Name)
 	return p, mapErr(err)
 }
 
@@ -424,7 +424,7 @@ func (s *Store) ListTagPackages(ctx context.Context, f TagPackageFilter) ([]TagP
 		q += " AND p.name LIKE ? ESCAPE '\\'"
 		args = append(args, likeEscape(f.Prefix)+"%")
 	}
-	return scanTagPackages(s.queryW(ctx, q+" ORDER BY tp.tag_id, p.name", args...))
+	return scanTagPackages(s.query(ctx, q+" ORDER BY tp.tag_id, p.name", args...))
 }
 
 // likeEscape escapes LIKE's wildcards with a backslash.
@@ -523,7 +523,7 @@ func (s *Store) ListTargets(ctx context.Context, f TargetFilter) ([]Target, erro
 		}
 	}
 	var out []Target
-	err := scanAll(s.queryW(ctx, q+" ORDER BY bt.name", args...))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, q+" ORDER BY bt.name", args...))(func(r *sql.Rows) error {
 		var t Target
 		err := r.Scan(&t.ID, &t.Name, &t.BuildTagID, &t.BuildTagName, &t.DestTagID, &t.DestTagName)
 		out = append(out, t)

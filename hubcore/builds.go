@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
@@ -38,6 +39,9 @@ func buildMethods() []method {
 		{name: "listTaggedRPMS", argdesc: "(tag, event=None, inherit=False, latest=False, package=None, arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True, draft=None)", fn: mListTaggedRPMS},
 		{name: "tagBuild", argdesc: "(tag, build, force=False, fromtag=None)", fn: mTagBuild},
 		{name: "untagBuild", argdesc: "(tag, build, strict=True, force=False)", fn: mUntagBuild},
+		{name: "tagBuildBypass", argdesc: "(tag, build, force=False, notify=False)", fn: mTagBuildBypass},
+		{name: "untagBuildBypass", argdesc: "(tag, build, strict=True, force=False, notify=False)", fn: mUntagBuildBypass},
+		{name: "getLatestRPMS", argdesc: "(tag, package=None, arch=None, event=None, rpmsigs=False, type=None, draft=None)", fn: mGetLatestRPMS},
 		{name: "cancelBuild", argdesc: "(buildID, strict=False)", fn: mCancelBuild},
 		{name: "listBuildroots", argdesc: "(hostID=None, tagID=None, state=None, rpmID=None, archiveID=None, taskID=None, buildrootID=None, repoID=None, queryOpts=None)", fn: mListBuildroots},
 		{name: "host.initBuild", argdesc: "(data)", fn: mHostInitBuild},
@@ -147,36 +151,57 @@ func mGetBuild(c *call, a *kojixml.Args) (any, error) {
 	return buildMap(b), nil
 }
 
-// listBuilds: packageID, userID, taskID, prefix, state and queryOpts are
-// supported; the other filters are refused rather than ignored.
+// listBuilds(packageID=None, userID=None, taskID=None, prefix=None,
+// state=None, volumeID=None, source=None, createdBefore=None,
+// createdAfter=None, completeBefore=None, completeAfter=None, type=None,
+// typeInfo=None, queryOpts=None, pattern=None, cgID=None, draft=None).
+// volumeID 0, type 'rpm' and no cgID are all this hub has; source,
+// typeInfo and draft=True are refused rather than ignored.
 func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	pkg := a.OptAny(0, "packageID", nil)
 	user := a.OptAny(1, "userID", nil)
 	task := a.IntOrNil(2, "taskID")
 	prefix := a.OptString(3, "prefix", "")
 	state := a.IntOrNil(4, "state")
-	var unsupported []string
-	for i, n := range []string{"volumeID", "source", "createdBefore", "createdAfter", "completeBefore", "completeAfter", "type", "typeInfo"} {
-		if a.OptAny(5+i, n, nil) != nil {
-			unsupported = append(unsupported, n)
-		}
+	volume := a.OptAny(5, "volumeID", nil)
+	source := a.OptAny(6, "source", nil)
+	var times [4]any
+	for i, n := range []string{"createdBefore", "createdAfter", "completeBefore", "completeAfter"} {
+		times[i] = a.OptAny(7+i, n, nil)
 	}
+	typ := a.OptAny(11, "type", nil)
+	typeInfo := a.OptAny(12, "typeInfo", nil)
 	qo := a.OptMap(13, "queryOpts")
-	for i, n := range []string{"pattern", "cgID", "draft"} {
-		if a.OptAny(14+i, n, nil) != nil {
-			unsupported = append(unsupported, n)
-		}
-	}
+	pattern := a.OptString(14, "pattern", "")
+	cg := a.OptAny(15, "cgID", nil)
+	draft := a.OptAny(16, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if len(unsupported) > 0 {
-		return nil, paramErr("listBuilds: %s not supported by this hub", strings.Join(unsupported, ", "))
+	if source != nil || typeInfo != nil || pyTruthy(draft) {
+		return nil, paramErr("listBuilds: source, typeInfo and draft are not supported by this hub")
 	}
-	f := db.BuildFilter{TaskID: task, Prefix: prefix}
+	if (volume != nil && volume != int64(0)) || cg != nil || (typ != nil && typ != "rpm") {
+		return []any{}, nil
+	}
+	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
+	if task != nil {
+		if *task == -1 {
+			f.HasTask = true
+		} else {
+			f.TaskID = task
+		}
+	}
 	if state != nil {
 		s := int(*state)
 		f.State = &s
+	}
+	for i, dst := range []**float64{&f.CreatedBefore, &f.CreatedAfter, &f.CompleteBefore, &f.CompleteAfter} {
+		ts, err := buildTimeArg(times[i])
+		if err != nil {
+			return nil, err
+		}
+		*dst = ts
 	}
 	if pkg != nil {
 		p, err := c.hub.lookupPackage(c, pkg)
@@ -207,6 +232,29 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 		out = append(out, buildMap(b))
 	}
 	return applyQueryOpts(out, qo)
+}
+
+// buildTimeArg reads a listBuilds time filter: seconds since the epoch, or
+// an ISO time ('YYYY-MM-DD HH:MM:SS', UTC).
+func buildTimeArg(v any) (*float64, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		f := float64(x)
+		return &f, nil
+	case float64:
+		return &x, nil
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05.999999", "2006-01-02"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				f := float64(t.UnixMicro()) / 1e6
+				return &f, nil
+			}
+		}
+		return nil, paramErr("invalid time %s: want seconds since the epoch or YYYY-MM-DD HH:MM:SS", pyRepr(x))
+	}
+	return nil, paramErr("invalid time: expected a number or a string, got %T", v)
 }
 
 func rpmMap(r db.RPM) map[string]any {
@@ -485,6 +533,24 @@ func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
 	return out, nil
 }
 
+// getLatestRPMS(tag, package=None, arch=None, event=None, rpmsigs=False,
+// type=None, draft=None): listTaggedRPMS with inherit and latest.
+func mGetLatestRPMS(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "tag")
+	pkg := a.OptAny(1, "package", nil)
+	arch := a.OptAny(2, "arch", nil)
+	ev := a.OptAny(3, "event", nil)
+	rpmsigs := a.OptBool(4, "rpmsigs", false)
+	typ := a.OptAny(5, "type", nil)
+	a.OptAny(6, "draft", nil)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	return mListTaggedRPMS(c, kojixml.NewArgs("getLatestRPMS", kojixml.EncodeKwargs([]any{tagInfo}, map[string]any{
+		"event": ev, "inherit": true, "latest": true, "package": pkg, "arch": arch, "rpmsigs": rpmsigs, "type": typ,
+	})))
+}
+
 // listTaggedRPMS(tag, event=None, inherit=False, latest=False, package=None,
 // arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True, draft=None)
 // returns [rpms, builds].
@@ -712,6 +778,88 @@ func (h *Hub) newTask(c *call, methodName string, args []any, priority int, chan
 	return id, nil
 }
 
+// tagBuildBypass(tag, build, force=False, notify=False): tags at once, no
+// task; the tag permission is required (notify is accepted, nothing is sent).
+func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "tag")
+	buildInfo := a.Any(1, "build")
+	force := a.OptBool(2, "force", false)
+	a.OptBool(3, "notify", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("tag"); err != nil {
+		return nil, err
+	}
+	t, err := c.hub.mustTag(c, tagInfo)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.hub.mustBuild(c, buildInfo)
+	if err != nil {
+		return nil, err
+	}
+	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
+		return nil, err
+	}
+	if err := c.hub.checkTaggable(c, t, b, force, c.hasPerm("admin"), c.user.ID); err != nil {
+		return nil, err
+	}
+	if _, err := c.hub.store.TagBuild(c.ctx, t.ID, b.ID, &c.user.ID); errors.Is(err, db.ErrConflict) {
+		return nil, fault(kojixml.TagError, "build %s already tagged (%s)", b.NVR(), t.Name)
+	} else if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
+// untagBuildBypass(tag, build, strict=True, force=False, notify=False)
+func mUntagBuildBypass(c *call, a *kojixml.Args) (any, error) {
+	tagInfo := a.Any(0, "tag")
+	buildInfo := a.Any(1, "build")
+	strict := a.OptBool(2, "strict", true)
+	force := a.OptBool(3, "force", false)
+	a.OptBool(4, "notify", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("tag"); err != nil {
+		return nil, err
+	}
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, false)
+}
+
+// untag removes a build from a tag; checkPolicy applies mayTag.
+func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force, checkPolicy bool) (any, error) {
+	t, err := h.mustTag(c, tagInfo)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.mustBuild(c, buildInfo)
+	if err != nil {
+		return nil, err
+	}
+	if checkPolicy {
+		err = c.mayTag(t, b, force)
+	} else {
+		err = assertTagAccess(t, c.callerPerms(), force)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.store.UntagBuild(c.ctx, t.ID, b.ID); errors.Is(err, db.ErrNotFound) {
+		if strict {
+			return nil, fault(kojixml.TagError, "build %s not in tag %s", b.NVR(), t.Name)
+		}
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
 // untagBuild(tag, build, strict=True, force=False)
 func mUntagBuild(c *call, a *kojixml.Args) (any, error) {
 	tagInfo := a.Any(0, "tag")
@@ -724,27 +872,7 @@ func mUntagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
-	t, err := c.hub.mustTag(c, tagInfo)
-	if err != nil {
-		return nil, err
-	}
-	b, err := c.hub.mustBuild(c, buildInfo)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.mayTag(t, b, force); err != nil {
-		return nil, err
-	}
-	if _, err := c.hub.store.UntagBuild(c.ctx, t.ID, b.ID); errors.Is(err, db.ErrNotFound) {
-		if strict {
-			return nil, fault(kojixml.TagError, "build %s not in tag %s", b.NVR(), t.Name)
-		}
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	c.wrote = true
-	return nil, nil
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, true)
 }
 
 // cancelBuild(buildID, strict=False): the owner or an admin cancels a

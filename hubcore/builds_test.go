@@ -409,6 +409,9 @@ func TestHostImportAndTagging(t *testing.T) {
 		setupTarget(t, admin)
 		hc, hostID := th.addHost("builder1")
 		other, _ := th.addHost("builder2")
+		// check in, so that the scheduler does not take the tasks back from a silent host
+		hc.must("host.updateHost", 0.0, true)
+		other.must("host.updateHost", 0.0, true)
 		def, err := th.store.GetChannelByName(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
@@ -578,7 +581,33 @@ func TestHostImportAndTagging(t *testing.T) {
 		if l := th.anon().must("listBuilds", kw{"taskID": taskID, "state": int64(db.BuildComplete)}).([]any); len(l) != 1 {
 			t.Errorf("listBuilds(taskID) = %v", l)
 		}
-		th.anon().fault(kojixml.ParameterError, "listBuilds", kw{"cgID": int64(1)})
+		for _, tc := range []struct {
+			kw   kw
+			want int
+		}{
+			{kw{"taskID": int64(-1)}, 1},
+			{kw{"pattern": "HELLO-1.*"}, 1},
+			{kw{"pattern": "hello-2*"}, 0},
+			{kw{"pattern": "hello_1.0-1"}, 0}, // _ is literal, not LIKE's any-character
+			{kw{"prefix": "HEL"}, 1},
+			{kw{"prefix": "h%"}, 0},
+			{kw{"createdAfter": "2000-01-01 00:00:00"}, 1},
+			{kw{"createdBefore": float64(946684800)}, 0},
+			{kw{"completeAfter": int64(946684800)}, 1},
+			{kw{"cgID": int64(1)}, 0},
+			{kw{"volumeID": int64(0)}, 1},
+			{kw{"type": "maven"}, 0},
+			{kw{"userID": "nobody"}, 0},
+		} {
+			if l := th.anon().must("listBuilds", tc.kw).([]any); len(l) != tc.want {
+				t.Errorf("listBuilds(%v) = %d builds, want %d", tc.kw, len(l), tc.want)
+			}
+		}
+		th.anon().fault(kojixml.ParameterError, "listBuilds", kw{"createdAfter": "yesterday"})
+		th.anon().fault(kojixml.ParameterError, "listBuilds", kw{"source": "git*"})
+		if n := th.anon().must("listBuilds", kw{"queryOpts": map[string]any{"countOnly": true}}); n != int64(1) {
+			t.Errorf("listBuilds countOnly = %v", n)
+		}
 
 		// tagging: the package must be listed in the tag
 		if f := hc.fault(kojixml.TagError, "host.tagBuild", taskID, "dest", buildID); !strings.Contains(f.String, "not in list") {
@@ -630,6 +659,15 @@ func TestHostImportAndTagging(t *testing.T) {
 		if l := th.anon().must("listTags", kw{"build": buildID}).([]any); len(l) != 1 {
 			t.Errorf("listTags(build=) = %v", l)
 		}
+		if l := th.anon().must("getLatestRPMS", "dest-build", kw{"arch": "src"}).([]any); len(l) != 2 || len(l[0].([]any)) != 1 {
+			t.Errorf("getLatestRPMS(dest-build, arch=src) = %v", l)
+		}
+		bob.fault(kojixml.ActionNotAllowed, "untagBuildBypass", "dest", buildID)
+		alice.fault(kojixml.ActionNotAllowed, "tagBuildBypass", "dest-build", buildID)
+		admin.must("untagBuildBypass", "dest", buildID)
+		admin.fault(kojixml.TagError, "untagBuildBypass", "dest", buildID)
+		admin.must("tagBuildBypass", "dest", buildID)
+		admin.fault(kojixml.TagError, "tagBuildBypass", "dest", buildID)
 		bob.fault(kojixml.ActionNotAllowed, "untagBuild", "dest", buildID)
 		alice.must("untagBuild", "dest", buildID)
 		alice.fault(kojixml.TagError, "untagBuild", "dest", buildID)

@@ -418,7 +418,7 @@ func mDeleteTag(c *call, a *kojixml.Args) (any, error) {
 	return nil, nil
 }
 
-// globLike turns a shell glob into a LIKE pattern.
+// globLike turns a shell glob into a LIKE pattern with backslash escapes.
 func globLike(g string) string {
 	var b strings.Builder
 	for _, r := range g {
@@ -427,6 +427,9 @@ func globLike(g string) string {
 			b.WriteByte('%')
 		case '?':
 			b.WriteByte('_')
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
 		default:
 			b.WriteRune(r)
 		}
