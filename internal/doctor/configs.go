@@ -141,7 +141,7 @@ func (r *runner) checkHub(ctx context.Context, path string) {
 		}
 	}
 	if r.opts.Server != "" && cfg.TLSCert != "" && !r.opts.Offline {
-		r.checkNetwork(ctx, netCheck{subject: path, server: r.opts.Server, serverCA: cfg.TLSClientCA})
+		r.hubServesCert(ctx, path, r.opts.Server, cfg.TLSCert)
 	}
 }
 

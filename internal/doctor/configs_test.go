@@ -272,5 +272,27 @@ func TestDiscoveryAndJSON(t *testing.T) {
 	if string(empty) != `{"checked":[],"findings":[]}` {
 		t.Errorf("empty report JSON = %s", empty)
 	}
-	_ = time.Second
+}
+
+func TestHubServesItsCertificate(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	served := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	renewed := f.Issue("hub-new", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	hub := pkitest.StartHub(t, pkitest.HubOptions{CertFile: served.Cert, KeyFile: served.Key, ClientCAFile: f.CAFile})
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "koji"), 0o755)
+	for _, tc := range []struct {
+		cert pkitest.Files
+		sev  pki.Severity
+		want string
+	}{
+		{served, doctor.OK, "presents TLSCert " + served.Cert},
+		{renewed, doctor.Error, "restart the hub after renewing"},
+	} {
+		conf := writeFile(t, filepath.Join(dir, filepath.Base(tc.cert.Cert), "hub.conf"), "[hub]\nDB = sqlite:///nonexistent/koji.db\nKojiDir = "+dir+"/koji\nListen = "+hub.Addr+"\nTLSCert = "+tc.cert.Cert+"\nTLSKey = "+tc.cert.Key+"\nTLSClientCA = "+f.CAFile+"\n")
+		rep := doctor.Run(context.Background(), doctor.Options{Configs: []doctor.Config{{Path: conf}}, Server: hub.URL, Home: dir, Timeout: 5 * time.Second})
+		if !hasMessage(rep, tc.sev, conf, tc.want) {
+			t.Errorf("%s: no %s %q:%s", tc.cert.Cert, tc.sev, tc.want, dump(rep))
+		}
+	}
 }

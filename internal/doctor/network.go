@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -178,5 +179,48 @@ func (r *runner) login(ctx context.Context, nc netCheck) {
 		if has, ok := v.(bool); err == nil && ok && !has {
 			r.add(Warning, pki.ProblemNone, nc.subject, "user %q lacks the %s permission it needs; grant it with koji grant-permission %s %s", u.Name, nc.wantPerm, nc.wantPerm, u.Name)
 		}
+	}
+}
+
+// hubServesCert checks that the hub at server presents the certificate in
+// certFile: after a renewal the hub must be restarted, and a proxy in front
+// of it must pass TLS through for client certificates to reach it.
+func (r *runner) hubServesCert(ctx context.Context, subject, server, certFile string) {
+	b, err := pki.ReadBundle(certFile, "certificate")
+	if err != nil || len(b.Certs) == 0 {
+		return // the file check reported it
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		r.add(Error, pki.ProblemPlainHTTP, subject, "--server %q is not an https:// URL, but hub.conf sets TLSCert; use the hub's https:// URL", server)
+		return
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: r.opts.Timeout}, Config: &tls.Config{
+		ServerName: u.Hostname(),
+		// Only the presented certificate is compared here; whether clients
+		// trust it is their configs' check.
+		InsecureSkipVerify: true, //nolint:gosec
+	}}
+	cctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	conn, err := d.DialContext(cctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		msg := pki.DiagnoseClientError(err, "", "", server).Error()
+		r.add(Error, pki.ProblemUnreachable, subject, "%s", msg)
+		return
+	}
+	defer conn.Close()
+	peer := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	switch {
+	case len(peer) == 0:
+		r.add(Error, pki.ProblemHandshake, subject, "the hub at %s presented no certificate; check what listens there", server)
+	case !peer[0].Equal(b.Certs[0]):
+		r.add(Error, pki.ProblemHandshake, subject, "the hub at %s presents CN=%s (serial %x), not TLSCert %s (serial %x): restart the hub after renewing its certificate, and make any proxy in front of it pass TLS through", server, peer[0].Subject.CommonName, peer[0].SerialNumber, certFile, b.Certs[0].SerialNumber)
+	default:
+		r.add(OK, pki.ProblemNone, subject, "the hub at %s presents TLSCert %s", server, certFile)
 	}
 }
