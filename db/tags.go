@@ -342,6 +342,24 @@ func (s *Store) GetPackageByName(ctx context.Context, name string) (Package, err
 	return p, mapErr(err)
 }
 
+// ListPackages returns all packages whose name starts with prefix, by name.
+func (s *Store) ListPackages(ctx context.Context, prefix string) ([]Package, error) {
+	q := "SELECT id, name FROM packages"
+	var args []any
+	if prefix != "" {
+		q += " WHERE name LIKE ? ESCAPE '\\'"
+		args = append(args, likeEscape(prefix)+"%")
+	}
+	var out []Package
+	err := scanAll(s.query(ctx, q+" ORDER BY name", args...))(func(r *sql.Rows) error {
+		var p Package
+		err := r.Scan(&p.ID, &p.Name)
+		out = append(out, p)
+		return err
+	})
+	return out, err
+}
+
 // EnsurePackage returns the id of the package name, creating it if needed.
 func (s *Store) EnsurePackage(ctx context.Context, name string) (int64, error) {
 	var id int64

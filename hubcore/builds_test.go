@@ -237,6 +237,13 @@ func TestPackageListsAndTargets(t *testing.T) {
 		if e["blocked"] != false || e["tag_name"] != "dest" {
 			t.Errorf("after unblock: %v", e)
 		}
+		all := th.anon().must("listPackages").([]any)
+		if len(all) != 3 || all[0].(map[string]any)["package_name"] != "hello" {
+			t.Errorf("listPackages() = %v, want hello, other, third", all)
+		}
+		if l := th.anon().must("listPackages", kw{"prefix": "oth"}).([]any); len(l) != 1 {
+			t.Errorf("listPackages(prefix=oth) = %v", l)
+		}
 		admin.must("packageListSetOwner", "dest", "other", "kojiadmin")
 		admin.must("packageListSetArches", "dest", "other", "noarch")
 		e = th.anon().must("listPackages", kw{"tagID": "dest", "pkgID": "other"}).([]any)[0].(map[string]any)

@@ -1270,21 +1270,21 @@ func mListPackages(c *call, a *kojixml.Args) (any, error) {
 		}
 		f.TagIDs = order
 	}
+	if tagInfo == nil && f.PackageID == nil && f.OwnerID == nil {
+		// all packages: one row each
+		pkgs, err := c.hub.store.ListPackages(c.ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(pkgs))
+		for _, p := range pkgs {
+			out = append(out, map[string]any{"package_id": p.ID, "package_name": p.Name})
+		}
+		return applyQueryOpts(out, qo)
+	}
 	entries, err := c.hub.store.ListTagPackages(c.ctx, f)
 	if err != nil {
 		return nil, err
-	}
-	if tagInfo == nil && f.PackageID == nil && f.OwnerID == nil {
-		// all packages: one row each
-		seen := map[int64]bool{}
-		out := []any{}
-		for _, e := range entries {
-			if !seen[e.PackageID] {
-				seen[e.PackageID] = true
-				out = append(out, map[string]any{"package_id": e.PackageID, "package_name": e.PackageName})
-			}
-		}
-		return applyQueryOpts(out, qo)
 	}
 	rank := map[int64]int{}
 	for i, id := range order {
