@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -444,7 +443,7 @@ func (r *watchRun) displayState(ctx context.Context, t *watchedTask, info map[st
 				for _, f := range files {
 					if strings.HasSuffix(f.name, "log") {
 						u := strings.TrimRight(r.s.prof.TopURL, "/")
-						logs = append(logs, strings.Repeat("  ", level)+path.Join(workDir(u, f.volume), taskRelPath(t.id), f.name))
+						logs = append(logs, strings.Repeat("  ", level)+workDir(u, f.volume)+"/"+taskRelPath(t.id)+"/"+clean(f.name))
 					}
 				}
 				if len(logs) > 0 {

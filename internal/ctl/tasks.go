@@ -389,7 +389,7 @@ func (p *taskInfoPrinter) print(ctx context.Context, id int64, level int) error 
 	}
 	var logs, output []string
 	for _, f := range files {
-		p := path.Join(workDir(s.prof.TopDir, f.volume), taskRelPath(id), f.name)
+		p := workDir(s.prof.TopDir, f.volume) + "/" + taskRelPath(id) + "/" + f.name
 		if strings.HasSuffix(f.name, ".log") {
 			logs = append(logs, p)
 		} else {

@@ -1,0 +1,396 @@
+package ctl
+
+import (
+	"bytes"
+	"fmt"
+	"hash/adler32"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kojigo/internal/kojixml"
+)
+
+// scriptedBuild makes fh serve a build task 10 with one buildArch child 11
+// whose states advance with each getTaskInfo(10): the tree koji watch-task
+// shows for a build. failChild makes the child and then the parent fail.
+func scriptedBuild(fh *fakeHub, failChild bool) {
+	var mu sync.Mutex
+	step := 0
+	request := []any{"cli-build/1.x/hello-1-1.src.rpm", "f40-candidate", map[string]any{}}
+	childReq := []any{"cli-build/1.x/hello-1-1.src.rpm", int64(2), "x86_64", true}
+	childState := func(s int) int64 {
+		switch {
+		case s <= 2:
+			return stateFree
+		case s == 3:
+			return stateOpen
+		case failChild:
+			return stateFailed
+		}
+		return stateClosed
+	}
+	fh.on("getTaskInfo", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch args[0] {
+		case int64(10):
+			step++
+			st := int64(stateOpen)
+			switch {
+			case step == 1:
+				st = stateFree
+			case step >= 5 && failChild:
+				st = stateFailed
+			case step >= 5:
+				st = stateClosed
+			}
+			return map[string]any{"id": int64(10), "method": "build", "arch": "noarch", "state": st, "host_id": hostIf(st != stateFree),
+				"request": request}, nil
+		case int64(11):
+			st := childState(step)
+			return map[string]any{"id": int64(11), "method": "buildArch", "arch": "x86_64", "state": st, "host_id": hostIf(st != stateFree),
+				"parent": int64(10), "request": childReq}, nil
+		}
+		return nil, nil
+	})
+	fh.on("getTaskChildren", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if args[0] == int64(10) && step >= 2 {
+			return []any{map[string]any{"id": int64(11)}}, nil
+		}
+		return []any{}, nil
+	})
+	fh.answer("getHost", map[string]any{"id": int64(1), "name": "builder1"})
+	fh.on("getTaskResult", func(args []any, kw map[string]any) (any, error) {
+		if failChild {
+			return nil, kojixml.Errorf(1005, "error building package (arch x86_64), rpmbuild exited with status 1; see build.log for more information")
+		}
+		return nil, nil
+	})
+	fh.on("listTaskOutput", func(args []any, kw map[string]any) (any, error) {
+		return map[string]any{"build.log": []any{"DEFAULT"}, "hello-1-1.x86_64.rpm": []any{"DEFAULT"}}, nil
+	})
+}
+
+func hostIf(b bool) any {
+	if b {
+		return int64(1)
+	}
+	return nil
+}
+
+func TestWatchTask(t *testing.T) {
+	fh := newFakeHub(t)
+	scriptedBuild(fh, false)
+	te := newTestEnv(t, fh.url)
+	out := te.mustRun(t, 0, "watch-task", "--poll-interval", "1ms", "10")
+	want := `Watching tasks (this may be safely interrupted)...
+10 build (f40-candidate, hello-1-1.src.rpm): free
+10 build (f40-candidate, hello-1-1.src.rpm): free -> open (builder1)
+  11 buildArch (hello-1-1.src.rpm, x86_64): free
+  11 buildArch (hello-1-1.src.rpm, x86_64): free -> open (builder1)
+  11 buildArch (hello-1-1.src.rpm, x86_64): open (builder1) -> closed
+  0 free  1 open  1 done  0 failed
+10 build (f40-candidate, hello-1-1.src.rpm): open (builder1) -> closed
+  0 free  0 open  2 done  0 failed
+
+10 build (f40-candidate, hello-1-1.src.rpm) completed successfully
+`
+	if out != want {
+		t.Errorf("watch-task:\n%s\nwant:\n%s", out, want)
+	}
+	if n := len(fh.called("getHost")); n != 1 {
+		t.Errorf("host name asked %d times; want it cached", n)
+	}
+	if c := fh.called("getTaskInfo"); c[0].kw["request"] != true {
+		t.Errorf("getTaskInfo without request=True: %+v", c[0])
+	}
+}
+
+func TestWatchTaskFailed(t *testing.T) {
+	fh := newFakeHub(t)
+	scriptedBuild(fh, true)
+	te := newTestEnv(t, fh.url, "topurl = https://koji.example.org/kojifiles")
+	out := te.mustRun(t, 1, "watch-task", "--poll-interval=1ms", "10")
+	for _, want := range []string{
+		"  11 buildArch (hello-1-1.src.rpm, x86_64): open (builder1) -> FAILED: BuildError: error building package (arch x86_64), rpmbuild exited with status 1; see build.log for more information\n" +
+			"  Relevant logs:\n  https://koji.example.org/kojifiles/work/tasks/11/11/build.log\n", // koji's indentation
+		"  0 free  1 open  0 done  1 failed\n",
+		"10 build (f40-candidate, hello-1-1.src.rpm) failed\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("watch-task output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hello-1-1.x86_64.rpm") {
+		t.Error("an RPM listed among the relevant logs")
+	}
+}
+
+func TestWatchTaskQuietAndErrors(t *testing.T) {
+	fh := newFakeHub(t)
+	scriptedBuild(fh, false)
+	te := newTestEnv(t, fh.url)
+	if out := te.mustRun(t, 0, "watch-task", "--quiet", "--poll-interval", "1ms", "10"); out != "" {
+		t.Errorf("--quiet printed %q", out)
+	}
+	if out := te.mustRun(t, 1, "watch-task", "--poll-interval", "1ms", "99"); !strings.HasSuffix(out, "No such task id: 99\n") {
+		t.Errorf("unknown task: %q", out)
+	}
+	for _, args := range [][]string{{"watch-task"}, {"watch-task", "x"}, {"watch-task", "-5"}, {"watch-task", "1", "--poll-interval", "0s"}, {"watch-task", "1", "--poll-interval", "soon"}} {
+		if code := te.run(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestWatchLogs(t *testing.T) {
+	fh := newFakeHub(t)
+	logs := map[int64][]byte{20: []byte(strings.Repeat("compiling...\n", 2000)), 21: []byte("child log\n")}
+	fh.on("getTaskInfo", func(args []any, kw map[string]any) (any, error) {
+		id := args[0].(int64)
+		if _, ok := logs[id]; !ok {
+			return nil, nil
+		}
+		return map[string]any{"id": id, "state": int64(stateClosed)}, nil
+	})
+	fh.on("getTaskChildren", func(args []any, kw map[string]any) (any, error) {
+		if args[0] == int64(20) {
+			return []any{map[string]any{"id": int64(21)}}, nil
+		}
+		return []any{}, nil
+	})
+	fh.answer("listTaskOutput", map[string]any{"build.log": []any{"DEFAULT"}, "x.rpm": []any{"DEFAULT"}})
+	fh.on("downloadTaskOutput", func(args []any, kw map[string]any) (any, error) {
+		data := logs[args[0].(int64)]
+		off, size := int(kw["offset"].(int64)), int(kw["size"].(int64))
+		if args[1] != "build.log" {
+			return nil, kojixml.Errorf(1000, "no file %v output by task", args[1])
+		}
+		if off >= len(data) {
+			return []byte{}, nil
+		}
+		return data[off:min(off+size, len(data))], nil
+	})
+	te := newTestEnv(t, fh.url)
+	out := te.mustRun(t, 0, "watch-logs", "20")
+	want := "==> 20:DEFAULT:build.log: <==\n" + string(logs[20]) + "\n==> 21:DEFAULT:build.log: <==\nchild log\n"
+	if out != want {
+		t.Errorf("watch-logs: got %d bytes, want %d; head %q", len(out), len(want), out[:min(len(out), 80)])
+	}
+	if n := len(fh.called("downloadTaskOutput")); n != 4 { // 26000 bytes: 2 chunks of 16384 + empty; child: 1 + empty
+		t.Logf("downloadTaskOutput calls: %d", n)
+	}
+	for _, args := range [][]string{{"watch-logs"}, {"watch-logs", "abc"}, {"watch-logs", "--log", "../etc/passwd", "20"}, {"watch-logs", "--log", "a\nb", "20"}} {
+		if code := te.run(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	if out := te.mustRun(t, 1, "watch-logs", "99"); out != "No such task id: 99\n" {
+		t.Errorf("unknown task %q", out)
+	}
+}
+
+func TestWatchLogsFollow(t *testing.T) {
+	fh := newFakeHub(t)
+	var mu sync.Mutex
+	var log bytes.Buffer
+	polls := 0
+	fh.on("getTaskInfo", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		polls++
+		fmt.Fprintf(&log, "line %d\n", polls)
+		st := int64(stateOpen)
+		if polls >= 4 {
+			st = stateClosed
+		}
+		return map[string]any{"id": int64(30), "state": st}, nil
+	})
+	fh.answer("getTaskChildren", []any{})
+	fh.answer("listTaskOutput", map[string]any{"build.log": []any{"DEFAULT"}, "root.log": []any{"DEFAULT"}})
+	fh.on("downloadTaskOutput", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if args[1] != "build.log" {
+			return []byte{}, nil
+		}
+		off := int(kw["offset"].(int64))
+		if off >= log.Len() {
+			return []byte{}, nil
+		}
+		return log.Bytes()[off:], nil
+	})
+	te := newTestEnv(t, fh.url)
+	out := te.mustRun(t, 0, "watch-logs", "-f", "--poll-interval", "1ms", "30")
+	want := "Watching logs (this may be safely interrupted)...\n==> 30:DEFAULT:build.log: <==\nline 1\nline 2\nline 3\nline 4\n"
+	if out != want {
+		t.Errorf("watch-logs -f:\n%q\nwant\n%q", out, want)
+	}
+	// --log picks one file
+	out = te.mustRun(t, 0, "watch-logs", "--log", "root.log", "30")
+	if out != "" {
+		t.Errorf("--log root.log (empty) printed %q", out)
+	}
+}
+
+func TestBuild(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("getBuildTarget", map[string]any{"id": int64(1), "name": "f40-candidate", "build_tag": int64(2), "dest_tag": int64(1), "dest_tag_name": "f40"})
+	fh.answer("getTag", map[string]any{"id": int64(1), "name": "f40", "locked": false})
+	fh.on("checkUpload", func(args []any, kw map[string]any) (any, error) {
+		fh.mu.Lock()
+		defer fh.mu.Unlock()
+		data := fh.uploads[args[0].(string)+"/"+args[1].(string)]
+		return map[string]any{"size": int64(len(data)), "hexdigest": fmt.Sprintf("%08x", adler32.Checksum(data))}, nil
+	})
+	fh.answer("build", int64(10))
+	scriptedBuild(fh, false)
+	srpm := filepath.Join(t.TempDir(), "hello-1-1.src.rpm")
+	content := bytes.Repeat([]byte("RPM payload "), 10000) // 120000 bytes, 4 chunks of 32 KiB
+	if err := os.WriteFile(srpm, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te := adminEnv(t, fh.url)
+	te.writeConfig(t, "[koji]\nserver = "+fh.url+"\nauthtype = password\nuser = kojiadmin\npassword = secret\nupload_blocksize = 32K\nweburl = https://koji.example.org/koji\n")
+	out := te.mustRun(t, 0, "build", "f40-candidate", srpm, "--scratch", "--arch-override", "x86_64", "--priority", "5", "--nowait")
+	want := "Uploading srpm: " + srpm + "\nCreated task: 10\nTask info: https://koji.example.org/koji/taskinfo?taskID=10\n"
+	if out != want {
+		t.Errorf("build output %q, want %q", out, want)
+	}
+	// the upload: a unique cli-build directory, the whole file, progress lines on a non-terminal
+	var key string
+	for k := range fh.uploads {
+		key = k
+	}
+	if !regexp.MustCompile(`^cli-build/\d+\.[A-Za-z]{8}/hello-1-1\.src\.rpm$`).MatchString(key) || !bytes.Equal(fh.uploads[key], content) {
+		t.Errorf("upload %q (%d bytes)", key, len(fh.uploads[key]))
+	}
+	if n := len(fh.called("rawUpload")); n != 4 {
+		t.Errorf("%d chunks, want 4", n)
+	}
+	progress := te.stderr.String()
+	if !strings.HasPrefix(progress, "uploading hello-1-1.src.rpm: 0% (0.00 B of 117.19 KiB)\nuploading hello-1-1.src.rpm: 27% (32.00 KiB of 117.19 KiB)\n") || !strings.HasSuffix(progress, "uploading hello-1-1.src.rpm: 100% (117.19 KiB of 117.19 KiB)\n") {
+		t.Errorf("progress %q", progress)
+	}
+	b := fh.called("build")[0]
+	wantArgs := []any{strings.TrimSuffix(key, ""), "f40-candidate", map[string]any{"scratch": true, "arch_override": "x86_64"}}
+	if !reflect.DeepEqual(b.args, wantArgs) || !reflect.DeepEqual(b.kw, map[string]any{"priority": int64(5)}) {
+		t.Errorf("build call %+v, want args %v", b, wantArgs)
+	}
+	if n := len(fh.called("getTaskInfo")); n != 0 {
+		t.Errorf("--nowait watched the task (%d getTaskInfo)", n)
+	}
+
+	// an SCM URL: no upload; watch the task to the end
+	out = te.mustRun(t, 0, "build", "--poll-interval", "1ms", "--channel", "bigmem", "f40-candidate", "git+https://src.example.org/rpms/hello.git#main")
+	if !strings.Contains(out, "Created task: 10\n") || !strings.HasSuffix(out, "completed successfully\n") || strings.Contains(out, "Uploading") {
+		t.Errorf("scm build output:\n%s", out)
+	}
+	b = fh.called("build")[1]
+	if b.args[0] != "git+https://src.example.org/rpms/hello.git#main" || !reflect.DeepEqual(b.kw, map[string]any{"channel": "bigmem"}) || len(b.args[2].(map[string]any)) != 0 {
+		t.Errorf("scm build call %+v", b)
+	}
+}
+
+func TestBuildFailsAndRefuses(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.on("getBuildTarget", func(args []any, kw map[string]any) (any, error) {
+		switch args[0] {
+		case "f40-candidate":
+			return map[string]any{"id": int64(1), "name": "f40-candidate", "dest_tag": int64(1), "dest_tag_name": "f40"}, nil
+		case "locked":
+			return map[string]any{"id": int64(2), "name": "locked", "dest_tag": int64(9), "dest_tag_name": "frozen"}, nil
+		}
+		return nil, nil
+	})
+	fh.on("getTag", func(args []any, kw map[string]any) (any, error) {
+		if args[0] == int64(9) {
+			return map[string]any{"id": int64(9), "name": "frozen", "locked": true}, nil
+		}
+		return map[string]any{"id": int64(1), "name": "f40", "locked": false}, nil
+	})
+	fh.answer("build", int64(10))
+	scriptedBuild(fh, true)
+	te := adminEnv(t, fh.url)
+	out := te.mustRun(t, 1, "build", "--poll-interval", "1ms", "f40-candidate", "git+https://h/hello.git#main")
+	if !strings.HasSuffix(out, "10 build (f40-candidate, hello-1-1.src.rpm) failed\n") {
+		t.Errorf("failed build:\n%s", out)
+	}
+	srpm := filepath.Join(t.TempDir(), "x.src.rpm")
+	os.WriteFile(srpm, []byte("x"), 0o644)
+	for _, tt := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"build", "nosuch", "git+https://h/x#1"}, 2, "Unknown build target: nosuch"},
+		{[]string{"build", "locked", "git+https://h/x#1"}, 2, "Destination tag frozen is locked"},
+		{[]string{"build", "f40-candidate"}, 2, "Exactly two arguments"},
+		{[]string{"build", "a", "b", "c"}, 2, "Exactly two arguments"},
+		{[]string{"build", "f40-candidate", srpm, "--arch-override", "x86_64"}, 2, "only allowed for --scratch"},
+		{[]string{"build", "f40-candidate", "/no/such/file.src.rpm"}, 1, "no such file"},
+		{[]string{"build", "f40-candidate", t.TempDir()}, 2, "not a regular file"},
+		{[]string{"build", "f40-candidate", "git+https://h/x y#1"}, 2, "bad source"},
+		{[]string{"build", "f4\x1b0", srpm}, 2, "bad target"},
+		{[]string{"build", "f40-candidate", srpm, "--priority", "high"}, 2, "invalid value"},
+		{[]string{"build", "f40-candidate", srpm, "--channel", "a b"}, 2, "bad channel"},
+	} {
+		code := te.run(t, tt.args...)
+		if code != tt.code || !strings.Contains(te.stderr.String(), tt.msg) {
+			t.Errorf("%q: exit %d (want %d), stderr %q (want %q)", tt.args, code, tt.code, te.stderr.String(), tt.msg)
+		}
+	}
+	// the locked tag is fine for a scratch build
+	te.mustRun(t, 0, "build", "--nowait", "--scratch", "locked", "git+https://h/x#1")
+}
+
+func TestProgress(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(1000, 0)
+	p := newProgress(&buf, true, "x.src.rpm", func() time.Time { return now })
+	now = now.Add(2 * time.Second)
+	p(1<<20, 4<<20)
+	want := "[=========                           ]  25% 00:00:02   1.00 MiB 512.00 KiB/sec\r"
+	if buf.String() != want {
+		t.Errorf("tty progress %q, want %q", buf.String(), want)
+	}
+	buf.Reset()
+	p = newProgress(&buf, false, "x\x1b.src.rpm", time.Now)
+	for i := int64(0); i <= 100; i++ {
+		p(i, 100)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 11 || strings.Contains(buf.String(), "\x1b") {
+		t.Errorf("plain progress: %d lines\n%s", n, buf.String())
+	}
+	buf.Reset()
+	newProgress(&buf, false, "empty", time.Now)(0, 0)
+	if buf.String() != "uploading empty: 0% (0.00 B of 0.00 B)\n" {
+		t.Errorf("empty file progress %q", buf.String())
+	}
+}
+
+func TestUniquePath(t *testing.T) {
+	a, b := uniquePath("cli-build", time.Unix(1795725897, 0)), uniquePath("cli-build", time.Unix(1795725897, 0))
+	if !regexp.MustCompile(`^cli-build/1795725897\.[A-Za-z]{8}$`).MatchString(a) || a == b {
+		t.Errorf("uniquePath %q %q", a, b)
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[float64]string{0: "0.00 B", 1023: "1023.00 B", 1024: "1.00 KiB", 1536 << 10: "1.50 MiB", 3 << 30: "3.00 GiB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%v) = %q, want %q", n, got, want)
+		}
+	}
+	if got := formatSecs(3725); got != "01:02:05" {
+		t.Errorf("formatSecs = %q", got)
+	}
+}
