@@ -301,6 +301,13 @@ func (s *scheduler) passTx(ctx context.Context, tx *db.Store, now float64) (pass
 				}
 				continue
 			}
+			if host.UpdateTime == nil || now-*host.UpdateTime > s.cfg.HostTimeout.Seconds() {
+				// an override assignment has no run to time out; a dead host still loses it
+				if err := freeIt("Freeing task from unresponsive host", fmt.Sprintf("%s stopped checking in before opening it", host.Name), true); err != nil {
+					return res, err
+				}
+				continue
+			}
 		case t.State == db.TaskOpen:
 			if host.UpdateTime == nil || now-*host.UpdateTime > s.cfg.HostTimeout.Seconds() {
 				if err := freeIt("Freeing task from unresponsive host", fmt.Sprintf("%s stopped checking in while running it", host.Name), true); err != nil {

@@ -200,6 +200,8 @@ func TestHostTimeoutFreesTasks(t *testing.T) {
 		id := admin.must("makeTask", "newRepo", []any{"f40-build"}).(int64)
 		th.waitState(id, db.TaskAssigned)
 		hc.must("host.openTask", id)
+		// assigned at creation: no scheduler run, so no assignment timeout
+		pinned := admin.must("makeTask", "newRepo", []any{"pinned"}, kw{"assign": "builder1"}).(int64)
 
 		// the host goes silent: after ReadyTimeout it is not ready, after
 		// HostTimeout its OPEN task is FREE again with a retry counted
@@ -216,6 +218,9 @@ func TestHostTimeoutFreesTasks(t *testing.T) {
 		task := th.waitState(id, db.TaskFree)
 		if task.Retries != 1 {
 			t.Errorf("retries = %d, want 1", task.Retries)
+		}
+		if p := th.waitState(pinned, db.TaskFree); p.Retries != 1 {
+			t.Errorf("override-assigned task retries = %d, want 1", p.Retries)
 		}
 		logs := admin.must("scheduler.getLogMessages", []any{[]any{"task_id", "=", id}}).([]any)
 		found := false
