@@ -243,17 +243,15 @@ func TestHostileConfigs(t *testing.T) {
 
 func TestDiscoveryAndJSON(t *testing.T) {
 	home := t.TempDir()
-	saved := doctor.DefaultConfigs
-	t.Cleanup(func() { doctor.DefaultConfigs = saved })
-	doctor.DefaultConfigs = []doctor.Config{{Path: filepath.Join(home, "nope", "kojid.conf"), Kind: doctor.KindKojid}}
-	rep := runOpts(t, doctor.Options{Home: home})
+	search := []doctor.Config{{Path: filepath.Join(home, "nope", "kojid.conf"), Kind: doctor.KindKojid}}
+	rep := runOpts(t, doctor.Options{Home: home, Search: search})
 	if rep.ExitCode() != 1 || !hasMessage(rep, doctor.Warning, "doctor", "no config file found") {
 		t.Errorf("nothing to check: exit %d:%s", rep.ExitCode(), dump(rep))
 	}
 	f := pkitest.NewFarm(t, "")
 	alice := f.Issue("alice", pki.Request{Role: pki.RoleUser, Name: "alice"})
 	clientConf(t, filepath.Join(home, ".koji"), "https://127.0.0.1:1/kojihub", alice.PEM, f.CAFile)
-	rep = runOpts(t, doctor.Options{Home: home})
+	rep = runOpts(t, doctor.Options{Home: home, Search: search})
 	if len(rep.Checked) != 1 || rep.Checked[0].Kind != doctor.KindClient || rep.ExitCode() != 0 {
 		t.Errorf("discovered %+v, exit %d:%s", rep.Checked, rep.ExitCode(), dump(rep))
 	}

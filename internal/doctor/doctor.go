@@ -44,12 +44,14 @@ type Config struct {
 	Kind Kind   `json:"kind"`
 }
 
-// DefaultConfigs are the files looked for when Options.Configs is empty,
-// besides the koji client's files.
-var DefaultConfigs = []Config{
-	{"/etc/koji-hub/hub.conf", KindHub},
-	{"/etc/kojid/kojid.conf", KindKojid},
-	{"/etc/kojira/kojira.conf", KindKojira},
+// DefaultConfigs returns the files looked for when Options.Configs is
+// empty, besides the koji client's files: where Koji keeps them.
+func DefaultConfigs() []Config {
+	return []Config{
+		{"/etc/koji-hub/hub.conf", KindHub},
+		{"/etc/kojid/kojid.conf", KindKojid},
+		{"/etc/kojira/kojira.conf", KindKojira},
+	}
 }
 
 // Options configure Run. Zero values are the documented defaults.
@@ -57,6 +59,9 @@ type Options struct {
 	// Configs are the files to check. Empty: DefaultConfigs that exist and
 	// the koji client files of Home and SysConfDir.
 	Configs []Config
+	// Search lists the daemon configs to look for when Configs is empty;
+	// DefaultConfigs() when nil.
+	Search []Config
 	// Server, when set, replaces the server URL of every config for the
 	// network checks, and is the host name the hub certificate must carry.
 	Server string
@@ -170,7 +175,7 @@ func Run(ctx context.Context, opts Options) Report {
 	if len(configs) == 0 {
 		configs = r.discover()
 		if len(configs) == 0 {
-			r.add(Warning, pki.ProblemMissing, "doctor", "no config file found (looked for %s and the koji client config); name them with --config FILE", strings.Join(defaultPaths(), ", "))
+			r.add(Warning, pki.ProblemMissing, "doctor", "no config file found (looked for %s and the koji client config); name them with --config FILE", strings.Join(r.searchPaths(), ", "))
 			return *r.report
 		}
 	}
@@ -200,19 +205,26 @@ func Run(ctx context.Context, opts Options) Report {
 	return *r.report
 }
 
-func defaultPaths() []string {
+func (r *runner) search() []Config {
+	if r.opts.Search != nil {
+		return r.opts.Search
+	}
+	return DefaultConfigs()
+}
+
+func (r *runner) searchPaths() []string {
 	var p []string
-	for _, c := range DefaultConfigs {
+	for _, c := range r.search() {
 		p = append(p, c.Path)
 	}
 	return p
 }
 
-// discover returns the default configs that exist, and the client config
+// discover returns the daemon configs that exist, and the client config
 // ("" path: the koji client's own file list) when any client file exists.
 func (r *runner) discover() []Config {
 	var out []Config
-	for _, c := range DefaultConfigs {
+	for _, c := range r.search() {
 		if _, err := os.Stat(c.Path); err == nil {
 			out = append(out, c)
 		} else if !errors.Is(err, fs.ErrNotExist) {
