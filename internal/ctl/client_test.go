@@ -17,7 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"kojigo/db"
+	"kojigo/db/dbtest"
+	"kojigo/hubcore"
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
+	"kojigo/internal/password"
 )
 
 // fakeHub answers XML-RPC with canned handlers per method, records every
@@ -355,4 +360,89 @@ func TestUnknownHub(t *testing.T) {
 	if te.stderr.Len() == 0 || strings.Count(te.stderr.String(), "\n") != 1 {
 		t.Errorf("want one error line, got %q", te.stderr.String())
 	}
+}
+
+// realHub is a kojigo hub (hubcore) on a fresh SQLite database, served over
+// httptest, with an admin user kojiadmin/secret.
+type realHub struct {
+	url   string
+	store *db.Store
+}
+
+func newRealHub(t *testing.T) *realHub {
+	t.Helper()
+	s := dbtest.Open(t, "sqlite")
+	h, err := hubcore.New(s, hubcore.Config{TopDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	rh := &realHub{url: srv.URL + "/kojihub", store: s}
+	rh.addUser(t, "kojiadmin", "secret", "admin")
+	return rh
+}
+
+func (rh *realHub) addUser(t *testing.T, name, pw string, perms ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	hash, err := password.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := rh.store.CreateUser(ctx, db.User{Name: name, PasswordHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range perms {
+		perm, err := rh.store.GetPermByName(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rh.store.GrantPerm(ctx, id, perm.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// client returns a kojiclient logged in as user.
+func (rh *realHub) client(t *testing.T, user, pw string) *kojiclient.Client {
+	t.Helper()
+	c, err := kojiclient.New(kojiclient.Options{Server: rh.url, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(context.Background(), user, pw); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Logout(context.Background()) })
+	return c
+}
+
+// addHost adds a builder through the hub and returns its logged-in,
+// exclusive client.
+func (rh *realHub) addHost(t *testing.T, name string) *kojiclient.Client {
+	t.Helper()
+	ctx := context.Background()
+	admin := rh.client(t, "kojiadmin", "secret")
+	if _, err := admin.Call(ctx, "addHost", name, []any{"x86_64"}); err != nil {
+		t.Fatalf("addHost: %v", err)
+	}
+	u, err := rh.store.GetUserByName(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := password.Hash("hostpw")
+	if err := rh.store.SetPassword(ctx, u.ID, hash); err != nil {
+		t.Fatal(err)
+	}
+	hc := rh.client(t, name, "hostpw")
+	if err := hc.ExclusiveSession(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	return hc
 }

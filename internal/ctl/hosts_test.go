@@ -1,8 +1,10 @@
 package ctl
 
 import (
+	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -236,5 +238,65 @@ func TestEnableHostArgs(t *testing.T) {
 	}
 	if len(fh.methods()) != 0 {
 		t.Errorf("bad command lines reached the hub: %v", fh.methods())
+	}
+}
+
+// TestE2EHosts drives list-hosts, enable-host and disable-host against the
+// real hub on SQLite, with a builder that checks in with its health.
+func TestE2EHosts(t *testing.T) {
+	rh := newRealHub(t)
+	te := adminEnv(t, rh.url)
+	te.mustRun(t, 0, "list-hosts")
+	if te.stderr.String() != "No hosts found.\n" {
+		t.Fatalf("empty hub: stderr %q", te.stderr.String())
+	}
+	hc := rh.addHost(t, "builder1")
+	out := te.mustRun(t, 0, "list-hosts")
+	lines := strings.Split(out, "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[2], "builder1 Y   N    0.0/2.0  x86_64           -") {
+		t.Fatalf("list-hosts after addHost:\n%s", out)
+	}
+	ctx := context.Background()
+	data := map[string]any{
+		"disk":              []any{map[string]any{"role": "workdir", "path": "/var/lib/kojid", "mount": "/", "free": int64(1288490188), "total": int64(10 << 30)}},
+		"not_ready_reasons": []any{"workdir /var/lib/kojid: 1.1 GiB free < minspace 8 GiB"},
+		"ready":             false,
+	}
+	if err := hc.UpdateHost(ctx, 0, false, data); err != nil {
+		t.Fatal(err)
+	}
+	out = te.mustRun(t, 0, "list-hosts", "--health")
+	lines = strings.Split(out, "\n")
+	if !strings.Contains(lines[2], "1.1 GiB/10 GiB workdir") || !strings.HasSuffix(lines[2], "workdir /var/lib/kojid: 1.1 GiB free < minspace 8 GiB") ||
+		!regexp.MustCompile(`^builder1 Y   N    0\.0/2\.0  x86_64           \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d UTC `).MatchString(lines[2]) {
+		t.Errorf("list-hosts --health:\n%s", out)
+	}
+	t.Logf("list-hosts --health on the real hub:\n%s", out)
+
+	te.mustRun(t, 0, "disable-host", "--comment", "disk swap on Tuesday", "builder1")
+	out = te.mustRun(t, 0, "list-hosts", "--comment", "--disabled")
+	if !strings.HasPrefix(strings.Split(out, "\n")[2], "builder1 N   N") || !strings.Contains(out, "disk swap on Tuesday") {
+		t.Errorf("after disable-host:\n%s", out)
+	}
+	te.mustRun(t, 0, "list-hosts", "--enabled")
+	if te.stderr.String() != "No hosts found.\n" {
+		t.Errorf("--enabled after disabling: %q", te.stderr.String())
+	}
+	te.mustRun(t, 0, "enable-host", "builder1")
+	if out := te.mustRun(t, 0, "list-hosts", "--quiet"); !strings.HasPrefix(out, "builder1 Y   N") {
+		t.Errorf("after enable-host: %q", out)
+	}
+	if out := te.mustRun(t, 1, "disable-host", "builder1", "nosuchhost"); out != "No such host: nosuchhost\nNo changes made. Please correct the command line.\n" {
+		t.Errorf("unknown host: %q", out)
+	}
+	// a user without the host permission is refused by the hub
+	rh.addUser(t, "alice", "alicepw")
+	alice := newTestEnv(t, rh.url, "user = alice", "password = alicepw")
+	alice.mustRun(t, 1, "disable-host", "builder1")
+	if !strings.Contains(alice.stderr.String(), "permission") {
+		t.Errorf("alice: stderr %q", alice.stderr.String())
+	}
+	if out := te.mustRun(t, 0, "list-hosts", "--quiet"); !strings.HasPrefix(out, "builder1 Y") {
+		t.Errorf("alice's refused disable-host changed the host: %q", out)
 	}
 }
