@@ -70,9 +70,9 @@ func uploadMethods() []method {
 	}
 }
 
-// rawUploadMethod is the method entry raw uploads authenticate as. It is
-// not in the method table: rawUpload is not callable over XML-RPC.
-var rawUploadMethod = method{name: "rawUpload"}
+// rawUploadName is the method name raw uploads authenticate and are counted
+// as. It is not in the method table: rawUpload is not callable over XML-RPC.
+const rawUploadName = "rawUpload"
 
 // taskRelDir is Koji's pathinfo.taskrelpath: tasks/<id%10000>/<id>.
 func taskRelDir(id int64) []string {
@@ -481,9 +481,9 @@ func hexDigest(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 // answer is an XML-RPC response {size, fileverify, offset, hexdigest}.
 func (h *Hub) serveUpload(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	c := h.newCall(r, rawUploadMethod.name)
+	c := h.newCall(r, rawUploadName)
 	res, f := h.rawUpload(c, w, r)
-	h.metrics.observe(rawUploadMethod.name, f, time.Since(start))
+	h.metrics.observe(rawUploadName, f, time.Since(start))
 	if f != nil && (f.Code == kojixml.GenericError || f.Code == kojixml.UnknownError) {
 		h.log.Debug("raw upload failed", "err", f.String)
 	}
@@ -500,8 +500,7 @@ func (h *Hub) rawUpload(c *call, w http.ResponseWriter, r *http.Request) (result
 			result, ferr = nil, genericErr("internal error in rawUpload; the hub log has the details")
 		}
 	}()
-	m := rawUploadMethod
-	callnum, f := h.authenticate(c, r, &m)
+	callnum, f := h.authenticate(c, r, &method{name: rawUploadName})
 	if f != nil {
 		return nil, f
 	}
