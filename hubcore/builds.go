@@ -1274,8 +1274,7 @@ type rpmFile struct {
 	rpm       db.RPM
 	sourceRPM string
 	source    bool
-	header    int64 // offset of the main header (start of the sigmd5 range)
-	sigmd5    string
+	header    int64 // offset of the main header (start of the SIGMD5 range)
 }
 
 // readRPM reads an RPM's header data (not yet its checksums).
@@ -1305,10 +1304,6 @@ func (h *Hub) readRPM(rel string) (rpmFile, error) {
 	r.source = p.Source || m.Has(rpmhdr.TagSourcePackage) || !m.Has(rpmhdr.TagSourceRPM)
 	if r.source {
 		r.rpm.Arch = "src"
-	}
-	const sigTagMD5 = 1004
-	if b := p.Signature.Bytes(sigTagMD5); len(b) == md5.Size {
-		r.sigmd5 = hex.EncodeToString(b)
 	}
 	if err := errors.Join(m.Err(), p.Signature.Err()); err != nil {
 		return rpmFile{}, fmt.Errorf("%s: %w", rel, err)
@@ -1358,11 +1353,9 @@ func (h *Hub) storeRPM(r *rpmFile, b db.Build) error {
 		return fmt.Errorf("import %s: file changed while importing", r.rel)
 	}
 	r.rpm.Checksum = hex.EncodeToString(sum.Sum(nil))
-	computed := hex.EncodeToString(md.Sum(nil))
-	if r.sigmd5 != "" && r.sigmd5 != computed {
-		return fmt.Errorf("import %s: header+payload md5 %s does not match the signature's %s (corrupt package)", r.rel, computed, r.sigmd5)
-	}
-	r.rpm.PayloadHash = computed
+	// Koji's payloadhash is the signature header's SIGMD5: the md5 of the
+	// main header and the payload, which is what is computed here.
+	r.rpm.PayloadHash = hex.EncodeToString(md.Sum(nil))
 	final := filepath.Join(dir, r.rpm.Filename())
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err

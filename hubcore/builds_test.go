@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"kojigo/db"
 	"kojigo/internal/kojixml"
 	"kojigo/internal/rpmhdr"
+	"kojigo/internal/testenv"
 )
 
 // lastEvent returns the newest event id.
@@ -757,4 +759,90 @@ func TestBuildMethodsBadArguments(t *testing.T) {
 		rpms[i] = "x.rpm"
 	}
 	hc.fault(kojixml.ParameterError, "host.completeBuild", int64(1), int64(1), "x.src.rpm", rpms)
+}
+
+// TestImportRealRPMs imports packages made by the real rpmbuild and checks
+// the recorded payloadhash against rpm's own SIGMD5.
+func TestImportRealRPMs(t *testing.T) {
+	rpmbuild := testenv.NeedTool(t, "rpmbuild")
+	rpmTool := testenv.NeedTool(t, "rpm")
+	th := newTestHub(t, "sqlite", nil)
+	ctx := context.Background()
+	admin := th.login(th.ensureAdmin(), "adminpw")
+	hc, hostID := th.addHost("builder1")
+	hc.must("host.updateHost", 0.0, true)
+	tmp := t.TempDir()
+	spec := filepath.Join(tmp, "realpkg.spec")
+	if err := os.WriteFile(spec, []byte(`Name: realpkg
+Version: 2.1
+Release: 3
+Epoch: 1
+Summary: test
+License: MIT
+BuildArch: noarch
+%description
+test
+%install
+mkdir -p %{buildroot}/usr/share/realpkg
+echo hi > %{buildroot}/usr/share/realpkg/f
+%files
+/usr/share/realpkg/f
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rpmbuild, "-ba", "--define", "_topdir "+filepath.Join(tmp, "top"), spec)
+	cmd.Env = append(os.Environ(), "HOME="+tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmbuild: %v\n%s", err, out)
+	}
+	def, err := th.store.GetChannelByName(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, _ := th.store.GetUserByName(ctx, "kojiadmin")
+	taskID, _, err := th.store.CreateTask(ctx, db.NewTask{Method: "build", Request: "<methodCall/>", Arch: "noarch", ChannelID: def.ID, Owner: owner.ID, Priority: 20, AssignTo: &hostID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := th.store.OpenTask(ctx, taskID, hostID); err != nil || !ok {
+		t.Fatalf("open task: %v %v", ok, err)
+	}
+	work := filepath.Join(th.hub.cfg.TopDir, "work", "tasks", "real")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sigmd5 := map[string]string{}
+	for _, src := range []string{"SRPMS/realpkg-2.1-3.src.rpm", "RPMS/noarch/realpkg-2.1-3.noarch.rpm"} {
+		body, err := os.ReadFile(filepath.Join(tmp, "top", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, filepath.Base(src)), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(rpmTool, "-qp", "--nosignature", "--qf", "%{SIGMD5}", filepath.Join(tmp, "top", src)).Output()
+		if err != nil {
+			t.Fatalf("rpm -qp: %v", err)
+		}
+		sigmd5[filepath.Base(src)] = strings.TrimSpace(string(out))
+	}
+	bid := hc.must("host.initBuild", map[string]any{"name": "realpkg", "version": "2.1", "release": "3", "epoch": int64(1), "task_id": taskID}).(int64)
+	hc.must("host.completeBuild", taskID, bid, "tasks/real/realpkg-2.1-3.src.rpm", []any{"tasks/real/realpkg-2.1-3.noarch.rpm"})
+	rs := admin.must("listRPMs", kw{"buildID": bid}).([]any)
+	if len(rs) != 2 {
+		t.Fatalf("listRPMs = %v", rs)
+	}
+	for _, x := range rs {
+		r := x.(map[string]any)
+		fn := fmt.Sprintf("%s-%s-%s.%s.rpm", r["name"], r["version"], r["release"], r["arch"])
+		if want := sigmd5[fn]; want == "" || r["payloadhash"] != want {
+			t.Errorf("%s: payloadhash %v, rpm says SIGMD5 %q", fn, r["payloadhash"], want)
+		}
+		if r["epoch"] != int64(1) {
+			t.Errorf("%s: epoch %v, want 1", fn, r["epoch"])
+		}
+		if _, err := os.Stat(filepath.Join(th.hub.cfg.TopDir, "packages", "realpkg", "2.1", "3", r["arch"].(string), fn)); err != nil {
+			t.Errorf("stored file: %v", err)
+		}
+	}
 }
