@@ -100,8 +100,12 @@ func remoteAlert(err error) (uint8, bool) {
 // DiagnoseHandshake explains a failed TLS handshake (or a failure on the
 // first read after it, where TLS 1.3 reports a refused client certificate)
 // in one sentence with the fix. It never fails: an error it does not know is
-// described as a generic handshake failure.
+// described as a generic handshake failure; a nil error gives a zero
+// Diagnosis.
 func DiagnoseHandshake(err error, info HandshakeInfo) Diagnosis {
+	if err == nil {
+		return Diagnosis{}
+	}
 	if info.Now.IsZero() {
 		info.Now = time.Now()
 	}
