@@ -92,6 +92,15 @@ func badPackages() []badPackage {
 			}
 			return put(t, dir, "ctl-1-1.x86_64.rpm", b)
 		}, errBadHeaderData},
+		{"non-character in description", func(t *testing.T, dir string, good []byte) string {
+			s := testrpm.Corpus(1, 9)[0]
+			s.Description = "fine text \uFFFE then not"
+			b, err := testrpm.Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return put(t, dir, "nonchar-1-1.x86_64.rpm", b)
+		}, errBadHeaderData},
 	}
 }
 

@@ -192,7 +192,7 @@ func (e *encoder) encode(p *rpmhdr.Package, fi *fileInfo, out *pkgXML) error {
 		{"location", []byte(fi.href)},
 	} {
 		if hasForbiddenControl(f.v) {
-			return fmt.Errorf("%w: %s has a control character XML cannot hold", errBadHeaderData, f.what)
+			return fmt.Errorf("%w: %s has a character XML cannot hold", errBadHeaderData, f.what)
 		}
 	}
 
@@ -429,7 +429,7 @@ func (e *encoder) fileList(h *rpmhdr.Header) ([]fileEntry, error) {
 		}
 		f.base = bases[i]
 		if hasForbiddenControl(f.dir) || hasForbiddenControl(f.base) {
-			return nil, fmt.Errorf("%w: file name has a control character XML cannot hold", errBadHeaderData)
+			return nil, fmt.Errorf("%w: file name has a character XML cannot hold", errBadHeaderData)
 		}
 		switch {
 		case uint32(modes[i])&modeTypeOf == modeDir:
@@ -463,7 +463,7 @@ func (e *encoder) depList(h *rpmhdr.Header, k int, files []fileEntry, fileSetBui
 	for i := 0; i < n; i++ {
 		name, fl, ver := names[i], flags[i], vers[i]
 		if hasForbiddenControl(name) || hasForbiddenControl(ver) {
-			return nil, fmt.Errorf("%w: dependency %q has a control character XML cannot hold", errBadHeaderData, name)
+			return nil, fmt.Errorf("%w: dependency %q has a character XML cannot hold", errBadHeaderData, name)
 		}
 		fs := flagString(fl)
 		pre := false
@@ -588,29 +588,15 @@ func (e *encoder) appendChangelogs(b []byte, h *rpmhdr.Header) ([]byte, error) {
 	if e.changelogLimit > 0 {
 		n = min(n, e.changelogLimit)
 	}
-	dates := e.dates[:0]
-	var last int64
-	for i := 0; i < n; i++ {
-		t := int64(times[i])
-		dates = append(dates, t)
-		if t == last {
-			tmp := int64(int32(times[i]))
-			for j := i - 1; j >= 0 && dates[j] == tmp; j-- {
-				dates[j]++
-				tmp++
-			}
-		} else {
-			last = t
-		}
-	}
-	e.dates = dates
+	e.dates = changelogDates(e.dates[:0], times[:n])
+	dates := e.dates
 	for i := n - 1; i >= 0; i-- {
 		author := names[i]
 		for x := len(author) - 1; x > 0 && author[x] == ' '; x-- {
 			author = author[:x]
 		}
 		if hasForbiddenControl(author) || hasForbiddenControl(texts[i]) {
-			return b, fmt.Errorf("%w: changelog entry %d has a control character XML cannot hold", errBadHeaderData, i)
+			return b, fmt.Errorf("%w: changelog entry %d has a character XML cannot hold", errBadHeaderData, i)
 		}
 		b = append(b, "  <changelog author=\""...)
 		b = appendAttr(b, author)
@@ -621,4 +607,52 @@ func (e *encoder) appendChangelogs(b []byte, h *rpmhdr.Header) ([]byte, error) {
 		b = append(b, "</changelog>\n"...)
 	}
 	return b, nil
+}
+
+// changelogDates returns the dates createrepo_c writes for changelog entries
+// given newest first. When an entry has the same time as the one before it
+// (in header order), createrepo_c adds one second to each earlier entry of
+// the run of consecutive dates ending there, cascading. That walk is
+// quadratic in a run's length; this computes the same result in linear time
+// by keeping the run ending at the last entry implicit: a chain of dates
+// that decrease by exactly one, identified by its first index and its last
+// value.
+func changelogDates(dst []int64, times []uint32) []int64 {
+	dst = dst[:0]
+	if len(times) == 0 {
+		return dst
+	}
+	// materialize writes the chain's dates into dst[start..end].
+	materialize := func(start, end int, last int64) {
+		for j := start; j <= end; j++ {
+			dst[j] = last + int64(end-j)
+		}
+	}
+	chainStart, chainLast := 0, int64(times[0])
+	dst = append(dst, chainLast)
+	last := int64(times[0]) // createrepo_c's last_time
+	for i := 1; i < len(times); i++ {
+		t := int64(times[i])
+		dst = append(dst, t)
+		switch {
+		case t == last && times[i] < 1<<31:
+			// Every date of the chain moves up by one and t joins it;
+			// then entries just before the chain that now continue it
+			// join too (the original walk would cascade into them later).
+			chainLast = t
+			for chainStart > 0 && dst[chainStart-1] == chainLast+int64(i-chainStart+1) {
+				chainStart--
+			}
+		case chainLast == t+1:
+			chainLast = t
+		default:
+			materialize(chainStart, i-1, chainLast)
+			chainStart, chainLast = i, t
+		}
+		if t != last {
+			last = t
+		}
+	}
+	materialize(chainStart, len(dst)-1, chainLast)
+	return dst
 }

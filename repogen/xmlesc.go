@@ -117,11 +117,16 @@ func latin1ToUTF8(dst, s []byte) []byte {
 	return dst
 }
 
-// hasForbiddenControl reports whether s has a C0 control other than TAB, LF
-// and CR; XML 1.0 cannot represent those, so createrepo_c refuses them.
+// hasForbiddenControl reports whether s has a character XML 1.0 cannot
+// represent: a C0 control other than TAB, LF and CR (createrepo_c refuses
+// those too), or U+FFFE or U+FFFF (which createrepo_c would write, making
+// the whole file unreadable for dnf).
 func hasForbiddenControl(s []byte) bool {
-	for _, c := range s {
+	for i, c := range s {
 		if c < 32 && c != 9 && c != 10 && c != 13 {
+			return true
+		}
+		if c == 0xef && i+2 < len(s) && s[i+1] == 0xbf && (s[i+2] == 0xbe || s[i+2] == 0xbf) {
 			return true
 		}
 	}
