@@ -394,3 +394,87 @@ func TestFormatSize(t *testing.T) {
 		t.Errorf("formatSecs = %q", got)
 	}
 }
+
+// TestE2ETagsBuildTasks drives add-tag, add-target, add-pkg, list-tagged,
+// build (with a real upload), list-tasks, taskinfo, cancel and watch-task
+// against the real hub on SQLite.
+func TestE2ETagsBuildTasks(t *testing.T) {
+	rh := newRealHub(t)
+	te := adminEnv(t, rh.url)
+	te.mustRun(t, 0, "add-tag", "f40")
+	te.mustRun(t, 0, "add-tag", "f40-build", "--parent", "f40", "--arches", "x86_64")
+	te.mustRun(t, 1, "add-tag", "f40")
+	if !strings.Contains(te.stderr.String(), "already exists") {
+		t.Errorf("duplicate tag: %q", te.stderr.String())
+	}
+	te.mustRun(t, 0, "add-target", "f40-candidate", "f40-build", "f40")
+	te.mustRun(t, 1, "add-target", "f41-candidate", "nosuch", "f40")
+	if te.stderr.String() != "No such tag: nosuch\n" {
+		t.Errorf("add-target unknown tag: %q", te.stderr.String())
+	}
+	if out := te.mustRun(t, 0, "add-pkg", "f40", "hello", "--owner", "kojiadmin"); out != "Adding 1 packages to tag f40\n" {
+		t.Errorf("add-pkg: %q", out)
+	}
+	if out := te.mustRun(t, 0, "add-pkg", "f40", "hello", "--owner", "kojiadmin"); out != "Package hello already exists in tag f40\nAdding 0 packages to tag f40\n" {
+		t.Errorf("add-pkg again: %q", out)
+	}
+	out := te.mustRun(t, 0, "list-tagged", "f40")
+	if out != "Build                                     Tag                   Built by\n"+
+		"----------------------------------------  --------------------  ----------------\n" {
+		t.Errorf("list-tagged of an empty tag: %q", out)
+	}
+	te.mustRun(t, 2, "list-tagged", "nosuch")
+
+	srpm := filepath.Join(t.TempDir(), "hello-1-1.src.rpm")
+	if err := os.WriteFile(srpm, bytes.Repeat([]byte{0xed, 0xab, 0xee, 0xdb}, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = te.mustRun(t, 0, "build", "--nowait", "--priority", "5", "f40-candidate", srpm)
+	m := regexp.MustCompile(`Created task: (\d+)\n`).FindStringSubmatch(out)
+	if m == nil || !strings.HasPrefix(out, "Uploading srpm: "+srpm+"\n") {
+		t.Fatalf("build:\n%s", out)
+	}
+	id := m[1]
+	out = te.mustRun(t, 0, "list-tasks")
+	line := regexp.MustCompile(`(?m)^` + id + ` +25 +kojiadmin +(FREE|ASSIGNED) +noarch +build \(f40-candidate, hello-1-1\.src\.rpm\)$`)
+	if !strings.HasPrefix(out, "ID       Pri  Owner                State    Arch       Name\n") || !line.MatchString(out) {
+		t.Errorf("list-tasks:\n%s", out)
+	}
+	out = te.mustRun(t, 0, "taskinfo", "-v", id)
+	for _, want := range []string{"Task: " + id + "\n", "Type: build\n", "Request Parameters:\n  Source: cli-build/", "/hello-1-1.src.rpm\n  Build Target: f40-candidate\n",
+		"Owner: kojiadmin\n", "Log Files:\n  No outputs reported [1]\n", "[1] Not all tasks"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("taskinfo lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("taskinfo -v on the real hub:\n%s", out)
+	te.mustRun(t, 1, "taskinfo", "99999")
+	if !strings.Contains(te.stderr.String(), "No such task: 99999") {
+		t.Errorf("taskinfo 99999: %q", te.stderr.String())
+	}
+
+	// alice may not cancel kojiadmin's task
+	rh.addUser(t, "alice", "alicepw")
+	alice := newTestEnv(t, rh.url, "user = alice", "password = alicepw")
+	alice.mustRun(t, 1, "cancel", id)
+	if alice.stderr.Len() == 0 {
+		t.Error("alice's cancel: no message")
+	}
+	te.mustRun(t, 0, "cancel", id)
+	out = te.mustRun(t, 1, "watch-task", "--poll-interval", "1ms", id)
+	want := "Watching tasks (this may be safely interrupted)...\n" +
+		id + " build (f40-candidate, hello-1-1.src.rpm): canceled\n\n" +
+		id + " build (f40-candidate, hello-1-1.src.rpm) was canceled\n"
+	if out != want {
+		t.Errorf("watch-task of a canceled task:\n%s\nwant:\n%s", out, want)
+	}
+	if out := te.mustRun(t, 0, "list-tasks"); out != "(no tasks)\n" {
+		t.Errorf("list-tasks after cancel: %q", out)
+	}
+	if out := te.mustRun(t, 0, "list-tasks", "--all", "--quiet", "--mine"); !strings.Contains(out, "CANCELED") {
+		t.Errorf("list-tasks --all --mine: %q", out)
+	}
+	if out := te.mustRun(t, 0, "watch-logs", id); out != "" {
+		t.Errorf("watch-logs of a task without logs: %q", out)
+	}
+}
