@@ -157,3 +157,29 @@ func TestCompressionTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderMatchesCreaterepoC puts packages with the same file name in
+// directories whose names sort differently as paths and as directories.
+func TestOrderMatchesCreaterepoC(t *testing.T) {
+	src := t.TempDir()
+	specs := testrpm.Corpus(5, 13)
+	for i, sub := range []string{".", "-x", "a", "a-b", "a/c"} {
+		d := filepath.Join(src, sub)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := testrpm.Build(specs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "zz.rpm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := copyDir(t, src)
+	createrepoC(t, ref)
+	generate(t, Options{BaseDir: src})
+	if a, b := metadata(t, src, "primary"), metadata(t, ref, "primary"); !bytes.Equal(a, b) {
+		t.Errorf("primary.xml differs from createrepo_c's:\n%s\n---\n%s", a, b)
+	}
+}

@@ -129,3 +129,14 @@ func TestEscaping(t *testing.T) {
 		}
 	}
 }
+
+func TestComparePaths(t *testing.T) {
+	// createrepo_c's order: file name first, then directory.
+	want := []string{"Abc.rpm", "a/b.rpm", "zz.rpm", "a/zz.rpm", "a-b/zz.rpm", "a/c/zz.rpm"}
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, comparePaths)
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted %q, want %q", got, want)
+	}
+}

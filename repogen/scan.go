@@ -14,12 +14,21 @@ import (
 )
 
 // comparePaths orders packages as createrepo_c writes them: by file name,
-// then by the whole relative path.
+// then by directory (a package at the top sorts before one in a directory).
 func comparePaths(a, b string) int {
-	if c := strings.Compare(path.Base(a), path.Base(b)); c != 0 {
+	da, fa := splitHref(a)
+	db, fb := splitHref(b)
+	if c := strings.Compare(fa, fb); c != 0 {
 		return c
 	}
-	return strings.Compare(a, b)
+	return strings.Compare(da, db)
+}
+
+func splitHref(h string) (dir, file string) {
+	if i := strings.LastIndexByte(h, '/'); i >= 0 {
+		return h[:i], h[i+1:]
+	}
+	return "", h
 }
 
 // cleanHref validates one package path relative to the base directory and
