@@ -1381,6 +1381,9 @@ func checkLogs(logs map[string]any) ([]buildLog, error) {
 		if arch == "" || arch == "." || arch == ".." || strings.ContainsAny(arch, "/\\\x00") || len(arch) > 64 {
 			return nil, paramErr("logs: invalid arch %s", pyRepr(arch))
 		}
+		if logs[arch] == nil {
+			continue // an arch without logs
+		}
 		l, ok := logs[arch].([]any)
 		if !ok {
 			return nil, paramErr("logs[%s]: expected a list of paths", arch)
@@ -1500,7 +1503,10 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		}
 		seen[r.rpm.Filename()] = true
 		r.rpm.BuildID = b.ID
-		if br, ok := brmap[path.Base(p)].(int64); ok {
+		// Koji keys brmap by the path as given; the base name is accepted too.
+		if br, ok := brmap[p].(int64); ok {
+			r.rpm.BuildrootID = &br
+		} else if br, ok := brmap[path.Base(p)].(int64); ok {
 			r.rpm.BuildrootID = &br
 		}
 		files = append(files, r)
