@@ -2,12 +2,14 @@ package ctl
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"hash/adler32"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -476,5 +478,137 @@ func TestE2ETagsBuildTasks(t *testing.T) {
 	}
 	if out := te.mustRun(t, 0, "watch-logs", id); out != "" {
 		t.Errorf("watch-logs of a task without logs: %q", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCmd runs kojictl in a goroutine; the returned func waits for its
+// exit status.
+func (te *testEnv) startCmd(t *testing.T, stdout *syncBuffer, args ...string) func() int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	env := &Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stdout, Getenv: func(k string) string { return te.vars[k] }}
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, env, args) }()
+	return func() int { defer cancel(); return <-done }
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestE2EWatchLive follows a build on the real hub while a simulated
+// builder takes it, streams build.log and closes it: watch-task shows the
+// state changes, watch-logs -f prints each line as it is uploaded.
+func TestE2EWatchLive(t *testing.T) {
+	rh := newRealHub(t)
+	te := adminEnv(t, rh.url)
+	te.mustRun(t, 0, "add-tag", "f40")
+	te.mustRun(t, 0, "add-tag", "f40-build", "--arches", "x86_64")
+	te.mustRun(t, 0, "add-target", "f40-candidate", "f40-build", "f40")
+	hc := rh.addHost(t, "builder1")
+	ctx := context.Background()
+	if err := hc.UpdateHost(ctx, 0, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := te.mustRun(t, 0, "build", "--nowait", "f40-candidate", "git+https://src.example.org/rpms/hello.git#main")
+	m := regexp.MustCompile(`Created task: (\d+)\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("build: %s", out)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+
+	var watch, logs syncBuffer
+	waitWatch := te.startCmd(t, &watch, "watch-task", "--poll-interval", "5ms", m[1])
+	waitLogs := te.startCmd(t, &logs, "watch-logs", "-f", "--poll-interval", "5ms", m[1])
+
+	// the builder: take the task, open it, stream two log lines, close it
+	waitFor(t, "the scheduler to assign the task", func() bool {
+		tasks, err := hc.GetTasks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range tasks {
+			if tk.ID == id && tk.State == stateAssigned {
+				return true
+			}
+		}
+		return false
+	})
+	if info, err := hc.OpenTask(ctx, id); err != nil || info == nil {
+		t.Fatalf("openTask: %v %v", info, err)
+	}
+	dir := taskRelPath(id)
+	line1 := "+ ./configure\n"
+	if err := hc.UploadChunk(ctx, dir, "build.log", 0, []byte(line1), true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "watch-logs to print the first line", func() bool { return strings.Contains(logs.String(), line1) })
+	waitFor(t, "watch-task to see the task open", func() bool { return strings.Contains(watch.String(), "-> open (builder1)") })
+	line2 := "+ make\nhello built\n"
+	if err := hc.UploadChunk(ctx, dir, "build.log", int64(len(line1)), []byte(line2), true); err != nil {
+		t.Fatal(err)
+	}
+	var res bytes.Buffer
+	if err := kojixml.EncodeResponse(&res, map[string]any{"rpms": []any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.CloseTask(ctx, id, res.String()); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitWatch(); code != 0 {
+		t.Errorf("watch-task exit %d:\n%s", code, watch.String())
+	}
+	if code := waitLogs(); code != 0 {
+		t.Errorf("watch-logs exit %d:\n%s", code, logs.String())
+	}
+	label := m[1] + " build (f40-candidate, /rpms/hello.git:main)"
+	// the first state is free or, when the scheduler was quick, assigned
+	if !regexp.MustCompile(`\n` + regexp.QuoteMeta(label) + `: (free|assigned)\n`).MatchString(watch.String()) {
+		t.Errorf("watch-task: no first state:\n%s", watch.String())
+	}
+	for _, want := range []string{" -> open (builder1)\n", label + ": open (builder1) -> closed\n",
+		"  0 free  0 open  1 done  0 failed\n", label + " completed successfully\n"} {
+		if !strings.Contains(watch.String(), want) {
+			t.Errorf("watch-task lacks %q:\n%s", want, watch.String())
+		}
+	}
+	wantLogs := "Watching logs (this may be safely interrupted)...\n==> " + m[1] + ":DEFAULT:build.log: <==\n" + line1 + line2
+	if logs.String() != wantLogs {
+		t.Errorf("watch-logs -f:\n%q\nwant\n%q", logs.String(), wantLogs)
+	}
+	t.Logf("watch-task on the real hub:\n%s", watch.String())
+	// a snapshot of the finished task's logs
+	if out := te.mustRun(t, 0, "watch-logs", m[1]); out != "==> "+m[1]+":DEFAULT:build.log: <==\n"+line1+line2 {
+		t.Errorf("watch-logs snapshot %q", out)
+	}
+	out = te.mustRun(t, 0, "taskinfo", m[1])
+	if !strings.Contains(out, "Host: builder1\n") || !strings.Contains(out, "Log Files:\n  /mnt/koji/work/"+dir+"/build.log\n") || !strings.Contains(out, "State: closed\n") {
+		t.Errorf("taskinfo of the closed task:\n%s", out)
 	}
 }
