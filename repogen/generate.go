@@ -129,11 +129,15 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 	var old *oldRepo
 	if v.Update {
 		old, err = openOldRepo(v.UpdateFrom, log)
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoPrevious):
+			log.Info("no previous metadata, reading every package", "dir", v.UpdateFrom)
+			old = nil
+		case err != nil:
 			// Like createrepo_c: no usable previous metadata means a full run.
 			log.Warn("previous metadata not usable, reading every package", "dir", v.UpdateFrom, "err", err)
 			old = nil
-		} else {
+		default:
 			defer old.Close()
 		}
 	}

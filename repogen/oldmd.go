@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 )
+
+// errNoPrevious means there is no previous repomd.xml.
+var errNoPrevious = errors.New("no previous metadata")
 
 // maxRecord bounds one package record of previous metadata; a bigger one
 // stops reuse (the packages are then read again) instead of growing memory.
@@ -55,6 +59,9 @@ type oldRepo struct {
 // hrefs are relative to its parent directory).
 func openOldRepo(repodataDir string, log *slog.Logger) (*oldRepo, error) {
 	raw, err := os.ReadFile(filepath.Join(repodataDir, "repomd.xml"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoPrevious
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read previous repomd.xml: %w", err)
 	}
