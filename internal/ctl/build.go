@@ -255,6 +255,10 @@ func runWatchTask(ctx context.Context, env *Env, args []string) error {
 	return w.run(ctx, ids)
 }
 
+// maxWatched bounds the tasks one watch follows (a hostile or broken hub
+// could invent children forever).
+const maxWatched = 10000
+
 // watchRun follows a task tree as koji's watch_tasks does.
 type watchRun struct {
 	s        *hubSession
@@ -339,6 +343,9 @@ func (r *watchRun) run(ctx context.Context, ids []int64) error {
 				cid, ok := mint(c, "id")
 				if !ok || r.byID[cid] != nil {
 					continue
+				}
+				if len(r.tasks) >= maxWatched {
+					return fmt.Errorf("watch-task: the tree has more than %d tasks; watch its parts separately", maxWatched)
 				}
 				ct := &watchedTask{id: cid, level: t.level + 1}
 				r.tasks = append(r.tasks, ct)
@@ -584,6 +591,9 @@ func runWatchLogs(ctx context.Context, env *Env, args []string) error {
 				return lw.stop(ctx, err)
 			}
 			for _, c := range asMaps(kids) {
+				if len(lw.known) >= maxWatched {
+					return fmt.Errorf("watch-logs: more than %d tasks; watch fewer", maxWatched)
+				}
 				if cid, ok := mint(c, "id"); ok && !lw.known[cid] {
 					lw.known[cid] = true
 					next = append(next, cid)

@@ -612,3 +612,50 @@ func TestE2EWatchLive(t *testing.T) {
 		t.Errorf("taskinfo of the closed task:\n%s", out)
 	}
 }
+
+func TestWatchTaskInterrupted(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("getTaskInfo", map[string]any{"id": int64(10), "method": "newRepo", "arch": "noarch", "state": int64(stateOpen),
+		"host_id": int64(1), "request": []any{"f40-build"}})
+	fh.answer("getTaskChildren", []any{})
+	fh.answer("getHost", map[string]any{"id": int64(1), "name": "builder1"})
+	te := newTestEnv(t, fh.url)
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string { return te.vars[k] }}
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, env, []string{"watch-task", "--poll-interval", "1ms", "10"}) }()
+	waitFor(t, "the first state", func() bool { return strings.Contains(out.String(), "open (builder1)\n") })
+	cancel()
+	if code := <-done; code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	want := "Tasks still running. You can continue to watch with the 'kojictl watch-task' command.\nRunning Tasks:\n10 newRepo (f40-build): open (builder1)\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("interrupted output:\n%s\nwant suffix:\n%s", out.String(), want)
+	}
+}
+
+func TestWatchTaskEndlessChildren(t *testing.T) {
+	fh := newFakeHub(t)
+	var mu sync.Mutex
+	next := int64(100)
+	fh.on("getTaskInfo", func(args []any, kw map[string]any) (any, error) {
+		return map[string]any{"id": args[0], "method": "x", "arch": "noarch", "state": int64(stateFree)}, nil
+	})
+	fh.on("getTaskChildren", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		var kids []any
+		for i := 0; i < 500; i++ {
+			next++
+			kids = append(kids, map[string]any{"id": next})
+		}
+		return kids, nil
+	})
+	te := newTestEnv(t, fh.url)
+	te.mustRun(t, 1, "watch-task", "--quiet", "--poll-interval", "1ms", "10")
+	if !strings.Contains(te.stderr.String(), "more than 10000 tasks") {
+		t.Errorf("stderr %q", te.stderr.String())
+	}
+}
