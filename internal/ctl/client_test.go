@@ -446,3 +446,22 @@ func (rh *realHub) addHost(t *testing.T, name string) *kojiclient.Client {
 	}
 	return hc
 }
+
+func TestClientCommandsHelp(t *testing.T) {
+	te := newTestEnv(t, "")
+	for _, c := range []string{"build", "watch-task", "watch-logs", "list-hosts", "list-tasks", "taskinfo", "enable-host",
+		"disable-host", "cancel", "add-tag", "add-target", "add-pkg", "list-tagged"} {
+		if code := te.run(t, c, "-h"); code != 0 {
+			t.Errorf("%s -h: exit %d", c, code)
+		}
+		for _, f := range []string{"-profile PROFILE", "-server URL", "-config FILE", "-noauth"} {
+			if !strings.Contains(te.stderr.String(), f) {
+				t.Errorf("%s -h lacks %s:\n%s", c, f, te.stderr.String())
+			}
+		}
+		te.run(t, "help")
+		if !strings.Contains(te.stdout.String(), "\n  "+c+" ") {
+			t.Errorf("kojictl help does not list %s", c)
+		}
+	}
+}
