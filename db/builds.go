@@ -482,3 +482,40 @@ func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildr
 	})
 	return out, err
 }
+
+// Buildroot states, with Koji's numbers.
+const (
+	BuildrootInit     = 0
+	BuildrootWaiting  = 1
+	BuildrootBuilding = 2
+	BuildrootExpired  = 3
+)
+
+// CreateBuildroot records a new buildroot (state INIT) and returns its id.
+func (s *Store) CreateBuildroot(ctx context.Context, b Buildroot) (int64, error) {
+	id, err := s.insertID(ctx, "INSERT INTO buildroots (host_id, repo_id, task_id, arch, state, create_time) VALUES (?, ?, ?, ?, ?, ?)",
+		b.HostID, b.RepoID, b.TaskID, b.Arch, BuildrootInit, s.Now())
+	if err != nil {
+		return 0, fmt.Errorf("create buildroot: %w", err)
+	}
+	return id, nil
+}
+
+// SetBuildrootState changes a buildroot's state.
+func (s *Store) SetBuildrootState(ctx context.Context, id int64, state int) error {
+	n, err := s.execN(ctx, "UPDATE buildroots SET state = ? WHERE id = ?", state, id)
+	if err != nil {
+		return fmt.Errorf("buildroot %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("buildroot %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// RepoExists reports whether a repo row exists (buildroots refer to repos).
+func (s *Store) RepoExists(ctx context.Context, id int64) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM repos WHERE id = ?", id).Scan(&n)
+	return n > 0, mapErr(err)
+}

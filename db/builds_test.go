@@ -201,3 +201,43 @@ func TestPackagesTargetsBuilds(t *testing.T) {
 		}
 	})
 }
+
+func TestBuildroots(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		tag, ev, err := s.CreateTag(ctx, Tag{Name: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// no repo API exists yet (kojira's issue): insert the row directly
+		repo, err := s.insertID(ctx, "INSERT INTO repos (tag_id, create_event, state, dist, create_time, state_time) VALUES (?, ?, 1, FALSE, 0, 0)", tag, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.RepoExists(ctx, repo); err != nil || !ok {
+			t.Fatalf("RepoExists(%d) = %v, %v", repo, ok, err)
+		}
+		if ok, _ := s.RepoExists(ctx, repo+100); ok {
+			t.Error("RepoExists of a missing repo = true")
+		}
+		id, err := s.CreateBuildroot(ctx, Buildroot{RepoID: &repo, Arch: "x86_64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetBuildrootState(ctx, id, BuildrootBuilding); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetBuildrootState(ctx, id+100, BuildrootBuilding); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetBuildrootState(missing) = %v", err)
+		}
+		st := BuildrootBuilding
+		brs, err := s.ListBuildroots(ctx, BuildrootFilter{RepoID: &repo, State: &st})
+		if err != nil || len(brs) != 1 || brs[0].ID != id || brs[0].Arch != "x86_64" {
+			t.Fatalf("ListBuildroots = %+v, %v", brs, err)
+		}
+		bad := int64(999)
+		if _, err := s.CreateBuildroot(ctx, Buildroot{RepoID: &bad, Arch: "x86_64"}); err == nil {
+			t.Error("buildroot over a missing repo was created")
+		}
+	})
+}

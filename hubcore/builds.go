@@ -44,6 +44,8 @@ func buildMethods() []method {
 		{name: "getLatestRPMS", argdesc: "(tag, package=None, arch=None, event=None, rpmsigs=False, type=None, draft=None)", fn: mGetLatestRPMS},
 		{name: "cancelBuild", argdesc: "(buildID, strict=False)", fn: mCancelBuild},
 		{name: "listBuildroots", argdesc: "(hostID=None, tagID=None, state=None, rpmID=None, archiveID=None, taskID=None, buildrootID=None, repoID=None, queryOpts=None)", fn: mListBuildroots},
+		{name: "host.newBuildRoot", argdesc: "(repo, arch, task_id=None)", fn: mHostNewBuildRoot},
+		{name: "host.setBuildRootState", argdesc: "(brootid, state, task_id=None)", fn: mHostSetBuildRootState},
 		{name: "host.initBuild", argdesc: "(data)", fn: mHostInitBuild},
 		{name: "host.completeBuild", argdesc: "(task_id, build_id, srpm, rpms, brmap=None, logs=None)", fn: mHostCompleteBuild},
 		{name: "host.failBuild", argdesc: "(task_id, build_id)", fn: mHostFailBuild},
@@ -973,6 +975,95 @@ func mListBuildroots(c *call, a *kojixml.Args) (any, error) {
 		})
 	}
 	return applyQueryOpts(out, qo)
+}
+
+// buildrootStates are Koji's buildroot state names.
+var buildrootStates = map[string]int{"INIT": db.BuildrootInit, "WAITING": db.BuildrootWaiting, "BUILDING": db.BuildrootBuilding, "EXPIRED": db.BuildrootExpired}
+
+// host.newBuildRoot(repo, arch, task_id=None): records a buildroot of the
+// calling host over a repo; returns its id.
+func mHostNewBuildRoot(c *call, a *kojixml.Args) (any, error) {
+	repo := a.Int(0, "repo")
+	arch := a.String(1, "arch")
+	taskID := a.IntOrNil(2, "task_id")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	host, err := c.requireHost()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseArches(arch); err != nil || arch == "" || strings.ContainsAny(arch, " /") {
+		return nil, paramErr("arch: invalid value %s", pyRepr(arch))
+	}
+	if taskID != nil {
+		if _, err := c.hub.buildHostTask(c, host, *taskID); err != nil {
+			return nil, err
+		}
+	}
+	ok, err := c.hub.store.RepoExists(c.ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, genericErr("No such repo: %d", repo)
+	}
+	id, err := c.hub.store.CreateBuildroot(c.ctx, db.Buildroot{HostID: &host.ID, RepoID: &repo, TaskID: taskID, Arch: arch})
+	if err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return id, nil
+}
+
+// host.setBuildRootState(brootid, state, task_id=None): state is a number
+// or a name (INIT, WAITING, BUILDING, EXPIRED); the buildroot must be the
+// calling host's.
+func mHostSetBuildRootState(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "brootid")
+	stateArg := a.Any(1, "state")
+	taskID := a.IntOrNil(2, "task_id")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	host, err := c.requireHost()
+	if err != nil {
+		return nil, err
+	}
+	state := -1
+	switch v := stateArg.(type) {
+	case int64:
+		if v >= db.BuildrootInit && v <= db.BuildrootExpired {
+			state = int(v)
+		}
+	case string:
+		if s, ok := buildrootStates[strings.ToUpper(v)]; ok {
+			state = s
+		}
+	}
+	if state < 0 {
+		return nil, paramErr("state: invalid buildroot state %s", pyRepr(stateArg))
+	}
+	if taskID != nil {
+		if _, err := c.hub.buildHostTask(c, host, *taskID); err != nil {
+			return nil, err
+		}
+	}
+	brs, err := c.hub.store.ListBuildroots(c.ctx, db.BuildrootFilter{ID: &id})
+	if err != nil {
+		return nil, err
+	}
+	if len(brs) == 0 {
+		return nil, genericErr("No such buildroot: %d", id)
+	}
+	if brs[0].HostID == nil || *brs[0].HostID != host.ID {
+		return nil, notAllowed("Host %s not owner of buildroot %d", host.Name, id)
+	}
+	if err := c.hub.store.SetBuildrootState(c.ctx, id, state); err != nil {
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
 }
 
 // buildOpts are the build() options kojigo knows, with their types.

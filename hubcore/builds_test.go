@@ -162,6 +162,17 @@ func TestTagAdminAndEvents(t *testing.T) {
 		}
 		tagger.fault(kojixml.GenericError, "deleteTag", "c")
 		tagger.must("createTag", "c") // the name is free again
+
+		tagger.must("createTag", "archparent", kw{"arches": "x86_64 aarch64", "extra": map[string]any{"rpm.macro.dist": ".fc40"}})
+		tagger.must("createTag", "archchild", kw{"parent": "archparent", "extra": map[string]any{"own": int64(1)}})
+		bc := th.anon().must("getBuildConfig", "archchild").(map[string]any)
+		if bc["arches"] != "x86_64 aarch64" || bc["extra"].(map[string]any)["rpm.macro.dist"] != ".fc40" || bc["extra"].(map[string]any)["own"] != int64(1) {
+			t.Errorf("getBuildConfig(archchild) = %v", bc)
+		}
+		if tg := th.anon().must("getTag", "archchild").(map[string]any); tg["arches"] != nil {
+			t.Errorf("getTag(archchild) arches = %v, want None (only getBuildConfig inherits them)", tg["arches"])
+		}
+		th.anon().fault(kojixml.GenericError, "getBuildConfig", "nosuch")
 	})
 }
 
@@ -706,6 +717,13 @@ func TestHostImportAndTagging(t *testing.T) {
 		if tk, _ := th.store.GetTask(ctx, t3); tk.State != db.TaskCanceled {
 			t.Errorf("cancelBuild left task %d in state %d", t3, tk.State)
 		}
+		hc.fault(kojixml.GenericError, "host.newBuildRoot", int64(12345), "x86_64", kw{"task_id": taskID})
+		hc.fault(kojixml.ParameterError, "host.newBuildRoot", int64(1), "x86 64")
+		other.fault(kojixml.ActionNotAllowed, "host.newBuildRoot", int64(1), "x86_64", kw{"task_id": taskID})
+		alice.fault(kojixml.AuthError, "host.newBuildRoot", int64(1), "x86_64")
+		hc.fault(kojixml.ParameterError, "host.setBuildRootState", int64(1), "BOGUS")
+		hc.fault(kojixml.ParameterError, "host.setBuildRootState", int64(1), int64(9))
+		hc.fault(kojixml.GenericError, "host.setBuildRootState", int64(12345), "BUILDING")
 		if l := th.anon().must("listBuildroots", kw{"taskID": t3}).([]any); len(l) != 0 {
 			t.Errorf("listBuildroots = %v", l)
 		}

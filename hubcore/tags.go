@@ -21,6 +21,7 @@ func tagMethods() []method {
 		{name: "editTag2", argdesc: "(tagInfo, **kwargs)", fn: mEditTag2},
 		{name: "deleteTag", argdesc: "(tagInfo)", fn: mDeleteTag},
 		{name: "getTag", argdesc: "(tagInfo, strict=False, event=None, blocked=False)", fn: mGetTag},
+		{name: "getBuildConfig", argdesc: "(tag, event=None)", fn: mGetBuildConfig},
 		{name: "listTags", argdesc: "(build=None, package=None, perms=True, queryOpts=None, pattern=None)", fn: mListTags},
 		{name: "getInheritanceData", argdesc: "(tag, event=None)", fn: mGetInheritanceData},
 		{name: "setInheritanceData", argdesc: "(tag, data, clear=False)", fn: mSetInheritanceData},
@@ -286,6 +287,43 @@ func mGetTag(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	return tagMap(t, extra), nil
+}
+
+// getBuildConfig(tag, event=None): the tag with arches and extra filled in
+// from its inheritance (the nearest ancestor that sets them; noconfig
+// links skipped), as Koji.
+func mGetBuildConfig(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "tag")
+	ev := a.IntOrNil(1, "event")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	t, err := c.hub.mustTag(c, info)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := c.hub.inheritedExtra(c, t, ev)
+	if err != nil {
+		return nil, err
+	}
+	m := tagMap(t, extra)
+	if t.Arches == nil {
+		order, err := c.hub.fullInheritance(c, t.ID, ev, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range order {
+			if l.noconfig {
+				continue
+			}
+			p, err := c.hub.store.GetTag(c.ctx, l.ParentID)
+			if err == nil && p.Arches != nil {
+				m["arches"] = *p.Arches
+				break
+			}
+		}
+	}
+	return m, nil
 }
 
 // editTag2(tagInfo, **kwargs): name, arches, locked, perm (or permissionID),
