@@ -126,8 +126,26 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 	t1 := time.Now()
 	res.Timings.List = t1.Sub(t0)
 
-	var old *oldRepo
+	// With nothing changed, the previous files are published again as they
+	// are: the cost is that of listing, stat'ing and reading primary.xml.
+	var stats [3]mdStat
+	reusedAll := false
 	if v.Update {
+		if r := v.unchangedRepo(list); r != nil {
+			if stats, err = v.publishReused(pub.tmp, r); err != nil {
+				return Result{}, err
+			}
+			reusedAll = true
+			res.Packages, res.Reused = len(list), len(list)
+			if v.Progress != nil {
+				v.Progress(len(list), len(list))
+			}
+			log.Debug("previous metadata unchanged, republishing its files")
+		}
+	}
+
+	var old *oldRepo
+	if v.Update && !reusedAll {
 		old, err = openOldRepo(v.UpdateFrom, log)
 		switch {
 		case errors.Is(err, errNoPrevious):
@@ -142,9 +160,10 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 		}
 	}
 
-	stats, err := v.generate(ctx, list, old, pub.tmp, &res)
-	if err != nil {
-		return Result{}, err
+	if !reusedAll {
+		if stats, err = v.generate(ctx, list, old, pub.tmp, &res); err != nil {
+			return Result{}, err
+		}
 	}
 	t2 := time.Now()
 	res.Timings.Generate = t2.Sub(t1)
@@ -168,7 +187,8 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 	res.Timings.Publish = t3.Sub(t2)
 	res.Timings.Total = t3.Sub(t0)
 	log.Info("repodata written", "dir", res.RepodataDir, "packages", res.Packages,
-		"read", res.Read, "reused", res.Reused, "skipped", len(res.Skipped), "took", res.Timings.Total)
+		"read", res.Read, "reused", res.Reused, "skipped", len(res.Skipped), "took", res.Timings.Total,
+		"list", res.Timings.List, "generate", res.Timings.Generate, "publish", res.Timings.Publish)
 	return res, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,5 +232,42 @@ func TestUpdateChecksumTypeChangeRereads(t *testing.T) {
 	if res.Reused != 0 || res.Read != 20 {
 		t.Errorf("update after a checksum change: %d reused, %d read; want 0, 20", res.Reused, res.Read)
 	}
+	sameMetadata(t, dir, fullRun(t, dir))
+}
+
+// TestUpdateNothingChangedRepublishes: when the previous metadata lists
+// exactly the packages found, unchanged, its files are published again as
+// they are, under a new revision.
+func TestUpdateNothingChangedRepublishes(t *testing.T) {
+	dir := corpusDir(t, 30)
+	generate(t, Options{BaseDir: dir, Revision: "1"})
+	_, before := readRepomd(t, dir)
+	var last [2]int
+	res := generate(t, Options{BaseDir: dir, Update: true, Revision: "2", Progress: func(done, total int) { last = [2]int{done, total} }})
+	rev, after := readRepomd(t, dir)
+	if rev != "2" || res.Reused != 30 || res.Read != 0 || last != [2]int{30, 30} {
+		t.Errorf("revision %q, reused %d, read %d, last progress %v", rev, res.Reused, res.Read, last)
+	}
+	for _, typ := range []string{"primary", "filelists", "other"} {
+		if after[typ].SumType.Value != before[typ].SumType.Value || after[typ].OpenChecksum != before[typ].OpenChecksum {
+			t.Errorf("%s was rewritten although nothing changed", typ)
+		}
+	}
+	// Another compression cannot reuse the files, but reuses the records.
+	res = generate(t, Options{BaseDir: dir, Update: true, Compression: CompressZstd})
+	if res.Reused != 30 {
+		t.Errorf("zstd update reused %d records, want 30", res.Reused)
+	}
+	_, md := readRepomd(t, dir)
+	if !strings.HasSuffix(md["primary"].Location.Href, ".xml.zst") || md["primary"].OpenChecksum != before["primary"].OpenChecksum {
+		t.Errorf("zstd update: %+v", md["primary"])
+	}
+	// A damaged previous file is never republished.
+	generate(t, Options{BaseDir: dir})
+	_, md = readRepomd(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, md["filelists"].Location.Href), []byte("\x1f\x8bdamaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	generate(t, Options{BaseDir: dir, Update: true})
 	sameMetadata(t, dir, fullRun(t, dir))
 }
