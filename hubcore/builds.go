@@ -1221,7 +1221,7 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 		dst *string
 	}{{"name", &nb.PackageName}, {"version", &nb.Version}, {"release", &nb.Release}} {
 		s, ok := data[f.key].(string)
-		if !ok || s == "" || len(s) > 255 || strings.ContainsAny(s, "/\x00 \t\n") || (f.key != "name" && strings.Contains(s, "-")) {
+		if !ok || !validNVRPart(s, f.key == "name") {
 			return nil, paramErr("data: %s: invalid value %s", f.key, pyRepr(data[f.key]))
 		}
 		*f.dst = s
@@ -1262,6 +1262,25 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	c.wrote = true
 	return id, nil
+}
+
+// validNVRPart accepts what rpm allows in a name, version or release, and
+// nothing that could step out of a directory: letters, digits and ._+~^
+// (and - in names), not starting with a dot, at most 255 bytes.
+func validNVRPart(s string, name bool) bool {
+	if s == "" || len(s) > 255 || s[0] == '.' {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '.' || r == '_' || r == '+' || r == '~' || r == '^':
+		case r == '-' && name:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // buildForTask loads a build the calling host may finish: the host owns the
@@ -1399,10 +1418,8 @@ func (h *Hub) readRPM(rel string) (rpmFile, error) {
 	if err := errors.Join(m.Err(), p.Signature.Err()); err != nil {
 		return rpmFile{}, fmt.Errorf("%s: %w", rel, err)
 	}
-	for _, s := range []string{r.rpm.Name, r.rpm.Version, r.rpm.Release, r.rpm.Arch} {
-		if s == "" || strings.ContainsAny(s, "/\x00") || s == "." || s == ".." {
-			return rpmFile{}, fmt.Errorf("%s: header has an invalid name, version, release or arch", rel)
-		}
+	if !validNVRPart(r.rpm.Name, true) || !validNVRPart(r.rpm.Version, false) || !validNVRPart(r.rpm.Release, false) || !validNVRPart(r.rpm.Arch, false) {
+		return rpmFile{}, fmt.Errorf("%s: header has an invalid name, version, release or arch", rel)
 	}
 	return r, nil
 }

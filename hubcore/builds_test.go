@@ -455,6 +455,7 @@ func TestHostImportAndTagging(t *testing.T) {
 		writeRPM(t, top, dir+"/hello-doc-1.0-1.noarch.rpm", "hello-doc", "1.0", "1", "noarch", "hello-1.0-1.src.rpm", false)
 		writeRPM(t, top, dir+"/other-2.0-1.src.rpm", "other", "2.0", "1", "x86_64", "", true)
 		writeRPM(t, top, dir+"/stray-1.0-1.x86_64.rpm", "stray", "1.0", "1", "x86_64", "stray-1.0-1.src.rpm", false)
+		writeRPM(t, top, dir+"/evil.rpm", "..", "1.0", "1", "..", "hello-1.0-1.src.rpm", false)
 		if err := os.WriteFile(filepath.Join(top, "work", dir, "notrpm.rpm"), []byte("this is not an rpm at all, just text"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -469,6 +470,10 @@ func TestHostImportAndTagging(t *testing.T) {
 			{"name": "hello", "version": "1-0", "release": "1", "task_id": taskID},
 			{"name": "hello", "version": "1.0", "release": "1"},
 			{"name": "../x", "version": "1.0", "release": "1", "task_id": taskID},
+			{"name": "..", "version": "1.0", "release": "1", "task_id": taskID},
+			{"name": "hello", "version": "..", "release": "1", "task_id": taskID},
+			{"name": "hello", "version": "1.0", "release": "1;rm", "task_id": taskID},
+			{"name": "hello", "version": "1.0", "release": strings.Repeat("1", 300), "task_id": taskID},
 			{"name": "hello", "version": "1.0", "release": "1", "task_id": taskID, "epoch": "one"},
 			{"name": "hello", "version": "1.0", "release": "1", "task_id": taskID, "colour": "red"},
 		} {
@@ -507,6 +512,7 @@ func TestHostImportAndTagging(t *testing.T) {
 			{dir + "/hello-1.0-1.src.rpm", []any{dir + "/stray-1.0-1.x86_64.rpm"}, "srpm mismatch"},
 			{dir + "/hello-1.0-1.src.rpm", []any{dir + "/hello-1.0-1.src.rpm"}, "source rpm in the list"},
 			{dir + "/hello-1.0-1.src.rpm", []any{good[0], good[0]}, "listed twice"},
+			{dir + "/hello-1.0-1.src.rpm", []any{dir + "/evil.rpm"}, "invalid name"},
 			{dir + "/hello-1.0-1.src.rpm", []any{dir + "/../" + dir + "/hello-1.0-1.x86_64.rpm"}, "clean relative path"},
 		} {
 			f := hc.fault(kojixml.GenericError, "host.completeBuild", taskID, buildID, bad.srpm, bad.rpms)
