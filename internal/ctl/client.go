@@ -199,11 +199,22 @@ func (s *hubSession) close(ctx context.Context) {
 
 func (s *hubSession) call(ctx context.Context, method string, args ...any) (any, error) {
 	v, err := s.c.Call(ctx, method, args...)
+	var f *kojixml.Fault
+	if errors.As(err, &f) {
+		return nil, &hubFault{f}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	return v, nil
 }
+
+// hubFault is a fault from the hub, printed as the koji CLI prints it:
+// "GenericError: message".
+type hubFault struct{ f *kojixml.Fault }
+
+func (e *hubFault) Error() string { return clean(faultText(e.f)) }
+func (e *hubFault) Unwrap() error { return e.f }
 
 // localZone is the zone for printed times: $TZ from the Env when set (tests
 // pin it), else the process's local zone.

@@ -39,8 +39,17 @@ func TestAddTag(t *testing.T) {
 		return nil, kojixml.Errorf(1000, "A tag with the name 'f40' already exists")
 	})
 	te.mustRun(t, 1, "add-tag", "f40")
-	if !strings.Contains(te.stderr.String(), "A tag with the name 'f40' already exists") {
+	if te.stderr.String() != "kojictl add-tag: GenericError: A tag with the name 'f40' already exists\n" {
 		t.Errorf("stderr %q", te.stderr.String())
+	}
+	// a hostile fault string is printed escaped
+	fh.on("createTag", func([]any, map[string]any) (any, error) {
+		return nil, kojixml.Errorf(1003, "bad\x1b]0;pwned\x07\nline")
+	})
+	te.mustRun(t, 1, "add-tag", "f40")
+	// (the encoder already turned the controls into U+FFFD; the newline is escaped here)
+	if te.stderr.String() != "kojictl add-tag: TagError: bad\uFFFD]0;pwned\uFFFD\\nline\n" {
+		t.Errorf("hostile fault: %q", te.stderr.String())
 	}
 	// without tag or admin permission
 	fh.answer("hasPerm", false)
@@ -48,7 +57,7 @@ func TestAddTag(t *testing.T) {
 	if !strings.Contains(te.stderr.String(), "This action requires tag or admin privileges") {
 		t.Errorf("stderr %q", te.stderr.String())
 	}
-	if n := len(fh.called("hasPerm")); n != 6 {
+	if n := len(fh.called("hasPerm")); n != 7 {
 		t.Errorf("hasPerm calls %d: admin then tag", n)
 	}
 }
