@@ -60,6 +60,9 @@ func TestTagAdminAndEvents(t *testing.T) {
 			{[]any{"bad name"}, kojixml.NameValidationError},
 			{[]any{""}, kojixml.NameValidationError},
 			{[]any{strings.Repeat("x", 300)}, kojixml.NameValidationError},
+			{[]any{"../up"}, kojixml.NameValidationError},
+			{[]any{".hidden"}, kojixml.NameValidationError},
+			{[]any{"a;b"}, kojixml.NameValidationError},
 			{[]any{"x", kw{"parent": "nosuch"}}, kojixml.GenericError},
 			{[]any{"x", kw{"extra": "notastruct"}}, kojixml.ParameterError},
 			{[]any{"x", kw{"bogus": true}}, kojixml.ParameterError},
@@ -193,6 +196,8 @@ func TestPackageListsAndTargets(t *testing.T) {
 		admin.fault(kojixml.GenericError, "packageListAdd", "dest", "hello", "nobody")
 		admin.fault(kojixml.ParameterError, "packageListAdd", "dest", "hello", "alice", kw{"min_disk_mb": int64(-1)})
 		admin.fault(kojixml.NameValidationError, "packageListAdd", "dest", "bad name", "alice")
+		admin.fault(kojixml.NameValidationError, "packageListAdd", "dest", "..", "alice")
+		admin.fault(kojixml.NameValidationError, "createBuildTarget", "x/y", "dest-build", "dest")
 		ev := lastEvent(t, admin)
 		admin.must("packageListAdd", "dest", "hello", "alice", kw{"min_disk_mb": int64(2048)})
 		if lastEvent(t, admin) <= ev {

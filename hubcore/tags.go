@@ -46,6 +46,25 @@ func tagMethods() []method {
 	}
 }
 
+// validateTagName applies Koji's default internal-name rule
+// (RegexNameInternal, ^[A-Za-z0-9/_.+-]+$) without the slash, and refuses a
+// leading dot: tag and target names become directory names (repos/<tag>).
+func validateTagName(name string) error {
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if name[0] == '.' {
+		return fault(kojixml.NameValidationError, "Name %s may not start with a dot", pyRepr(name))
+	}
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '+' || r == '-'
+		if !ok {
+			return fault(kojixml.NameValidationError, "Name %s contains %q: use letters, digits and _.+-", pyRepr(name), r)
+		}
+	}
+	return nil
+}
+
 // pyRepr renders a value the way Koji's messages show it (Python's repr).
 func pyRepr(v any) string {
 	switch x := v.(type) {
@@ -206,7 +225,7 @@ func mCreateTag(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("tag"); err != nil {
 		return nil, err
 	}
-	if err := validateName(name); err != nil {
+	if err := validateTagName(name); err != nil {
 		return nil, err
 	}
 	if maven || mavenAll {
@@ -352,7 +371,7 @@ func mEditTag2(c *call, a *kojixml.Args) (any, error) {
 			if !ok {
 				return nil, paramErr("name: expected a string, got %T", v)
 			}
-			if err := validateName(s); err != nil {
+			if err := validateTagName(s); err != nil {
 				return nil, err
 			}
 			if s != t.Name {
@@ -831,8 +850,8 @@ func mGetPackage(c *call, a *kojixml.Args) (any, error) {
 			if err := c.requirePerm("tag"); err != nil {
 				return nil, err
 			}
-			if err := validateName(name); err != nil {
-				return nil, err
+			if !validNVRPart(name, true) {
+				return nil, fault(kojixml.NameValidationError, "Invalid package name %s", pyRepr(name))
 			}
 			id, err := c.hub.store.EnsurePackage(c.ctx, name)
 			if err != nil {
@@ -894,8 +913,8 @@ func (h *Hub) mustPackage(c *call, info any, create bool) (db.Package, error) {
 		if !create || !isName {
 			return p, genericErr("No such package: %s", pyRepr(info))
 		}
-		if err := validateName(name); err != nil {
-			return p, err
+		if !validNVRPart(name, true) {
+			return p, fault(kojixml.NameValidationError, "Invalid package name %s: use letters, digits and ._+~^-", pyRepr(name))
 		}
 		return db.Package{Name: name}, nil
 	}
@@ -1407,7 +1426,7 @@ func mCreateBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("target"); err != nil {
 		return nil, err
 	}
-	if err := validateName(name); err != nil {
+	if err := validateTagName(name); err != nil {
 		return nil, err
 	}
 	if _, err := c.hub.store.GetTargetByName(c.ctx, name); err == nil {
@@ -1438,7 +1457,7 @@ func mEditBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("target"); err != nil {
 		return nil, err
 	}
-	if err := validateName(name); err != nil {
+	if err := validateTagName(name); err != nil {
 		return nil, err
 	}
 	t, err := c.hub.mustTarget(c, info)
