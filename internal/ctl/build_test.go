@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"kojigo/db"
 	"kojigo/internal/kojixml"
 )
 
@@ -478,6 +479,45 @@ func TestE2ETagsBuildTasks(t *testing.T) {
 	}
 	if out := te.mustRun(t, 0, "watch-logs", id); out != "" {
 		t.Errorf("watch-logs of a task without logs: %q", out)
+	}
+
+	// builds in the tag (made in the store: no builder here)
+	ctx := context.Background()
+	tag, err := rh.store.GetTagByName(ctx, "f40")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"2.11", "2.12"} {
+		bid, err := rh.store.CreateBuild(ctx, db.NewBuild{PackageName: "hello", Version: v, Release: "1.fc40", State: db.BuildComplete, OwnerID: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, arch := range []string{"src", "x86_64"} {
+			if _, err := rh.store.AddRPM(ctx, db.RPM{BuildID: bid, Name: "hello", Version: v, Release: "1.fc40", Arch: arch, Size: 100,
+				PayloadHash: strings.Repeat("0", 32), Checksum: strings.Repeat("0", 64), BuildTime: 1795725897}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := rh.store.TagBuild(ctx, tag.ID, bid, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out = te.mustRun(t, 0, "list-tagged", "f40")
+	want = "Build                                     Tag                   Built by\n" +
+		"----------------------------------------  --------------------  ----------------\n" +
+		"hello-2.11-1.fc40                         f40                   kojiadmin       \n" +
+		"hello-2.12-1.fc40                         f40                   kojiadmin       \n"
+	if out != want {
+		t.Errorf("list-tagged:\n%s\nwant:\n%s", out, want)
+	}
+	if out := te.mustRun(t, 0, "list-tagged", "--latest", "--quiet", "f40", "hello"); out != "hello-2.12-1.fc40                         f40                   kojiadmin       \n" {
+		t.Errorf("list-tagged --latest: %q", out)
+	}
+	if out := te.mustRun(t, 0, "list-tagged", "--rpms", "--latest", "f40"); out != "hello-2.12-1.fc40.src\nhello-2.12-1.fc40.x86_64\n" {
+		t.Errorf("list-tagged --rpms --latest: %q", out)
+	}
+	if out := te.mustRun(t, 0, "list-tagged", "--quiet", "f40-build", "--inherit"); !strings.Contains(out, "hello-2.12-1.fc40") {
+		t.Errorf("list-tagged --inherit of the child tag: %q", out)
 	}
 }
 
