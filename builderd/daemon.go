@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,11 @@ type Options struct {
 	// ForceStop, when closed during a "finish" shutdown (a second SIGTERM),
 	// cancels the running tasks and frees them at once.
 	ForceStop <-chan struct{}
+	// Waiter, when set, is a second session of this host (a subsession)
+	// used to long-poll kojigo.waitTasks, so that new work is taken as soon
+	// as the hub assigns it instead of at the next sleeptime. A hub without
+	// the method (stock Koji) turns it off.
+	Waiter Hub
 }
 
 // ErrRestart is returned by Run after a graceful restart request: the
@@ -174,7 +180,53 @@ func Run(ctx context.Context, cfg Config, hub Hub, opts Options) error {
 	d.lastOK = time.Now()
 	d.cleanLeftovers()
 	d.log.Info("starting", "host_id", id, "host", cfg.HostName, "arches", d.arches, "maxjobs", cfg.MaxJobs)
+	if opts.Waiter != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go d.waitForWork(wctx, opts.Waiter)
+	}
 	return d.loop(ctx)
+}
+
+// waitForWork long-polls the hub for tasks assigned to this host and wakes
+// the main loop when there are some. It stops for good when the hub does
+// not know the method, and backs off while the hub is unreachable.
+func (d *daemon) waitForWork(ctx context.Context, w Hub) {
+	names, err := w.Call(ctx, "system.listMethods")
+	if err != nil || !slices.Contains(asList(names), any("kojigo.waitTasks")) {
+		d.log.Info("the hub has no kojigo.waitTasks: new work is seen at each sleeptime", "err", err)
+		return
+	}
+	fails := 0
+	for ctx.Err() == nil {
+		v, err := w.Call(ctx, "kojigo.waitTasks", kw("timeout", int64(30)))
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			fails++
+			t := time.NewTimer(backoff(fails, d.cfg.SleepTime))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		fails = 0
+		if len(asList(v)) > 0 {
+			d.poke()
+			// the loop takes them; give it a moment before asking again
+			t := time.NewTimer(200 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
 }
 
 // hostIdentity asks the hub who this host is, waiting out a hub that is not
