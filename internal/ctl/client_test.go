@@ -3,9 +3,13 @@ package ctl
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"hash/adler32"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +27,8 @@ import (
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
 	"kojigo/internal/password"
+	"kojigo/internal/pki"
+	"kojigo/internal/pki/pkitest"
 )
 
 // fakeHub answers XML-RPC with canned handlers per method, records every
@@ -464,4 +470,44 @@ func TestClientCommandsHelp(t *testing.T) {
 			t.Errorf("kojictl help does not list %s", c)
 		}
 	}
+}
+
+// TestE2ESSL logs in with a client certificate (authtype = ssl) to the real
+// hub over TLS, as an operator with a kojictl certs user certificate does.
+func TestE2ESSL(t *testing.T) {
+	farm := pkitest.NewFarm(t, "koji")
+	hubCert := farm.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1", IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}})
+	admin := farm.Issue("kojiadmin", pki.Request{Role: pki.RoleUser, Name: "kojiadmin"})
+	tlsCfg, err := pki.ServerTLSConfig(hubCert.Cert, hubCert.Key, farm.CAFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dbtest.Open(t, "sqlite")
+	h, err := hubcore.New(s, hubcore.Config{TopDir: t.TempDir(),
+		ClientCertVerifier: func(cs *tls.ConnectionState) (*x509.Certificate, error) { return pki.VerifyClientCert(cs, tlsCfg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rh := &realHub{store: s}
+	rh.addUser(t, "kojiadmin", "unused-password", "admin")
+	srv := httptest.NewUnstartedServer(h.Handler())
+	srv.TLS = tlsCfg
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/kojihub"
+
+	te := newTestEnv(t, url, "authtype = ssl", "cert = "+admin.PEM, "serverca = "+farm.CAFile)
+	te.mustRun(t, 0, "add-tag", "f40")
+	if out := te.mustRun(t, 0, "list-tagged", "--quiet", "f40"); out != "" {
+		t.Errorf("list-tagged %q", out)
+	}
+	// the wrong CA: one sentence, exit 1
+	other := pkitest.NewFarm(t, "other")
+	bad := newTestEnv(t, url, "authtype = ssl", "cert = "+admin.PEM, "serverca = "+other.CAFile, "max_retries = 0")
+	bad.mustRun(t, 1, "add-tag", "f41")
+	if msg := bad.stderr.String(); strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "kojictl add-tag: ") {
+		t.Errorf("wrong CA: %q", msg)
+	}
+	t.Logf("wrong serverca: %s", bad.stderr.String())
 }
