@@ -341,6 +341,9 @@ func (s *scheduler) passTx(ctx context.Context, tx *db.Store, now float64) (pass
 		}
 	}
 	in := schedInput{cfg: s.cfg, channels: chans, free: free, active: stillActive, refusals: refusals}
+	if in.requirements, err = s.requirements(ctx, tx, free); err != nil {
+		return res, err
+	}
 	for _, h := range hosts {
 		if !h.Enabled {
 			continue
@@ -434,12 +437,40 @@ func newSchedHost(h db.Host, channels []int64, js string) *schedHost {
 	return sh
 }
 
-// taskRequirements returns the free disk and memory a task needs on its
-// host, in MiB (0: no requirement). The scheduler checks them against the
-// host's last check-in (disk: the smaller free space of its mockdir and
-// workdir; mem_available). Package and tag settings will feed this.
-func taskRequirements(t db.SchedTask) (minDiskMB, minMemMB int64) {
-	return 0, 0
+// constrainedMethods are the tasks that can carry disk and memory
+// requirements (tag extra kojigo.min_disk_mb/min_mem_mb, package settings).
+var constrainedMethods = map[string]bool{"build": true, "buildArch": true, "buildSRPMFromSCM": true, "rebuildSRPM": true}
+
+// requirements returns, for this pass's FREE tasks, the free disk and memory
+// each needs on its host in MiB (0: none), from buildRequirements. The
+// scheduler checks them against the host's last check-in (disk: the smaller
+// free space of its mockdir and workdir; mem_available). Tasks with the
+// same request share one lookup.
+func (s *scheduler) requirements(ctx context.Context, tx *db.Store, free []db.SchedTask) (func(db.SchedTask) (int64, int64), error) {
+	var ids []int64
+	for _, t := range free {
+		if constrainedMethods[t.Method] {
+			ids = append(ids, t.ID)
+		}
+	}
+	reqs := map[int64][2]int64{}
+	if len(ids) > 0 {
+		full, err := tx.GetTasks(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string][2]int64{}
+		for id, t := range full {
+			key := t.Method + "\x00" + t.Request
+			r, ok := seen[key]
+			if !ok {
+				r[0], r[1] = s.h.buildRequirements(ctx, t.Method, t.Request)
+				seen[key] = r
+			}
+			reqs[id] = r
+		}
+	}
+	return func(t db.SchedTask) (int64, int64) { r := reqs[t.ID]; return r[0], r[1] }, nil
 }
 
 type schedInput struct {
@@ -449,7 +480,7 @@ type schedInput struct {
 	active   []db.SchedTask
 	free     []db.SchedTask
 	refusals []db.Refusal
-	// requirements overrides taskRequirements (tests).
+	// requirements gives a task's free disk and memory needs in MiB; nil: none.
 	requirements func(db.SchedTask) (int64, int64)
 }
 
@@ -466,7 +497,7 @@ func planSchedule(in schedInput) schedPlan {
 	plan := schedPlan{reasons: map[int64]string{}}
 	req := in.requirements
 	if req == nil {
-		req = taskRequirements
+		req = func(db.SchedTask) (int64, int64) { return 0, 0 }
 	}
 	byID := map[int64]*schedHost{}
 	for _, h := range in.hosts {
