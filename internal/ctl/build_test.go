@@ -519,6 +519,20 @@ func TestE2ETagsBuildTasks(t *testing.T) {
 	if out := te.mustRun(t, 0, "list-tagged", "--quiet", "f40-build", "--inherit"); !strings.Contains(out, "hello-2.12-1.fc40") {
 		t.Errorf("list-tagged --inherit of the child tag: %q", out)
 	}
+
+	// cancel a build by N-V-R (cancelBuild)
+	bid, err := rh.store.CreateBuild(ctx, db.NewBuild{PackageName: "hello", Version: "3.0", Release: "1.fc40", State: db.BuildBuilding, OwnerID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.mustRun(t, 0, "cancel", "hello-3.0-1.fc40")
+	if b, err := rh.store.GetBuild(ctx, bid); err != nil || b.State != db.BuildCanceled {
+		t.Errorf("after cancel hello-3.0-1.fc40: state %v, %v", b.State, err)
+	}
+	te.mustRun(t, 1, "cancel", "nosuch-1.0-1")
+	if te.stderr.Len() == 0 {
+		t.Error("cancel of an unknown build: no message")
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
@@ -647,6 +661,33 @@ func TestE2EWatchLive(t *testing.T) {
 	if out := te.mustRun(t, 0, "watch-logs", m[1]); out != "==> "+m[1]+":DEFAULT:build.log: <==\n"+line1+line2 {
 		t.Errorf("watch-logs snapshot %q", out)
 	}
+	// a second build that the builder fails: watch-task shows the fault, exit 1
+	out = te.mustRun(t, 0, "build", "--nowait", "f40-candidate", "git+https://src.example.org/rpms/broken.git#main")
+	m2 := regexp.MustCompile(`Created task: (\d+)\n`).FindStringSubmatch(out)
+	id2, _ := strconv.ParseInt(m2[1], 10, 64)
+	waitFor(t, "the scheduler to assign the second task", func() bool {
+		tasks, _ := hc.GetTasks(ctx)
+		for _, tk := range tasks {
+			if tk.ID == id2 && tk.State == stateAssigned {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := hc.OpenTask(ctx, id2); err != nil {
+		t.Fatal(err)
+	}
+	var fault bytes.Buffer
+	kojixml.EncodeFault(&fault, &kojixml.Fault{Code: 1005, String: "error building package (arch x86_64), rpmbuild exited with status 1; see build.log"})
+	if err := hc.FailTask(ctx, id2, fault.String()); err != nil {
+		t.Fatal(err)
+	}
+	out = te.mustRun(t, 1, "watch-task", "--poll-interval", "1ms", m2[1])
+	wantFail := m2[1] + " build (f40-candidate, /rpms/broken.git:main): FAILED: BuildError: error building package (arch x86_64), rpmbuild exited with status 1; see build.log\n"
+	if !strings.Contains(out, wantFail) || !strings.HasSuffix(out, m2[1]+" build (f40-candidate, /rpms/broken.git:main) failed\n") {
+		t.Errorf("watch-task of a failed task:\n%s\nwant line %q", out, wantFail)
+	}
+
 	out = te.mustRun(t, 0, "taskinfo", m[1])
 	if !strings.Contains(out, "Host: builder1\n") || !strings.Contains(out, "Log Files:\n  /mnt/koji/work/"+dir+"/build.log\n") || !strings.Contains(out, "State: closed\n") {
 		t.Errorf("taskinfo of the closed task:\n%s", out)
