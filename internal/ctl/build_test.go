@@ -740,3 +740,28 @@ func TestWatchTaskEndlessChildren(t *testing.T) {
 		t.Errorf("stderr %q", te.stderr.String())
 	}
 }
+
+func TestWatchLogsVolumes(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("getTaskInfo", map[string]any{"id": int64(40), "state": int64(stateClosed)})
+	fh.answer("getTaskChildren", []any{})
+	fh.answer("listTaskOutput", map[string]any{"build.log": []any{"DEFAULT", "vol2"}})
+	fh.on("downloadTaskOutput", func(args []any, kw map[string]any) (any, error) {
+		if kw["offset"].(int64) > 0 {
+			return "", nil
+		}
+		if kw["volume"] == "vol2" { // Koji's form: base64 in a <string>
+			return "b24gdm9sMgo=", nil
+		}
+		return []byte("on default\n"), nil
+	})
+	te := newTestEnv(t, fh.url)
+	out := te.mustRun(t, 0, "watch-logs", "40")
+	if out != "==> 40:DEFAULT:build.log: <==\non default\n\n==> 40:vol2:build.log: <==\non vol2\n" {
+		t.Errorf("volumes: %q", out)
+	}
+	fh.answer("downloadTaskOutput", "not base64!")
+	if code := te.run(t, "watch-logs", "40"); code != 1 || !strings.Contains(te.stderr.String(), "base64") {
+		t.Errorf("bad base64: exit %d %q", code, te.stderr.String())
+	}
+}

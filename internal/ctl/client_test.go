@@ -511,3 +511,20 @@ func TestE2ESSL(t *testing.T) {
 	}
 	t.Logf("wrong serverca: %s", bad.stderr.String())
 }
+
+func TestConfigFlag(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("listHosts", []any{})
+	te := newTestEnv(t, "http://127.0.0.1:1/never-used")
+	cfg := filepath.Join(t.TempDir(), "koji.conf")
+	if err := os.WriteFile(cfg, []byte("[koji]\nserver = "+fh.url+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te.mustRun(t, 0, "list-hosts", "--config", cfg)
+	if len(fh.called("listHosts")) != 1 {
+		t.Errorf("--config file not used: %v", fh.methods())
+	}
+	if code := te.run(t, "list-hosts", "--config", filepath.Join(t.TempDir(), "missing.conf")); code != 1 || !strings.Contains(te.stderr.String(), "missing.conf") {
+		t.Errorf("missing --config: exit %d, %q", code, te.stderr.String())
+	}
+}
