@@ -48,11 +48,69 @@ type oldRecord struct {
 type oldRepo struct {
 	log      *slog.Logger
 	closers  []io.Closer
-	pri      *bufio.Scanner
-	fil, oth *bufio.Scanner
+	stop     chan struct{}
+	pri      *recordStream
+	fil, oth *recordStream
 	next     *oldRecord
 	done     bool
 	rec      oldRecord // storage for next
+}
+
+// streamAhead is how many records each previous file is decompressed ahead.
+const streamAhead = 32
+
+// recordStream decompresses and splits one previous metadata file in its
+// own goroutine, at most streamAhead records ahead of its reader, so the
+// three files decompress in parallel with each other and the pipeline.
+type recordStream struct {
+	recs chan []byte
+	free chan []byte
+	err  error // valid once recs is closed
+	done chan struct{}
+}
+
+func newRecordStream(sc *bufio.Scanner, stop <-chan struct{}) *recordStream {
+	s := &recordStream{
+		recs: make(chan []byte, streamAhead),
+		free: make(chan []byte, streamAhead+2),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		defer close(s.recs)
+		for sc.Scan() {
+			var b []byte
+			select {
+			case b = <-s.free:
+			default:
+			}
+			b = append(b[:0], sc.Bytes()...)
+			select {
+			case s.recs <- b:
+			case <-stop:
+				return
+			}
+		}
+		s.err = sc.Err()
+	}()
+	return s
+}
+
+// next returns the next record, or false at the end (then s.err tells why).
+func (s *recordStream) next() ([]byte, bool) {
+	b, ok := <-s.recs
+	return b, ok
+}
+
+// release hands a record's buffer back for reuse.
+func (s *recordStream) release(b []byte) {
+	if b == nil {
+		return
+	}
+	select {
+	case s.free <- b:
+	default:
+	}
 }
 
 // openOldRepo opens the previous metadata in repodataDir (whose repomd.xml
@@ -73,7 +131,7 @@ func openOldRepo(repodataDir string, log *slog.Logger) (*oldRepo, error) {
 	for _, d := range doc.Data {
 		hrefs[d.Type] = d.Location.Href
 	}
-	o := &oldRepo{log: log}
+	o := &oldRepo{log: log, stop: make(chan struct{})}
 	root := filepath.Dir(repodataDir)
 	var scanners []*bufio.Scanner
 	for _, typ := range []string{"primary", "filelists", "other"} {
@@ -104,12 +162,20 @@ func openOldRepo(repodataDir string, log *slog.Logger) (*oldRepo, error) {
 		sc.Split(splitPackages)
 		scanners = append(scanners, sc)
 	}
-	o.pri, o.fil, o.oth = scanners[0], scanners[1], scanners[2]
+	o.pri = newRecordStream(scanners[0], o.stop)
+	o.fil = newRecordStream(scanners[1], o.stop)
+	o.oth = newRecordStream(scanners[2], o.stop)
 	return o, nil
 }
 
-// Close releases the files.
+// Close stops the readers and releases the files.
 func (o *oldRepo) Close() error {
+	close(o.stop)
+	for _, s := range []*recordStream{o.pri, o.fil, o.oth} {
+		if s != nil {
+			<-s.done
+		}
+	}
 	for i := len(o.closers) - 1; i >= 0; i-- {
 		o.closers[i].Close()
 	}
@@ -184,22 +250,28 @@ func (o *oldRepo) advance() {
 			o.log.Warn("previous metadata not reused from here on: "+why, args...)
 		}
 	}
-	if !o.pri.Scan() {
-		if err := o.pri.Err(); err != nil {
-			stop("cannot read primary", "err", err)
+	r := &o.rec
+	o.pri.release(r.primary)
+	o.fil.release(r.filelists)
+	o.oth.release(r.other)
+	r.primary, r.filelists, r.other = nil, nil, nil
+	pri, ok := o.pri.next()
+	if !ok {
+		if o.pri.err != nil {
+			stop("cannot read primary", "err", o.pri.err)
 		} else {
 			stop("")
 		}
 		return
 	}
-	r := &o.rec
-	r.primary = append(r.primary[:0], o.pri.Bytes()...)
-	if !o.fil.Scan() || !o.oth.Scan() {
+	r.primary = pri
+	fil, ok1 := o.fil.next()
+	oth, ok2 := o.oth.next()
+	r.filelists, r.other = fil, oth
+	if !ok1 || !ok2 {
 		stop("filelists or other ends before primary")
 		return
 	}
-	r.filelists = append(r.filelists[:0], o.fil.Bytes()...)
-	r.other = append(r.other[:0], o.oth.Bytes()...)
 
 	pkgid, ctype, ok := primaryChecksum(r.primary)
 	if !ok {
