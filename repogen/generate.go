@@ -246,9 +246,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 			it.idx, it.href, it.hasCand, it.reused, it.nbytes, it.err = i, href, false, false, 0, nil
 			if old != nil {
 				if r := old.lookup(href); r != nil && r.checksumType == v.hashName {
-					it.out.primary = append(it.out.primary[:0], r.primary...)
-					it.out.filelists = append(it.out.filelists[:0], r.filelists...)
-					it.out.other = append(it.out.other[:0], r.other...)
+					r.swapInto(&it.out)
 					it.hasCand = true
 					it.cand.size, it.cand.mtime = r.size, r.mtime
 				}

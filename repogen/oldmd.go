@@ -320,6 +320,14 @@ func (o *oldRepo) lookup(href string) *oldRecord {
 	}
 }
 
+// swapInto moves the record's three elements into out without copying; the
+// buffers out held go back to the readers for reuse.
+func (r *oldRecord) swapInto(out *pkgXML) {
+	out.primary, r.primary = r.primary, out.primary[:0]
+	out.filelists, r.filelists = r.filelists, out.filelists[:0]
+	out.other, r.other = r.other, out.other[:0]
+}
+
 // elemAttrs returns the attribute text of the first element starting with
 // open ("<location "), up to its closing '>'.
 func elemAttrs(rec []byte, open string) []byte {
