@@ -308,7 +308,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 					if !v.SkipBad {
 						return perr
 					}
-					v.Logger.Warn("package skipped", "path", x.href, "err", x.err)
+					v.Logger.Info("package skipped", "path", x.href, "err", x.err)
 					skipped = append(skipped, perr)
 					free <- x
 				} else {
