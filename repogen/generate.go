@@ -46,13 +46,13 @@ type Result struct {
 
 // MetadataFile is one <data> entry of repomd.xml.
 type MetadataFile struct {
-	Type         string // primary, filelists, other, group, group_gz, ...
-	Href         string // relative to the repository root: repodata/...
-	Checksum     string
-	OpenChecksum string // empty when the file is not compressed
-	Size         int64
-	OpenSize     int64 // zero when the file is not compressed
-	Timestamp    int64 // modification time, Unix seconds
+	Type         string `json:"type"` // primary, filelists, other, group, group_gz, ...
+	Href         string `json:"href"` // relative to the repository root: repodata/...
+	Checksum     string `json:"checksum"`
+	OpenChecksum string `json:"open_checksum,omitempty"` // empty when the file is not compressed
+	Size         int64  `json:"size"`
+	OpenSize     int64  `json:"open_size,omitempty"` // zero when the file is not compressed
+	Timestamp    int64  `json:"timestamp"`           // modification time, Unix seconds
 }
 
 // Timings are the durations of a run's phases.
