@@ -164,3 +164,39 @@ func (s *Store) OpenSessionCount(ctx context.Context) (int, error) {
 	err := s.queryRow(ctx, "SELECT COUNT(*) FROM sessions WHERE closed = FALSE").Scan(&n)
 	return n, mapErr(err)
 }
+
+// SessionAuth is what authenticating a call needs, read in one query: the
+// session, its user, and which session holds the user's exclusive lock.
+type SessionAuth struct {
+	Session Session
+	User    User
+	// Holder is the user's open exclusive session, if any.
+	Holder *int64
+	// MasterExclusive tells whether the session's master holds the lock.
+	MasterExclusive bool
+}
+
+// GetSessionAuth reads a session with its user and lock holder.
+func (s *Store) GetSessionAuth(ctx context.Context, id int64) (SessionAuth, error) {
+	var a SessionAuth
+	var master, callnum, holder sql.NullInt64
+	var renew sql.NullFloat64
+	var krb sql.NullString
+	x := &a.Session
+	u := &a.User
+	err := s.queryRow(ctx, `SELECT s.id, s.user_id, s.key, s.hostip, s.authtype, s.master, COALESCE(s.exclusive, FALSE), s.callnum,
+			s.start_time, s.update_time, s.renew_time, s.closed,
+			u.id, u.name, COALESCE(u.password, ''), u.usertype, u.status, u.krb_principal,
+			(SELECT x.id FROM sessions x WHERE x.user_id = s.user_id AND x.exclusive = TRUE AND x.closed = FALSE),
+			COALESCE((SELECT m.exclusive = TRUE AND m.closed = FALSE FROM sessions m WHERE m.id = s.master), FALSE)
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).Scan(
+		&x.ID, &x.UserID, &x.KeyHash, &x.HostIP, &x.AuthType, &master, &x.Exclusive, &callnum, &x.StartTime, &x.UpdateTime, &renew, &x.Closed,
+		&u.ID, &u.Name, &u.PasswordHash, &u.UserType, &u.Status, &krb, &holder, &a.MasterExclusive)
+	if err != nil {
+		return a, mapErr(err)
+	}
+	x.Master, x.Callnum, x.RenewTime = nullInt(master), nullInt(callnum), nullFloat(renew)
+	u.KrbPrincipal = nullString(krb)
+	a.Holder = nullInt(holder)
+	return a, nil
+}

@@ -40,7 +40,70 @@ type Store struct {
 	tx      *sql.Tx // set inside WithTx
 	now     func() time.Time
 	binds   *sync.Map // query text -> rebound text (PostgreSQL $n placeholders)
+	stmts   *stmtCache
 	dsn     string
+}
+
+// stmtCache keeps prepared statements of the SQLite pools: modernc.org/sqlite
+// would otherwise parse every query's SQL on every call, which was the
+// largest cost of a hub call. (pgx caches prepared statements itself.)
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[*sql.DB]map[string]*sql.Stmt
+	n  int
+	// pending are queries first seen inside a transaction on the writer,
+	// whose one connection the transaction holds: they are prepared after it.
+	pending map[string]bool
+}
+
+// maxStmts bounds the cache: queries built from filters vary with their
+// arguments' count, and those past the bound are simply not cached.
+const maxStmts = 512
+
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, q string, inTx bool) *sql.Stmt {
+	c.mu.Lock()
+	if st, ok := c.m[db][q]; ok || c.n >= maxStmts {
+		c.mu.Unlock()
+		return st
+	}
+	if inTx {
+		if c.pending == nil {
+			c.pending = map[string]bool{}
+		}
+		c.pending[q] = true
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	// Prepare without the lock: it may wait for the writer connection,
+	// which a transaction that itself needs the cache may hold.
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // let the plain call report the error
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[db][q]; ok {
+		st.Close()
+		return old
+	}
+	if c.m[db] == nil {
+		c.m[db] = map[string]*sql.Stmt{}
+	}
+	c.m[db][q] = st
+	c.n++
+	return st
+}
+
+// preparePending prepares on db the queries first seen in a transaction.
+func (c *stmtCache) preparePending(ctx context.Context, db *sql.DB) {
+	c.mu.Lock()
+	qs := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for q := range qs {
+		c.get(ctx, db, q, false)
+	}
 }
 
 // Open connects to the database a DSN names. It does not migrate: see Migrate
@@ -57,6 +120,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn}
+	if backend == SQLite {
+		s.stmts = &stmtCache{m: map[*sql.DB]map[string]*sql.Stmt{}}
+	}
 	switch backend {
 	case Postgres:
 		s.w, err = sql.Open("pgx", driverDSN)
@@ -96,6 +162,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.mu.Lock()
+		for _, m := range s.stmts.m {
+			for _, st := range m {
+				st.Close()
+			}
+		}
+		s.stmts.mu.Unlock()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -121,6 +196,9 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	ts := *s
 	ts.tx = tx
+	if s.stmts != nil {
+		defer s.stmts.preparePending(context.WithoutCancel(ctx), s.w)
+	}
 	if err := fn(&ts); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -154,6 +232,68 @@ func (s *Store) writer() querier {
 	return s.w
 }
 
+// stmtQuerier runs queries through cached prepared statements.
+type stmtQuerier struct {
+	s  *Store
+	db *sql.DB
+	tx *sql.Tx
+}
+
+func (q stmtQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := q.s.stmts.get(ctx, q.db, query, q.tx != nil)
+	if st != nil && q.tx != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+func (q stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.plain().ExecContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.plain().QueryContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.plain().QueryRowContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) plain() querier {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.db
+}
+
+// readQ and writeQ choose the connection for a query, with prepared
+// statements where the backend benefits.
+func (s *Store) readQ() querier {
+	if s.stmts == nil {
+		return s.reader()
+	}
+	if s.tx != nil {
+		return stmtQuerier{s: s, db: s.w, tx: s.tx}
+	}
+	return stmtQuerier{s: s, db: s.r}
+}
+
+func (s *Store) writeQ() querier {
+	if s.stmts == nil {
+		return s.writer()
+	}
+	return stmtQuerier{s: s, db: s.w, tx: s.tx}
+}
+
 // bind rewrites ? placeholders as $n for PostgreSQL. Queries never contain a
 // literal question mark.
 func (s *Store) bind(q string) string {
@@ -179,7 +319,7 @@ func (s *Store) bind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	r, err := s.writer().ExecContext(ctx, s.bind(q), args...)
+	r, err := s.writeQ().ExecContext(ctx, s.bind(q), args...)
 	return r, mapErr(err)
 }
 
@@ -196,27 +336,27 @@ func (s *Store) execN(ctx context.Context, q string, args ...any) (int64, error)
 // insertID runs an INSERT ... RETURNING id.
 func (s *Store) insertID(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64
-	err := s.writer().QueryRowContext(ctx, s.bind(q+" RETURNING id"), args...).Scan(&id)
+	err := s.writeQ().QueryRowContext(ctx, s.bind(q+" RETURNING id"), args...).Scan(&id)
 	return id, mapErr(err)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := s.reader().QueryContext(ctx, s.bind(q), args...)
+	rows, err := s.readQ().QueryContext(ctx, s.bind(q), args...)
 	return rows, mapErr(err)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.reader().QueryRowContext(ctx, s.bind(q), args...)
+	return s.readQ().QueryRowContext(ctx, s.bind(q), args...)
 }
 
 // queryRowW reads through the writer: for reads that must see this
 // transaction's rows or lock them.
 func (s *Store) queryRowW(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.writer().QueryRowContext(ctx, s.bind(q), args...)
+	return s.writeQ().QueryRowContext(ctx, s.bind(q), args...)
 }
 
 func (s *Store) queryW(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := s.writer().QueryContext(ctx, s.bind(q), args...)
+	rows, err := s.writeQ().QueryContext(ctx, s.bind(q), args...)
 	return rows, mapErr(err)
 }
 

@@ -269,6 +269,8 @@ type call struct {
 	wrote bool
 	// lockErr is set when another session holds the user's exclusive lock.
 	lockErr bool
+	// masterExclusive: the session is a subsession of the lock holder.
+	masterExclusive bool
 }
 
 func (h *Hub) newCall(r *http.Request, method string) *call {

@@ -67,7 +67,8 @@ func (h *Hub) authenticate(c *call, r *http.Request, m *method) (*int64, *kojixm
 	if err != nil {
 		return nil, fault(kojixml.AuthError, "Invalid session or bad credentials")
 	}
-	s, err := h.store.GetSession(c.ctx, id)
+	auth, err := h.store.GetSessionAuth(c.ctx, id)
+	s := auth.Session
 	if err != nil || s.Closed || subtle.ConstantTimeCompare([]byte(s.KeyHash), []byte(hashKey(key))) != 1 {
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
 			return nil, toFault(internalErr("read session", err))
@@ -103,21 +104,14 @@ func (h *Hub) authenticate(c *call, r *http.Request, m *method) (*int64, *kojixm
 		}
 		callnum = &n
 	}
-	u, err := h.store.GetUser(c.ctx, s.UserID)
-	if err != nil {
-		return nil, toFault(internalErr("read session user", err))
-	}
+	u := auth.User
 	if u.Status == db.StatusBlocked {
 		return nil, fault(kojixml.AuthError, "logins by %s are not allowed", u.Name)
 	}
-	if !s.Exclusive {
-		holder, held, err := h.store.ExclusiveHolder(c.ctx, s.UserID)
-		if err != nil {
-			return nil, toFault(internalErr("read session lock", err))
-		}
-		if held && holder != s.ID && (s.Master == nil || *s.Master != holder) {
-			c.lockErr = true
-		}
+	held := auth.Holder != nil
+	c.masterExclusive = auth.MasterExclusive
+	if !s.Exclusive && held && *auth.Holder != s.ID && (s.Master == nil || *s.Master != *auth.Holder) {
+		c.lockErr = true
 	}
 	c.session, c.user = &s, &u
 	return callnum, nil
@@ -132,11 +126,7 @@ func (c *call) exclusive() bool {
 	if c.session.Exclusive {
 		return true
 	}
-	if c.session.Master != nil {
-		m, err := c.hub.store.GetSession(c.ctx, *c.session.Master)
-		return err == nil && m.Exclusive && !m.Closed
-	}
-	return false
+	return c.masterExclusive
 }
 
 // requireLogin fails anonymous calls.
