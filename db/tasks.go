@@ -470,7 +470,9 @@ func (s *Store) CancelChildren(ctx context.Context, parent int64) error {
 	return nil
 }
 
-// FreeTask returns a task to FREE, dropping its host. A finished task is ErrTaskFinished.
+// FreeTask returns a task to FREE, dropping its host, and ends its wait: a
+// freed parent starts again (its subtasks are found again by label). A
+// finished task is ErrTaskFinished.
 // countRetry records that the task lost its host (the lost-host recovery).
 func (s *Store) FreeTask(ctx context.Context, id int64, reason string, countRetry bool) error {
 	return s.WithTx(ctx, func(tx *Store) error {
@@ -489,7 +491,7 @@ func (s *Store) FreeTask(ctx context.Context, id int64, reason string, countRetr
 		if reason != "" {
 			r = reason
 		}
-		if _, err := tx.exec(ctx, "UPDATE tasks SET state = ?, host_id = NULL, start_time = NULL, free_reason = ?, retries = retries + ? WHERE id = ?", TaskFree, r, inc, id); err != nil {
+		if _, err := tx.exec(ctx, "UPDATE tasks SET state = ?, host_id = NULL, start_time = NULL, waiting = NULL, free_reason = ?, retries = retries + ? WHERE id = ?", TaskFree, r, inc, id); err != nil {
 			return err
 		}
 		return tx.deactivateRuns(ctx, id)

@@ -1255,6 +1255,12 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	id, err := c.hub.store.CreateBuild(c.ctx, nb)
 	if errors.Is(err, db.ErrConflict) {
+		// A build task that was freed (its builder died) and runs again
+		// gets back the build it started.
+		if b, gerr := c.hub.store.GetBuildByNVR(c.ctx, nb.PackageName, nb.Version, nb.Release); gerr == nil &&
+			b.State == db.BuildBuilding && b.TaskID != nil && *b.TaskID == taskID {
+			return b.ID, nil
+		}
 		return nil, genericErr("Build already exists: %s-%s-%s", nb.PackageName, nb.Version, nb.Release)
 	}
 	if err != nil {
