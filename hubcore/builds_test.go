@@ -495,7 +495,11 @@ func TestHostImportAndTagging(t *testing.T) {
 		if b["id"] != buildID || b["state"] != int64(db.BuildBuilding) || b["task_id"] != taskID || b["owner_name"] != "alice" || b["nvr"] != "hello-1.0-1" {
 			t.Errorf("getBuild = %v", b)
 		}
-		hc.fault(kojixml.GenericError, "host.initBuild", data) // same NVR while building
+		if again := hc.must("host.initBuild", data); again != buildID { // the same task, run again after a restart
+			t.Errorf("host.initBuild again from task %d = %v, want its build %d", taskID, again, buildID)
+		}
+		hc.must("host.openTask", assigned)
+		hc.fault(kojixml.GenericError, "host.initBuild", map[string]any{"name": "hello", "version": "1.0", "release": "1", "task_id": assigned}) // same NVR, another task
 		th.anon().fault(kojixml.GenericError, "getBuild", "nonvr", true)
 		if v := th.anon().must("getBuild", int64(99999)); v != nil {
 			t.Errorf("getBuild(99999) = %v", v)
