@@ -3,6 +3,7 @@ package hubcore
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -64,23 +65,31 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 	if proxy != nil {
 		return nil, notAllowed("proxy logins are not supported by this hub")
 	}
-	cert, why := c.verifiedCert()
+	cert, problem, why := c.verifiedCert()
 	if cert == nil {
+		// Koji's words first; then pki's diagnosis, which is what the hub
+		// lists and doctor and the clients say for the same fault.
 		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
-		c.hub.noteLoginFailure(c, "", why)
+		c.hub.noteLoginFailure(c, "", problem, why)
 		return nil, fault(kojixml.AuthError, "could not verify client: %s", why)
 	}
 	name := subjectComponent(cert, c.hub.cfg.DNUsernameComponent)
 	if name == "" {
 		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
-		return nil, fault(kojixml.AuthError, "unable to get user information (%s) from client certificate", c.hub.cfg.DNUsernameComponent)
+		msg := fmt.Sprintf("unable to get user information (%s) from client certificate %s; issue the certificate with that field set (kojictl certs user NAME or host NAME) or set DNUsernameComponent in hub.conf to a field it has",
+			c.hub.cfg.DNUsernameComponent, cert.Subject)
+		c.hub.noteLoginFailure(c, "", pki.ProblemNameMismatch, msg)
+		return nil, fault(kojixml.AuthError, "%s", msg)
 	}
 	u, err := c.hub.store.GetUserByName(c.ctx, name)
 	switch {
 	case errors.Is(err, db.ErrNotFound) && c.hub.cfg.DisableLoginCreatesUser:
+		// CN not a known user or host: Koji's words, then the fix.
 		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
-		c.hub.noteLoginFailure(c, name, "Unknown user: "+name)
-		return nil, fault(kojixml.AuthError, "Unknown user: %s", name)
+		msg := fmt.Sprintf("Unknown user: %s; client certificate %s from %s names no user of the hub, and LoginCreatesUser = false in hub.conf keeps sslLogin from creating one; register it with koji add-host %s ARCH for a builder or koji add-user %s, or issue the certificate for a registered name",
+			name, cert.Subject, c.remote, name, name)
+		c.hub.noteLoginFailure(c, name, pki.ProblemNameMismatch, msg)
+		return nil, fault(kojixml.AuthError, "%s", msg)
 	case errors.Is(err, db.ErrNotFound):
 		id, err := c.hub.store.CreateUser(c.ctx, db.User{Name: name})
 		if err != nil {
@@ -91,7 +100,10 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	if u.Status == db.StatusBlocked {
-		return nil, fault(kojixml.AuthError, "logins by %s are not allowed", u.Name)
+		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		msg := fmt.Sprintf("logins by %s are not allowed: the user is blocked on the hub; if it should log in again, an admin unblocks it with koji enable-user %s", u.Name, u.Name)
+		c.hub.noteLoginFailure(c, name, pki.ProblemPeerRejected, msg)
+		return nil, fault(kojixml.AuthError, "%s", msg)
 	}
 	res, err := c.hub.openSession(c, u.ID, db.AuthSSL, nil)
 	if err != nil {
@@ -106,25 +118,30 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 }
 
 // verifiedCert is the client certificate the hub's TLS listener verified,
-// or nil and why not (Koji says "None" when there is no certificate).
-func (c *call) verifiedCert() (*x509.Certificate, string) {
+// or nil with the problem and why not (Koji says "None" when there is no
+// certificate; with a ClientCertVerifier it is pki's diagnosis).
+func (c *call) verifiedCert() (*x509.Certificate, pki.Problem, string) {
 	if c.tls == nil {
-		return nil, "None (the hub is not serving TLS)"
+		return nil, pki.ProblemPlainHTTP, "None (the hub is not serving TLS)"
 	}
 	if v := c.hub.cfg.ClientCertVerifier; v != nil {
 		cert, err := v(c.tls)
 		if err != nil {
-			return nil, err.Error()
+			var pe *pki.Error
+			if errors.As(err, &pe) {
+				return nil, pe.Problem, pe.Message
+			}
+			return nil, pki.ProblemHandshake, err.Error()
 		}
-		return cert, ""
+		return cert, "", ""
 	}
 	if len(c.tls.VerifiedChains) == 0 || len(c.tls.VerifiedChains[0]) == 0 {
 		if len(c.tls.PeerCertificates) > 0 {
-			return nil, "FAILED"
+			return nil, pki.ProblemHandshake, "FAILED"
 		}
-		return nil, "None"
+		return nil, pki.ProblemNoClientCert, "None"
 	}
-	return c.tls.VerifiedChains[0][0], ""
+	return c.tls.VerifiedChains[0][0], "", ""
 }
 
 func subjectComponent(cert *x509.Certificate, comp string) string {
@@ -152,9 +169,10 @@ func subjectComponent(cert *x509.Certificate, comp string) string {
 }
 
 // noteLoginFailure logs a refused sslLogin and keeps it with the refused
-// handshakes, so that operators see both in one list.
-func (h *Hub) noteLoginFailure(c *call, name, why string) {
-	f := pki.Failure{Time: time.Now(), RemoteAddr: c.remote, Problem: "login", Message: why, CommonName: name}
+// handshakes, so that operators see both in one list, under pki's problem
+// names (the /metrics label).
+func (h *Hub) noteLoginFailure(c *call, name string, problem pki.Problem, why string) {
+	f := pki.Failure{Time: time.Now(), RemoteAddr: c.remote, Problem: problem, Message: why, CommonName: name}
 	if c.tls != nil && len(c.tls.PeerCertificates) > 0 {
 		pc := c.tls.PeerCertificates[0]
 		f.Subject, f.CommonName, f.Issuer, f.NotAfter = pc.Subject.String(), pc.Subject.CommonName, pc.Issuer.String(), pc.NotAfter
