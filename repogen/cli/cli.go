@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,7 +86,8 @@ func NewFlagSet(c *Config, errOut io.Writer) *flag.FlagSet {
 	str(&c.UpdateMDPath, "update-md-path", "previous repodata `DIR` for --update (default OUTPUTDIR/repodata)")
 	boolean(&c.SkipStat, "skip-stat", "with --update, trust the previous metadata on a path match without stat()")
 	fs.IntVar(&c.Workers, "workers", 0, "packages read in parallel (default: number of CPUs)")
-	fs.IntVar(&c.ChangelogLimit, "changelog-limit", changelogUnset, "keep only the `N` newest changelog entries (default 10; -1 keeps all)")
+	c.ChangelogLimit = changelogUnset
+	fs.Var(changelogFlag{&c.ChangelogLimit}, "changelog-limit", "keep only the `N` newest changelog entries (default 10; -1 keeps all)")
 	str(&c.Checksum, "checksum,s", "checksum `TYPE`: sha256 (default), sha1, sha224, sha384, sha512, md5")
 	str(&c.CompressType, "compress-type,general-compress-type", "metadata compression `TYPE`: gz (default), zstd, xz, none")
 	str(&c.Revision, "revision", "repomd.xml revision (default: current Unix time)")
@@ -373,4 +375,24 @@ func bar(done, total int, rate, eta float64) string {
 	}
 	return fmt.Sprintf("[%s] %d/%d %3d%% %6.0f pkg/s ETA %s ", b, done, total, int(frac*100), rate,
 		time.Duration(eta*float64(time.Second)).Round(time.Second))
+}
+
+// changelogFlag is --changelog-limit: an int whose "not given" value is not
+// printed as a default in --help.
+type changelogFlag struct{ v *int }
+
+func (f changelogFlag) String() string {
+	if f.v == nil || *f.v == changelogUnset {
+		return ""
+	}
+	return strconv.Itoa(*f.v)
+}
+
+func (f changelogFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want an integer")
+	}
+	*f.v = n
+	return nil
 }
