@@ -305,8 +305,8 @@ func (t *task) wait(ctx context.Context, children []int64, failany bool) (map[in
 	}
 	v, err := t.d.hub.Call(ctx, "host.taskWaitResults", t.id, ids)
 	if err != nil {
-		if _, ok := isFault(err); ok {
-			return nil, err // a child's fault: the parent's reason
+		if f, ok := isFault(err); ok {
+			return nil, f // a child's fault, as it is: the parent's reason
 		}
 		return nil, fmt.Errorf("host.taskWaitResults: %w", err)
 	}

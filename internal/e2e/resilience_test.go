@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/testenv"
 )
 
@@ -63,18 +65,14 @@ func TestKojidKilledMidBuild(t *testing.T) {
 	}
 }
 
-// TestReadinessOnSmallFilesystem: with its workdir on a small filesystem,
-// kojid goes not ready when the space falls below minspace, says why
-// naming the path, takes no task, and is ready again once space is freed.
-func TestReadinessOnSmallFilesystem(t *testing.T) {
-	testenv.NeedTool(t, "mount")
-	bf := newBuildFarm(t, "sqlite")
-	ctx := context.Background()
-	// a fresh kojid whose workdir is a 16 MiB tmpfs, minspace 8 MB
+// smallWorkdir restarts the farm's kojid with its workdir on a tmpfs of
+// sizeMB and minspace minMB, and returns the workdir.
+func (bf *buildFarm) smallWorkdir(t *testing.T, sizeMB, minMB int) string {
+	t.Helper()
 	bf.kojid.stop(syscall.SIGTERM, 20*time.Second)
 	small := filepath.Join(t.TempDir(), "small")
 	os.MkdirAll(small, 0o755)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", small).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", sizeMB), "tmpfs", small).CombinedOutput(); err != nil {
 		if testenv.RequireTools() {
 			t.Fatalf("mount tmpfs: %v %s (the test needs root)", err, out)
 		}
@@ -83,9 +81,56 @@ func TestReadinessOnSmallFilesystem(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", "-l", small).Run() })
 	conf, _ := os.ReadFile(bf.config)
 	c := strings.Replace(string(conf), "workdir = "+bf.work+"/work", "workdir = "+small, 1)
-	c = strings.Replace(c, "minspace = 10", "minspace = 8", 1)
+	c = strings.Replace(c, "minspace = 10", fmt.Sprintf("minspace = %d", minMB), 1)
 	os.WriteFile(bf.config, []byte(c), 0o600)
 	bf.startKojid(t)
+	return small
+}
+
+// TestDiskFullDuringBuild: a build that fills the builder's workdir fails
+// with "no space left on <workdir>", and the builder reports not ready on
+// its next check-in while the space is gone.
+func TestDiskFullDuringBuild(t *testing.T) {
+	testenv.NeedTool(t, "mount")
+	bf := newBuildFarm(t, "sqlite")
+	ctx := context.Background()
+	small := bf.smallWorkdir(t, 24, 4)
+	bf.admin.Call(ctx, "packageListAdd", "dist", "filler", map[string]any{"owner": "kojiadmin", "__starstar": true})
+	dir := t.TempDir()
+	spec := `Name: filler
+Version: 1.0
+Release: 1
+Summary: Fills the disk (kojigo test package)
+License: MIT
+BuildArch: noarch
+%description
+Writes more than the builder has.
+%build
+head -c 64M /dev/zero > big
+%files
+`
+	os.WriteFile(filepath.Join(dir, "filler.spec"), []byte(spec), 0o644)
+	id := bf.submit(t, srpm(t, dir), nil)
+	if info := bf.wait(t, id, 2*time.Minute); asInt(info["state"]) != 5 {
+		t.Fatalf("disk-filling build ended in state %v, want FAILED", info["state"])
+	}
+	_, err := bf.admin.Call(ctx, "getTaskResult", id)
+	var f *kojiclient.Fault
+	if !errors.As(err, &f) || !strings.HasPrefix(f.String, "no space left on "+small) {
+		t.Fatalf("the parent's fault = %v, want the child's: no space left on %s", err, small)
+	}
+	t.Logf("fault: %s", f.String)
+}
+
+// TestReadinessOnSmallFilesystem: with its workdir on a small filesystem,
+// kojid goes not ready when the space falls below minspace, says why
+// naming the path, takes no task, and is ready again once space is freed.
+func TestReadinessOnSmallFilesystem(t *testing.T) {
+	testenv.NeedTool(t, "mount")
+	bf := newBuildFarm(t, "sqlite")
+	ctx := context.Background()
+	// a fresh kojid whose workdir is a 16 MiB tmpfs, minspace 8 MB
+	small := bf.smallWorkdir(t, 16, 8)
 
 	filler := filepath.Join(small, "filler")
 	if err := os.WriteFile(filler, make([]byte, 12<<20), 0o644); err != nil {
