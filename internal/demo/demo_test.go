@@ -1,0 +1,316 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kojigo/builderd"
+	"kojigo/hubcore"
+	"kojigo/internal/kojiconf"
+)
+
+func TestOptionsDefaultsAndHostileInput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	tests := []struct {
+		name    string
+		o       Options
+		wantErr string
+	}{
+		{"zero value", Options{Home: home}, ""},
+		{"builders max", Options{Home: home, Builders: MaxBuilders}, ""},
+		{"builders negative", Options{Home: home, Builders: -1}, "builders: want 1 to 16"},
+		{"builders too many", Options{Home: home, Builders: 1000}, "builders: want 1 to 16"},
+		{"builders one over", Options{Home: home, Builders: MaxBuilders + 1}, "builders"},
+		{"dir is a file", Options{Dir: file}, "not a directory"},
+		{"dir with newline", Options{Dir: "/tmp/x\n[kojid]"}, "control characters"},
+		{"dir with NUL", Options{Dir: "/tmp/x\x00y"}, "control characters"},
+		{"dir with ini comment", Options{Dir: "/tmp/x;y"}, "not allowed"},
+		{"dir with query", Options{Dir: "/tmp/x?mode=ro"}, "not allowed"},
+		{"dir with interpolation", Options{Dir: "/tmp/%(x)s"}, "not allowed"},
+		{"dir with trailing space", Options{Dir: "/tmp/x "}, "spaces"},
+		{"dir too long", Options{Dir: "/" + strings.Repeat("a", 2000)}, "longer than 1024"},
+		{"listen no port", Options{Home: home, Listen: "127.0.0.1"}, "want HOST:PORT"},
+		{"listen garbage", Options{Home: home, Listen: "::::"}, "want HOST:PORT"},
+		{"listen port too big", Options{Home: home, Listen: "127.0.0.1:99999"}, "port must be"},
+		{"listen port name", Options{Home: home, Listen: "127.0.0.1:https"}, "port must be"},
+		{"listen everywhere", Options{Home: home, Listen: "0.0.0.0:8443"}, "loopback only"},
+		{"listen empty host", Options{Home: home, Listen: ":8443"}, "loopback only"},
+		{"listen remote name", Options{Home: home, Listen: "koji.example.org:443"}, "loopback only"},
+		{"listen private ip", Options{Home: home, Listen: "10.0.0.1:443"}, "loopback only"},
+		{"listen localhost", Options{Home: home, Listen: "localhost:8443"}, ""},
+		{"listen ipv6 loopback", Options{Home: home, Listen: "[::1]:0"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckOptions(tc.o)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckOptions: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("CheckOptions = %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	o, err := Options{Home: home}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Builders != 2 || o.Dir != filepath.Join(home, ".kojigo", "demo") || o.Listen != "127.0.0.1:0" || o.Stdout == nil || o.Logger == nil {
+		t.Errorf("defaults = builders %d, dir %q, listen %q", o.Builders, o.Dir, o.Listen)
+	}
+	if _, err := os.Stat(o.Dir); err == nil {
+		t.Error("CheckOptions created the state directory")
+	}
+}
+
+// TestRunRefusesBadOptionsBeforeTouchingAnything: a bad option changes nothing.
+func TestRunRefusesBadOptionsBeforeTouchingAnything(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	for _, o := range []Options{
+		{Dir: dir, Builders: -3},
+		{Dir: dir, Listen: "192.0.2.1:80"},
+		{Dir: dir, BinDir: t.TempDir()}, // no kojihub there
+	} {
+		err := Run(context.Background(), o)
+		if err == nil {
+			t.Fatalf("Run(%+v) = nil", o)
+		}
+		if _, serr := os.Stat(dir); serr == nil {
+			t.Fatalf("Run(%+v) failed (%v) but made %s", o, err, dir)
+		}
+	}
+}
+
+func TestFindBinarySaysHowToBuild(t *testing.T) {
+	empty := t.TempDir()
+	_, err := findBinary("kojihub", empty)
+	if err == nil || !strings.Contains(err.Error(), "make") || !strings.Contains(err.Error(), "go build -o bin/ ./cmd/...") {
+		t.Fatalf("findBinary in an empty dir = %v; want it to say how to build", err)
+	}
+	// a directory or a file that is not executable is not a binary
+	os.Mkdir(filepath.Join(empty, "kojid"), 0o755)
+	os.WriteFile(filepath.Join(empty, "kojictl"), []byte("x"), 0o644)
+	for _, n := range []string{"kojid", "kojictl"} {
+		if p, err := findBinary(n, empty); err == nil {
+			t.Errorf("findBinary(%s) = %s, want an error", n, p)
+		}
+	}
+	exe := filepath.Join(empty, "kojihub")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	if p, err := findBinary("kojihub", empty); err != nil || p != exe {
+		t.Errorf("findBinary = %q, %v; want %s", p, err, exe)
+	}
+}
+
+// TestSamplesMatchBuilderdTestdata keeps the embedded copies identical to
+// the packages builderd's tests build.
+func TestSamplesMatchBuilderdTestdata(t *testing.T) {
+	for _, s := range samples() {
+		want := os.DirFS(filepath.Join("..", "..", "builderd", "testdata", s.Dir))
+		got, err := fs.Sub(samplesFS, "samples/"+s.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err = fs.WalkDir(want, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			n++
+			w, _ := fs.ReadFile(want, p)
+			g, gerr := fs.ReadFile(got, p)
+			if gerr != nil || !bytes.Equal(w, g) {
+				t.Errorf("samples/%s/%s differs from builderd/testdata (copy it over)", s.Dir, p)
+			}
+			return nil
+		})
+		if err != nil || n == 0 {
+			t.Fatalf("builderd/testdata/%s: %v (%d files)", s.Dir, err, n)
+		}
+		gn := 0
+		fs.WalkDir(got, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				gn++
+			}
+			return err
+		})
+		if gn != n {
+			t.Errorf("samples/%s has %d files, builderd/testdata/%s %d", s.Dir, gn, s.Dir, n)
+		}
+		dst := t.TempDir()
+		if err := writeSample(s, dst); err != nil {
+			t.Fatal(err)
+		}
+		if specs, _ := filepath.Glob(filepath.Join(dst, "*.spec")); len(specs) != 1 {
+			t.Errorf("writeSample(%s) wrote specs %v", s.Dir, specs)
+		}
+	}
+}
+
+// TestConfigsLoad: the files the demo writes are read by the daemons'
+// and the client's own loaders without errors or warnings, also in a
+// directory with spaces.
+func TestConfigsLoad(t *testing.T) {
+	l := layout{dir: filepath.Join(t.TempDir(), "demo dir")}
+	if err := makeDirs(l, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := makeCerts(l, 2); err != nil {
+		t.Fatal(err)
+	}
+	hubURL := "https://127.0.0.1:8443"
+
+	kc := filepath.Join(l.builder("builder2"), "kojid.conf")
+	os.WriteFile(kc, []byte(kojidConf(l, "builder2", hubURL, 100)), 0o600)
+	cfg, warns, err := builderd.LoadConfig(kc, kojiconf.Options{})
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("kojid.conf: %v %v", err, warns)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("kojid.conf: %v", err)
+	}
+	if cfg.Server != hubURL+"/kojihub" || cfg.Cert != l.pem("builder2") || cfg.WorkDir != filepath.Join(l.builder("builder2"), "work") || int64(cfg.MinSpace) != 100<<20 || cfg.UseMock != "no" {
+		t.Errorf("kojid.conf read back as %+v", cfg)
+	}
+
+	os.WriteFile(l.hubConf(), []byte(hubConf(l, "127.0.0.1:8443")), 0o600)
+	hc := hubcore.DefaultFileConfig()
+	if _, err := kojiconf.Load(l.hubConf(), "hub", &hc, kojiconf.Options{}); err != nil {
+		t.Fatalf("hub.conf: %v", err)
+	}
+	if err := hc.Validate(); err != nil {
+		t.Fatalf("hub.conf: %v", err)
+	}
+	if hc.DSN() != l.dsn() || hc.TLSClientCA != l.ca() || hc.KojiDir != l.topdir() {
+		t.Errorf("hub.conf read back as %+v", hc)
+	}
+
+	os.WriteFile(l.clientConf(), []byte(clientConf(l, hubURL)), 0o600)
+	p, err := kojiconf.LoadClientProfile(ProfileName, kojiconf.ClientOptions{ConfigFile: l.clientConf(), Home: t.TempDir(), SysConfDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("koji.conf: %v", err)
+	}
+	if p.Server != hubURL+"/kojihub" || p.EffectiveAuthType() != "ssl" || p.Cert != l.pem(AdminUser) || p.ServerCA != l.ca() {
+		t.Errorf("koji.conf read back as %+v", p)
+	}
+
+	// certificates are made once: a second run keeps them
+	before, _ := os.ReadFile(l.pem("builder1"))
+	if err := makeCerts(l, 3); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(l.pem("builder1"))
+	if !bytes.Equal(before, after) {
+		t.Error("makeCerts replaced builder1's certificate")
+	}
+	if _, err := os.Stat(l.pem("builder3")); err != nil {
+		t.Errorf("a third builder got no certificate: %v", err)
+	}
+}
+
+func TestPrepareDBIsIdempotent(t *testing.T) {
+	l := layout{dir: t.TempDir()}
+	for i := 0; i < 2; i++ {
+		if err := prepareDB(context.Background(), l); err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+	}
+}
+
+func TestMinspace(t *testing.T) {
+	for _, tc := range []struct{ free, want int64 }{
+		{-1, 1}, {0, 1}, {50 << 20, 25}, {199 << 20, 99}, {200 << 20, 100}, {1 << 40, 100},
+	} {
+		if got := minspaceMB(tc.free); got != tc.want {
+			t.Errorf("minspaceMB(%d) = %d, want %d", tc.free, got, tc.want)
+		}
+	}
+}
+
+func TestStateRoundTripAndCorruption(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "state.json")
+	s, err := loadState(p)
+	if err != nil || len(s.Tasks) != 0 {
+		t.Fatalf("missing state: %v %v", s, err)
+	}
+	s.Tasks["hello"], s.Listen = 7, "127.0.0.1:4000"
+	if err := saveState(p, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := loadState(p); err != nil || got.Tasks["hello"] != 7 || got.Listen != s.Listen {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	os.WriteFile(p, []byte("{not json"), 0o600)
+	if _, err := loadState(p); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Fatalf("corrupt state: %v", err)
+	}
+}
+
+func TestPickListenReusesAFreePreviousPort(t *testing.T) {
+	a, err := pickListen("127.0.0.1:0", "")
+	if err != nil || strings.HasSuffix(a, ":0") {
+		t.Fatalf("pickListen = %q, %v", a, err)
+	}
+	if b, err := pickListen("127.0.0.1:0", a); err != nil || b != a {
+		t.Errorf("previous free port %s not reused: %q %v", a, b, err)
+	}
+	if b, _ := pickListen("127.0.0.1:0", "[::1]:"+strings.Split(a, ":")[1]); b == "[::1]:"+strings.Split(a, ":")[1] {
+		t.Errorf("previous port on another host reused: %s", b)
+	}
+	if b, _ := pickListen("127.0.0.1:1234", a); b != "127.0.0.1:1234" {
+		t.Errorf("explicit port replaced: %s", b)
+	}
+}
+
+func TestHostStatus(t *testing.T) {
+	tests := []struct {
+		m    map[string]any
+		want string
+	}{
+		{map[string]any{"name": "b1"}, "b1: not checked in yet"},
+		{map[string]any{"name": "b1", "ready": true, "enabled": true, "data": map[string]any{}}, "b1: ready"},
+		{map[string]any{"name": "b1", "ready": false, "enabled": true, "data": map[string]any{
+			"not_ready_reasons": []any{"rpmbuild not found: install the rpm-build package"}}}, "b1: not ready: rpmbuild not found: install the rpm-build package"},
+		{map[string]any{"name": "b1", "ready": false, "enabled": true, "data": map[string]any{}}, "b1: not ready: no recent check-in from its kojid"},
+		{map[string]any{"name": "b1", "ready": true, "enabled": false, "data": map[string]any{}}, "b1: disabled"},
+	}
+	for _, tc := range tests {
+		if got, _ := hostStatus(tc.m); got != tc.want {
+			t.Errorf("hostStatus(%v) = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+	_, facts := hostStatus(map[string]any{"name": "b1", "ready": true, "data": map[string]any{
+		"disk": []any{map[string]any{"role": "workdir", "free": int64(3 << 30)}}, "mem_available": int64(1 << 30), "cpus": int64(2)}})
+	if facts != " (workdir 3.0 GiB free, memory 1.0 GiB available, 2 cpus)" {
+		t.Errorf("facts = %q", facts)
+	}
+}
+
+func TestLockDirKeepsASecondDemoOut(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "another kojictl demo") {
+		t.Fatalf("second lock = %v", err)
+	}
+	unlock()
+	u2, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	u2()
+}

@@ -1,0 +1,7 @@
+#include <stdio.h>
+
+int main(void)
+{
+	puts("Hello from kojigo!");
+	return 0;
+}
