@@ -114,9 +114,13 @@ func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, loginCre
 		t.Fatal("hub did not start in 10s")
 	}
 	t.Cleanup(func() {
+		st := time.Now()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("hub stopped with %v", err)
+		}
+		if d := time.Since(st); d > time.Second {
+			t.Logf("hub took %v to stop", d.Round(time.Millisecond))
 		}
 	})
 	h.Base = "https://" + ln.Addr().String()
