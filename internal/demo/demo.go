@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		children = append(children, c)
 	}
-	fmt.Fprintf(out, "kojigo demo: %d builders (%s), logs in %s\n", o.Builders, arch, l.logs())
+	fmt.Fprintf(out, "kojigo demo: builders: %d (%s), logs in %s\n", o.Builders, arch, l.logs())
 	fmt.Fprintf(out, "kojigo demo: client profile [%s] in %s\n", ProfileName, l.clientConf())
 	fmt.Fprintf(out, "kojigo demo:   kojictl -p %s --config %s list-hosts --health\n", ProfileName, l.clientConf())
 	fmt.Fprintf(out, "kojigo demo:   koji -p %s -c %s list-tasks\n", ProfileName, l.clientConf())

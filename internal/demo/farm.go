@@ -148,6 +148,13 @@ func (w *watcher) printf(format string, args ...any) { fmt.Fprintf(w.out, format
 // following those still running.
 func (w *watcher) submit(ctx context.Context) error {
 	rpmbuild, lookErr := exec.LookPath("rpmbuild")
+	var notSubmitted []string
+	defer func() {
+		if len(notSubmitted) > 0 {
+			w.printf("builds of %s not submitted: rpmbuild not found to make their SRPMs: install rpm-build (Fedora, RHEL) or rpm (Debian, Ubuntu) and run the demo again",
+				strings.Join(notSubmitted, ", "))
+		}
+	}()
 	for _, s := range samples() {
 		tagged, err := w.admin.Call(ctx, "listTagged", Tag, kojiclient.Kw{"package": s.Package})
 		if err != nil {
@@ -170,7 +177,7 @@ func (w *watcher) submit(ctx context.Context) error {
 			}
 		}
 		if lookErr != nil {
-			w.printf("build %s: not submitted: rpmbuild not found to make its SRPM: install rpm-build (Fedora, RHEL) or rpm (Debian, Ubuntu) and run the demo again", s.Package)
+			notSubmitted = append(notSubmitted, s.Package)
 			continue
 		}
 		if w.submitted == 0 {
