@@ -126,7 +126,8 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 				f.Problem = pe.Problem
 			}
 			h.record(f)
-			h.fault(w, kojixml.Errorf(kojixml.AuthError, "%s", err.Error()))
+			// The real hub's words: Koji's prefix, then the diagnosis.
+			h.fault(w, kojixml.Errorf(kojixml.AuthError, "could not verify client: %s", err.Error()))
 			return
 		}
 		h.mu.Lock()
