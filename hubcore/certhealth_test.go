@@ -28,7 +28,7 @@ func TestBuilderReportsCertExpiry(t *testing.T) {
 	notAfter := farm.Now.Add(40 * 24 * time.Hour).Truncate(time.Second)
 	b := farm.Issue("builder1", pki.Request{Role: pki.RoleHost, Name: "builder1", NotAfter: notAfter})
 	hub := startRealHub(t, pkitest.HubOptions{CertFile: hubCert.Cert, KeyFile: hubCert.Key, ClientCAFile: farm.CAFile,
-		UserTypes: map[string]int{"builder1": 1}}, farm.CAFile, true)
+		UserTypes: map[string]int{"builder1": 1}}, farm.CAFile, hubSetup{})
 
 	dir := t.TempDir()
 	for _, d := range []string{"work", "top", "mock"} {

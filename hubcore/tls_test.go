@@ -60,11 +60,17 @@ type realHub struct {
 	anon *http.Client
 }
 
+// hubSetup is what startRealHub may change besides the certificate files.
+type hubSetup struct {
+	Tweak func(*hubcore.FileConfig)              // hub.conf
+	Seed  func(context.Context, *db.Store) error // store contents
+}
+
 // startRealHub seeds a SQLite store with the hosts of opts.UserTypes (usertype
 // 1), runs RunServer on it with opts' certificate files and a JSON logger,
 // and stops it at cleanup. caFile verifies the hub for anonymous calls; when
 // empty (the hub's certificate is the fault under test) they skip the check.
-func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, loginCreatesUser bool) *realHub {
+func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, hs hubSetup) *realHub {
 	t.Helper()
 	ctx := context.Background()
 	dsn := "sqlite://" + filepath.Join(t.TempDir(), "koji.db")
@@ -87,13 +93,20 @@ func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, loginCre
 			t.Fatal(err)
 		}
 	}
+	if hs.Seed != nil {
+		if err := hs.Seed(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+	}
 	store.Close()
 
 	fc := hubcore.DefaultFileConfig()
 	fc.DB = dsn
 	fc.KojiDir = t.TempDir()
 	fc.TLSCert, fc.TLSKey, fc.TLSClientCA = opts.CertFile, opts.KeyFile, opts.ClientCAFile
-	fc.LoginCreatesUser = loginCreatesUser
+	if hs.Tweak != nil {
+		hs.Tweak(&fc)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -385,7 +398,7 @@ func TestRealHubBrokenSetups(t *testing.T) {
 			if s.Hub.CertFile == sound.Hub.CertFile {
 				caFile = sound.ServerCA
 			}
-			hub := startRealHub(t, s.Hub, caFile, true)
+			hub := startRealHub(t, s.Hub, caFile, hubSetup{})
 
 			// (a) the Go client.
 			kc, cerr := clientLogin(t, hub.URL, s.Cert, s.ServerCA)
@@ -516,7 +529,7 @@ func TestRealHubCNNotAHost(t *testing.T) {
 	opts := pkitest.HubOptions{CertFile: hubCert.Cert, KeyFile: hubCert.Key, ClientCAFile: farm.CAFile, UserTypes: map[string]int{"builder1": 1}}
 
 	t.Run("LoginCreatesUser", func(t *testing.T) {
-		hub := startRealHub(t, opts, farm.CAFile, true)
+		hub := startRealHub(t, opts, farm.CAFile, hubSetup{})
 		kc, err := clientLogin(t, hub.URL, carol.PEM, farm.CAFile)
 		if err != nil {
 			t.Fatalf("sslLogin as carol: %v", err)
@@ -545,7 +558,7 @@ func TestRealHubCNNotAHost(t *testing.T) {
 	})
 
 	t.Run("no LoginCreatesUser", func(t *testing.T) {
-		hub := startRealHub(t, opts, farm.CAFile, false)
+		hub := startRealHub(t, opts, farm.CAFile, hubSetup{Tweak: func(fc *hubcore.FileConfig) { fc.LoginCreatesUser = false }})
 		_, err := clientLogin(t, hub.URL, carol.PEM, farm.CAFile)
 		var f *kojixml.Fault
 		if !errors.As(err, &f) || f.Code != kojixml.AuthError || !strings.HasPrefix(f.String, "Unknown user: carol") {
@@ -583,7 +596,7 @@ func TestRealHubCNNotAHost(t *testing.T) {
 func TestRealHubNoClientCertSSLLogin(t *testing.T) {
 	farm := pkitest.NewFarm(t, "kojigo CA A")
 	hubCert := farm.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
-	hub := startRealHub(t, pkitest.HubOptions{CertFile: hubCert.Cert, KeyFile: hubCert.Key, ClientCAFile: farm.CAFile}, farm.CAFile, true)
+	hub := startRealHub(t, pkitest.HubOptions{CertFile: hubCert.Cert, KeyFile: hubCert.Key, ClientCAFile: farm.CAFile}, farm.CAFile, hubSetup{})
 	_, err := clientLogin(t, hub.URL, "", farm.CAFile)
 	var f *kojixml.Fault
 	if !errors.As(err, &f) || f.Code != kojixml.AuthError || !strings.HasPrefix(f.String, "could not verify client: ") {
@@ -598,4 +611,48 @@ func TestRealHubNoClientCertSSLLogin(t *testing.T) {
 		t.Errorf("fault %q, want Koji's prefix and pki's words %q", f.String, want)
 	}
 	hub.checkRecorded(t, fs)
+}
+
+// TestRealHubSSLLoginRefusals: the other ways the hub refuses a valid
+// certificate at sslLogin are listed, logged and counted like refused
+// handshakes, each in one sentence with the fix, in the fault's words.
+func TestRealHubSSLLoginRefusals(t *testing.T) {
+	farm := pkitest.NewFarm(t, "kojigo CA A")
+	hubCert := farm.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	dave := farm.Issue("dave", pki.Request{Role: pki.RoleUser, Name: "dave"})
+	opts := pkitest.HubOptions{CertFile: hubCert.Cert, KeyFile: hubCert.Key, ClientCAFile: farm.CAFile}
+	tests := []struct {
+		name    string
+		hs      hubSetup
+		problem pki.Problem
+		words   []string
+	}{
+		{"blocked user", hubSetup{Seed: func(ctx context.Context, s *db.Store) error {
+			_, err := s.CreateUser(ctx, db.User{Name: "dave", Status: db.StatusBlocked})
+			return err
+		}}, pki.ProblemPeerRejected, []string{"logins by dave are not allowed", "blocked", "koji enable-user dave"}},
+		{"user name field missing", hubSetup{Tweak: func(fc *hubcore.FileConfig) { fc.DNUsernameComponent = "UID" }},
+			pki.ProblemNameMismatch, []string{"unable to get user information (UID)", "CN=dave", "DNUsernameComponent"}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			hub := startRealHub(t, opts, farm.CAFile, tc.hs)
+			_, err := clientLogin(t, hub.URL, dave.PEM, farm.CAFile)
+			var f *kojixml.Fault
+			if !errors.As(err, &f) || f.Code != kojixml.AuthError {
+				t.Fatalf("sslLogin = %v, want an AuthError", err)
+			}
+			oneSentence(t, "fault", f.String)
+			for _, w := range tc.words {
+				if !strings.Contains(f.String, w) {
+					t.Errorf("fault %q lacks %q", f.String, w)
+				}
+			}
+			fs := hub.waitFailures(t, 1)
+			if len(fs) != 1 || fs[0].Problem != string(tc.problem) || fs[0].Message != f.String {
+				t.Fatalf("hub lists %+v, want one %q failure in the fault's words", fs, tc.problem)
+			}
+			hub.checkRecorded(t, fs)
+		})
+	}
 }
