@@ -314,3 +314,35 @@ func TestLockDirKeepsASecondDemoOut(t *testing.T) {
 	}
 	u2()
 }
+
+// TestDistConfigs: the example configs in dist/ load without errors or
+// warnings, pass the daemons' own checks, and the values they call
+// defaults are the defaults.
+func TestDistConfigs(t *testing.T) {
+	hc := hubcore.DefaultFileConfig()
+	if _, err := kojiconf.Load(filepath.Join("..", "..", "dist", "hub.conf"), "hub", &hc, kojiconf.Options{Environ: func() []string { return nil }}); err != nil {
+		t.Fatalf("dist/hub.conf: %v", err)
+	}
+	if err := hc.Validate(); err != nil {
+		t.Fatalf("dist/hub.conf: %v", err)
+	}
+	def := hubcore.DefaultFileConfig()
+	// the keys marked "example"
+	def.DB, def.Listen, def.TLSCert, def.TLSKey, def.TLSClientCA = hc.DB, hc.Listen, hc.TLSCert, hc.TLSKey, hc.TLSClientCA
+	if hc != def {
+		t.Errorf("dist/hub.conf differs from the defaults it claims:\n got %+v\nwant %+v", hc, def)
+	}
+
+	kc, warns, err := builderd.LoadConfig(filepath.Join("..", "..", "dist", "kojid.conf"), kojiconf.Options{Environ: func() []string { return nil }})
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("dist/kojid.conf: %v %v", err, warns)
+	}
+	if err := kc.Validate(); err != nil {
+		t.Fatalf("dist/kojid.conf: %v", err)
+	}
+	kd := builderd.DefaultConfig()
+	if kc.MinSpace != kd.MinSpace || kc.SleepTime != kd.SleepTime || kc.RPMBuildTimeout != kd.RPMBuildTimeout || kc.MaxJobs != kd.MaxJobs ||
+		kc.MaxLoad != kd.MaxLoad || kc.CancelPoll != kd.CancelPoll || kc.Shutdown != kd.Shutdown || kc.WorkDir != kd.WorkDir || kc.UseMock != kd.UseMock {
+		t.Errorf("dist/kojid.conf differs from the defaults it claims:\n got %+v\nwant %+v", kc, kd)
+	}
+}
