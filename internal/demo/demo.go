@@ -91,7 +91,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	var children []*child
 	defer func() { stopAll(out, children) }()
-	hub, err := startChild("kojihub", filepath.Join(l.logs(), "kojihub.log"), hubBin, "--config", l.hubConf())
+	hub, err := startChild("kojihub", filepath.Join(l.logs(), "kojihub.log"), syscall.SIGTERM, hubBin, "--config", l.hubConf())
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	for i := 1; i <= o.Builders; i++ {
 		n := builderName(i)
-		c, err := startChild(n, filepath.Join(l.logs(), n+".log"), kojidBin,
+		c, err := startChild(n, filepath.Join(l.logs(), n+".log"), syscall.SIGKILL, kojidBin,
 			"-c", filepath.Join(l.builder(n), "kojid.conf"), "--force-lock")
 		if err != nil {
 			return err

@@ -50,7 +50,11 @@ type child struct {
 	err  error
 }
 
-func startChild(name, logFile, path string, args ...string) (*child, error) {
+// deathSig is what the child gets from the kernel if kojictl dies without
+// stopping it (Linux): the hub stops cleanly on SIGTERM; a kojid would keep
+// retrying to hand its tasks back to a hub that is gone, so it is killed
+// (its builds die with it; the hub frees their tasks after HostTimeout).
+func startChild(name, logFile string, deathSig syscall.Signal, path string, args ...string) (*child, error) {
 	f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -60,7 +64,7 @@ func startChild(name, logFile, path string, args ...string) (*child, error) {
 	c := &child{name: name, log: logFile, done: make(chan struct{})}
 	c.cmd = exec.Command(path, args...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
-	c.cmd.SysProcAttr = childAttr()
+	c.cmd.SysProcAttr = childAttr(deathSig)
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -250,3 +250,17 @@ func daemonsIn(dir string) []string {
 	}
 	return out
 }
+
+// TestDemoKilled: when kojictl itself is killed (no chance to clean up),
+// the kernel stops its daemons.
+func TestDemoKilled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	demo := start(t, "kojictl demo", []string{"PATH=" + t.TempDir()}, bin(t, "kojictl"), "demo", "--no-tui", "--builders", "1", "--dir", dir)
+	waitOutput(t, demo, time.Minute, "host builder1: not ready")
+	if n := len(daemonsIn(dir)); n != 2 {
+		t.Fatalf("%d daemons run from %s, want kojihub and kojid", n, dir)
+	}
+	demo.cmd.Process.Kill()
+	<-demo.done
+	waitFor(t, 20*time.Second, "the daemons to end after kojictl was killed", func() bool { return len(daemonsIn(dir)) == 0 })
+}
