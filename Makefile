@@ -38,9 +38,9 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u"); \
 	done
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
-	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/koji-hub $(DESTDIR)$(SYSCONFDIR)/kojid
-	[ -e $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf ] || install -m 0640 dist/hub.conf $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf
-	[ -e $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf ] || install -m 0640 dist/kojid.conf $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/koji-hub $(DESTDIR)$(SYSCONFDIR)/kojid
+	[ -e $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf ] || install -m 0600 dist/hub.conf $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf ] || install -m 0600 dist/kojid.conf $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf
 
 cross:
 	GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o bin/linux-arm64/ ./cmd/...

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 
 	"kojigo/builderd"
 	"kojigo/hubcore"
+	"kojigo/internal/doctor"
 	"kojigo/internal/kojiconf"
+	"kojigo/internal/pki"
 )
 
 func TestOptionsDefaultsAndHostileInput(t *testing.T) {
@@ -344,5 +347,71 @@ func TestDistConfigs(t *testing.T) {
 	if kc.MinSpace != kd.MinSpace || kc.SleepTime != kd.SleepTime || kc.RPMBuildTimeout != kd.RPMBuildTimeout || kc.MaxJobs != kd.MaxJobs ||
 		kc.MaxLoad != kd.MaxLoad || kc.CancelPoll != kd.CancelPoll || kc.Shutdown != kd.Shutdown || kc.WorkDir != kd.WorkDir || kc.UseMock != kd.UseMock {
 		t.Errorf("dist/kojid.conf differs from the defaults it claims:\n got %+v\nwant %+v", kc, kd)
+	}
+}
+
+// TestDistConfigsPassDoctor: installed as `make install` does (0600), with
+// their certificates made by kojictl certs' code and their directories in
+// place, the example configs pass kojictl doctor without a warning.
+func TestDistConfigsPassDoctor(t *testing.T) {
+	root := t.TempDir()
+	rewrite := strings.NewReplacer("/etc/", root+"/etc/", "/mnt/koji", root+"/mnt/koji", "/var/", root+"/var/")
+	for _, d := range []string{"etc/koji-hub", "etc/kojid", "mnt/koji", "var/tmp/koji", "var/lib/mock", "var/lib/kojihub"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca := pki.Dir{Path: filepath.Join(root, "pki")}
+	if _, err := ca.Init(pki.Request{Role: pki.RoleCA}); err != nil {
+		t.Fatal(err)
+	}
+	hub, err := ca.Issue(pki.Request{Role: pki.RoleHub, Name: "koji.example.org"}, "hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := ca.Issue(pki.Request{Role: pki.RoleHost, Name: "builder1.example.org"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := func(src, dst string, mode os.FileMode) {
+		t.Helper()
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, dst), b, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp(hub.CertFile, "etc/koji-hub/hub.crt", 0o644)
+	cp(hub.KeyFile, "etc/koji-hub/hub.key", 0o600)
+	cp(ca.CAFile(), "etc/koji-hub/clientca.crt", 0o644)
+	cp(host.PEMFile, "etc/kojid/client.crt", 0o600)
+	cp(ca.CAFile(), "etc/kojid/serverca.crt", 0o644)
+	var configs []doctor.Config
+	for _, f := range []string{"hub.conf", "kojid.conf"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "dist", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, f)
+		if err := os.WriteFile(p, []byte(rewrite.Replace(string(b))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		configs = append(configs, doctor.Config{Path: p})
+	}
+	rep := doctor.Run(context.Background(), doctor.Options{
+		Configs: configs, Offline: true, Home: t.TempDir(), SysConfDir: t.TempDir(),
+		Hostname: func() (string, error) { return "builder1.example.org", nil },
+		DiskFree: func(string) (uint64, uint64, error) { return 100 << 30, 200 << 30, nil },
+	})
+	var bad []string
+	for _, f := range rep.Findings {
+		if f.Severity != doctor.OK {
+			bad = append(bad, fmt.Sprintf("%+v", f))
+		}
+	}
+	if len(bad) > 0 || len(rep.Checked) != 2 {
+		t.Fatalf("doctor on dist/ configs (checked %v):\n%s", rep.Checked, strings.Join(bad, "\n"))
 	}
 }
