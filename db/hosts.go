@@ -181,17 +181,12 @@ func (s *Store) SetHostReady(ctx context.Context, id int64, ready bool) error {
 	return err
 }
 
-// SetHostData stores the latest data a host sent with its check-in.
+// SetHostData stores the latest data a host sent with its check-in, in
+// one statement (an upsert: both backends have ON CONFLICT).
 func (s *Store) SetHostData(ctx context.Context, id int64, data string) error {
-	now := s.Now()
-	return s.WithTx(ctx, func(tx *Store) error {
-		n, err := tx.execN(ctx, "UPDATE scheduler_host_data SET data = ?, update_time = ? WHERE host_id = ?", data, now, id)
-		if err != nil || n > 0 {
-			return err
-		}
-		_, err = tx.exec(ctx, "INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, ?)", id, data, now)
-		return err
-	})
+	_, err := s.exec(ctx, `INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, ?)
+		ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, update_time = excluded.update_time`, id, data, s.Now())
+	return err
 }
 
 // HostData returns a host's latest data (JSON) and when it came; ErrNotFound if none.

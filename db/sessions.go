@@ -174,6 +174,8 @@ type SessionAuth struct {
 	Holder *int64
 	// MasterExclusive tells whether the session's master holds the lock.
 	MasterExclusive bool
+	// Host is the host the user logs in as, if it is one.
+	Host *Host
 }
 
 // GetSessionAuth reads a session with its user and lock holder.
@@ -182,18 +184,28 @@ func (s *Store) GetSessionAuth(ctx context.Context, id int64) (SessionAuth, erro
 	var master, callnum, holder sql.NullInt64
 	var renew sql.NullFloat64
 	var krb sql.NullString
+	var hID, hUser sql.NullInt64
+	var hName, hArches, hDesc, hComment sql.NullString
+	var hUpd, hLoad, hCap sql.NullFloat64
+	var hReady, hEnabled sql.NullBool
 	x := &a.Session
 	u := &a.User
 	err := s.queryRow(ctx, `SELECT s.id, s.user_id, s.key, s.hostip, s.authtype, s.master, COALESCE(s.exclusive, FALSE), s.callnum,
 			s.start_time, s.update_time, s.renew_time, s.closed,
 			u.id, u.name, COALESCE(u.password, ''), u.usertype, u.status, u.krb_principal,
 			(SELECT x.id FROM sessions x WHERE x.user_id = s.user_id AND x.exclusive = TRUE AND x.closed = FALSE),
-			COALESCE((SELECT m.exclusive = TRUE AND m.closed = FALSE FROM sessions m WHERE m.id = s.master), FALSE)
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).Scan(
+			COALESCE((SELECT m.exclusive = TRUE AND m.closed = FALSE FROM sessions m WHERE m.id = s.master), FALSE),
+			h.id, h.user_id, h.name, h.update_time, h.task_load, h.ready, h.arches, h.capacity, h.description, h.comment, h.enabled
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN hosts h ON h.user_id = s.user_id WHERE s.id = ?`, id).Scan(
 		&x.ID, &x.UserID, &x.KeyHash, &x.HostIP, &x.AuthType, &master, &x.Exclusive, &callnum, &x.StartTime, &x.UpdateTime, &renew, &x.Closed,
-		&u.ID, &u.Name, &u.PasswordHash, &u.UserType, &u.Status, &krb, &holder, &a.MasterExclusive)
+		&u.ID, &u.Name, &u.PasswordHash, &u.UserType, &u.Status, &krb, &holder, &a.MasterExclusive,
+		&hID, &hUser, &hName, &hUpd, &hLoad, &hReady, &hArches, &hCap, &hDesc, &hComment, &hEnabled)
 	if err != nil {
 		return a, mapErr(err)
+	}
+	if hID.Valid {
+		a.Host = &Host{ID: hID.Int64, UserID: hUser.Int64, Name: hName.String, UpdateTime: nullFloat(hUpd), TaskLoad: hLoad.Float64,
+			Ready: hReady.Bool, Arches: hArches.String, Capacity: hCap.Float64, Description: nullString(hDesc), Comment: nullString(hComment), Enabled: hEnabled.Bool}
 	}
 	x.Master, x.Callnum, x.RenewTime = nullInt(master), nullInt(callnum), nullFloat(renew)
 	u.KrbPrincipal = nullString(krb)

@@ -271,6 +271,8 @@ type call struct {
 	lockErr bool
 	// masterExclusive: the session is a subsession of the lock holder.
 	masterExclusive bool
+	// host is the host the caller logs in as (read with the session).
+	host *db.Host
 }
 
 func (h *Hub) newCall(r *http.Request, method string) *call {

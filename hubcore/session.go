@@ -110,6 +110,7 @@ func (h *Hub) authenticate(c *call, r *http.Request, m *method) (*int64, *kojixm
 	}
 	held := auth.Holder != nil
 	c.masterExclusive = auth.MasterExclusive
+	c.host = auth.Host
 	if !s.Exclusive && held && *auth.Holder != s.ID && (s.Master == nil || *s.Master != *auth.Holder) {
 		c.lockErr = true
 	}
@@ -174,13 +175,10 @@ func (c *call) requireHost() (db.Host, error) {
 	if err := c.requireLogin(); err != nil {
 		return db.Host{}, err
 	}
-	host, err := c.hub.store.GetHostByUser(c.ctx, c.user.ID)
-	if errors.Is(err, db.ErrNotFound) {
+	if c.host == nil {
 		return db.Host{}, fault(kojixml.AuthError, "User %d is not a host", c.user.ID)
 	}
-	if err != nil {
-		return db.Host{}, err
-	}
+	host := *c.host
 	if !c.exclusive() {
 		return db.Host{}, fault(kojixml.AuthError, "This method requires an exclusive session")
 	}
