@@ -6,11 +6,13 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
+	"kojigo/internal/pki"
 )
 
 // retryWhitelist are the methods a client may repeat with the same callnum
@@ -176,6 +178,13 @@ func (c *call) requireHost() (db.Host, error) {
 		return db.Host{}, err
 	}
 	if c.host == nil {
+		if c.session.AuthType == db.AuthSSL {
+			// A builder whose certificate CN is not the name given to
+			// add-host logs in as a normal user: say so where operators look.
+			c.hub.noteLoginFailure(c, c.user.Name, pki.ProblemNameMismatch, fmt.Sprintf(
+				"certificate CN=%s logged in as user %s, which is not a host, and called %s; register it with koji add-host %s ARCH, or issue the builder's certificate for its host name",
+				c.user.Name, c.user.Name, c.method, c.user.Name))
+		}
 		return db.Host{}, fault(kojixml.AuthError, "User %d is not a host", c.user.ID)
 	}
 	host := *c.host

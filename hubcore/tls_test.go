@@ -544,6 +544,14 @@ func TestRealHubCNNotAHost(t *testing.T) {
 		if !errors.As(err, &f) || f.Code != kojixml.AuthError || f.String != fmt.Sprintf("User %d is not a host", u.ID) {
 			t.Errorf("host.getID as carol = %v, want AuthError \"User %d is not a host\"", err, u.ID)
 		}
+		// the hub lists it where operators look, not only in the fault
+		listed := false
+		for _, tf := range hub.failures(t) {
+			listed = listed || (tf.Problem == string(pki.ProblemNameMismatch) && tf.CommonName == "carol" && strings.Contains(tf.Message, "which is not a host"))
+		}
+		if !listed {
+			t.Errorf("kojigo.getTLSFailures does not list carol's host call as a name mismatch: %+v", hub.failures(t))
+		}
 		rep := runDoctor(t, hub.URL, doctorConfig(t, t.TempDir(), hub.URL, carol.PEM, farm.CAFile, pki.RoleHost, "carol"))
 		nf := findFinding(rep, pki.ProblemNameMismatch, doctor.Error)
 		if nf == nil || !strings.Contains(nf.Message, `logs in as "carol", which is not a host on the hub`) || !strings.Contains(nf.Message, "koji add-host carol") {
