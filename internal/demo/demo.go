@@ -96,6 +96,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	children = append(children, hub)
+	o.Logger.Debug("started", "component", "demo", "daemon", "kojihub", "pid", hub.cmd.Process.Pid, "log", hub.log)
 	admin, err := connect(ctx, l, hubURL, hub)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -119,6 +120,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		children = append(children, c)
+		o.Logger.Debug("started", "component", "demo", "daemon", n, "pid", c.cmd.Process.Pid, "log", c.log)
 	}
 	fmt.Fprintf(out, "kojigo demo: builders: %d (%s), logs in %s\n", o.Builders, arch, l.logs())
 	fmt.Fprintf(out, "kojigo demo: client profile [%s] in %s\n", ProfileName, l.clientConf())

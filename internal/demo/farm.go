@@ -442,7 +442,12 @@ func (w *watcher) pollBuild(ctx context.Context, b *tracked) error {
 // reportFailure prints why a build failed and the end of its build.log.
 func (w *watcher) reportFailure(ctx context.Context, b *tracked, children []map[string]any) {
 	if _, err := w.admin.Call(ctx, "getTaskResult", b.id); err != nil {
-		w.printf("build %s failed: %s", b.pkg.Package, firstLines(err.Error(), 6))
+		msg := err.Error()
+		var f *kojiclient.Fault
+		if errors.As(err, &f) {
+			msg = f.String
+		}
+		w.printf("build %s failed:\n    %s", b.pkg.Package, firstLines(strings.TrimSpace(msg), 8))
 	}
 	for _, c := range children {
 		if asInt(c["state"]) != taskFailed {
@@ -465,8 +470,14 @@ func (w *watcher) reportFailure(ctx context.Context, b *tracked, children []map[
 	}
 }
 
+// firstLines returns the first n non-empty lines of s, indented.
 func firstLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > n {
 		lines = append(lines[:n], "...")
 	}
