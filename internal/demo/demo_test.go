@@ -23,6 +23,10 @@ func TestOptionsDefaultsAndHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644)
+	previous := t.TempDir()
+	os.WriteFile(filepath.Join(previous, "state.json"), []byte("{}"), 0o600)
 	tests := []struct {
 		name    string
 		o       Options
@@ -34,6 +38,10 @@ func TestOptionsDefaultsAndHostileInput(t *testing.T) {
 		{"builders too many", Options{Home: home, Builders: 1000}, "builders: want 1 to 16"},
 		{"builders one over", Options{Home: home, Builders: MaxBuilders + 1}, "builders"},
 		{"dir is a file", Options{Dir: file}, "not a directory"},
+		{"dir holds other files", Options{Dir: full}, "not empty and not a kojigo demo's directory"},
+		{"dir of a previous demo", Options{Dir: previous}, ""},
+		{"dir empty", Options{Dir: t.TempDir()}, ""},
+		{"dir relative", Options{Dir: "some/where"}, ""},
 		{"dir with newline", Options{Dir: "/tmp/x\n[kojid]"}, "control characters"},
 		{"dir with NUL", Options{Dir: "/tmp/x\x00y"}, "control characters"},
 		{"dir with ini comment", Options{Dir: "/tmp/x;y"}, "not allowed"},

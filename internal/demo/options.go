@@ -110,6 +110,10 @@ func checkDir(dir string) (string, error) {
 		return "", fmt.Errorf("dir: %w", err)
 	case !fi.IsDir():
 		return "", fmt.Errorf("dir %s: exists and is not a directory", abs)
+	default:
+		if err := checkDemoDir(abs); err != nil {
+			return "", err
+		}
 	}
 	return abs, nil
 }
@@ -141,4 +145,22 @@ func checkListen(addr string) error {
 func CheckOptions(o Options) error {
 	_, err := o.withDefaults()
 	return err
+}
+
+// checkDemoDir refuses an existing directory that holds files but is not a
+// demo's, so that --dir ~ or --dir /etc is not filled with demo files.
+func checkDemoDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("dir: %w", err)
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	for _, marker := range []string{"state.json", "demo.lock", "koji.db"} {
+		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("dir %s: not empty and not a kojigo demo's directory; name a new or empty one", dir)
 }
