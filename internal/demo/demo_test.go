@@ -44,10 +44,14 @@ func TestOptionsDefaultsAndHostileInput(t *testing.T) {
 		{"dir relative", Options{Dir: "some/where"}, ""},
 		{"dir with newline", Options{Dir: "/tmp/x\n[kojid]"}, "control characters"},
 		{"dir with NUL", Options{Dir: "/tmp/x\x00y"}, "control characters"},
-		{"dir with ini comment", Options{Dir: "/tmp/x;y"}, "not allowed"},
-		{"dir with query", Options{Dir: "/tmp/x?mode=ro"}, "not allowed"},
-		{"dir with interpolation", Options{Dir: "/tmp/%(x)s"}, "not allowed"},
-		{"dir with trailing space", Options{Dir: "/tmp/x "}, "spaces"},
+		{"dir with ini comment", Options{Dir: "/tmp/x;y"}, "';' is not allowed"},
+		{"dir with query", Options{Dir: "/tmp/x?mode=ro"}, "'?' is not allowed"},
+		{"dir with interpolation", Options{Dir: "/tmp/%(x)s"}, "'%' is not allowed"},
+		{"dir with space", Options{Dir: "/tmp/demo dir"}, "' ' is not allowed: rpmbuild"},
+		{"dir with shell", Options{Dir: "/tmp/$(reboot)"}, "'$' is not allowed"},
+		{"dir with quote", Options{Dir: "/tmp/it's"}, "is not allowed"},
+		{"dir with letters", Options{Dir: filepath.Join(t.TempDir(), "démo_1.2-x+y,z@h~:=")}, ""},
+		{"dir with trailing space", Options{Dir: "/tmp/x "}, "' ' is not allowed"},
 		{"dir too long", Options{Dir: "/" + strings.Repeat("a", 2000)}, "longer than 1024"},
 		{"listen no port", Options{Home: home, Listen: "127.0.0.1"}, "want HOST:PORT"},
 		{"listen garbage", Options{Home: home, Listen: "::::"}, "want HOST:PORT"},
@@ -171,10 +175,9 @@ func TestSamplesMatchBuilderdTestdata(t *testing.T) {
 }
 
 // TestConfigsLoad: the files the demo writes are read by the daemons'
-// and the client's own loaders without errors or warnings, also in a
-// directory with spaces.
+// and the client's own loaders without errors or warnings.
 func TestConfigsLoad(t *testing.T) {
-	l := layout{dir: filepath.Join(t.TempDir(), "demo dir")}
+	l := layout{dir: filepath.Join(t.TempDir(), "demo")}
 	if err := makeDirs(l, 2); err != nil {
 		t.Fatal(err)
 	}

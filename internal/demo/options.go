@@ -82,6 +82,10 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// safeDirPunct are the characters besides letters and digits a state
+// directory's path may hold.
+const safeDirPunct = "/._-+,@~:="
+
 // checkDir makes dir absolute and refuses what would break the config files
 // written into it, or is not a directory.
 func checkDir(dir string) (string, error) {
@@ -93,15 +97,14 @@ func checkDir(dir string) (string, error) {
 			return "", fmt.Errorf("dir %q: control characters are not allowed", dir)
 		}
 	}
-	if strings.ContainsAny(dir, "?#;%$") {
-		return "", fmt.Errorf("dir %q: the characters ? # ; %% $ are not allowed (they would break the config files)", dir)
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("dir %q: %w", dir, err)
 	}
-	if abs != strings.TrimSpace(abs) {
-		return "", fmt.Errorf("dir %q: leading or trailing spaces are not allowed", dir)
+	for _, r := range abs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(safeDirPunct, r) {
+			return "", fmt.Errorf("dir %q: %q is not allowed: rpmbuild runs its scripts with the path unquoted and the config files would misread it; use letters, digits and %s", abs, r, safeDirPunct)
+		}
 	}
 	fi, err := os.Stat(abs)
 	switch {
