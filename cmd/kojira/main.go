@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"kojigo/internal/version"
 	"kojigo/repogen/cli"
 )
 
@@ -42,6 +43,9 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cli.Run(ctx, cfg, os.Stdout, os.Stderr)
+	case "--version", "version":
+		fmt.Println("kojira", version.String())
+		return nil
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, "usage: kojira createrepo [options] DIR\n\nSubcommands:\n  createrepo  write repository metadata for a directory of RPMs (see kojira createrepo --help)\n")
 		return nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"kojigo/internal/version"
 )
 
 // Env is what a subcommand may touch: its arguments and the standard streams.
@@ -64,6 +66,10 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		env.Getenv = os.Getenv
 	}
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(env.Stdout, "kojictl", version.String())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(env.Stdout, cmds)
 		if len(args) == 0 {
