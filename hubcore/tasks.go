@@ -144,45 +144,33 @@ func taskResult(t db.Task, raiseFault bool) (any, error) {
 
 // intList reads a list of task ids (an int is a list of one).
 func intList(name string, v any) ([]int64, error) {
+	return oneOrList[int64](name, v, "an integer", "integers")
+}
+
+func strList(name string, v any) ([]string, error) {
+	return oneOrList[string](name, v, "a string", "strings")
+}
+
+// oneOrList reads an argument that is one value or a bounded list of them.
+func oneOrList[T int64 | string](name string, v any, one, many string) ([]T, error) {
 	switch x := v.(type) {
-	case int64:
-		return []int64{x}, nil
+	case T:
+		return []T{x}, nil
 	case []any:
 		if len(x) > maxIDList {
 			return nil, paramErr("%s: %d values exceed the limit of %d", name, len(x), maxIDList)
 		}
-		out := make([]int64, 0, len(x))
+		out := make([]T, 0, len(x))
 		for _, e := range x {
-			n, ok := e.(int64)
+			n, ok := e.(T)
 			if !ok {
-				return nil, paramErr("%s: expected integers, got %T", name, e)
+				return nil, paramErr("%s: expected %s, got %T", name, many, e)
 			}
 			out = append(out, n)
 		}
 		return out, nil
 	}
-	return nil, paramErr("%s: expected an integer or a list of integers, got %T", name, v)
-}
-
-func strList(name string, v any) ([]string, error) {
-	switch x := v.(type) {
-	case string:
-		return []string{x}, nil
-	case []any:
-		if len(x) > maxIDList {
-			return nil, paramErr("%s: %d values exceed the limit of %d", name, len(x), maxIDList)
-		}
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, paramErr("%s: expected strings, got %T", name, e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, paramErr("%s: expected a string or a list of strings, got %T", name, v)
+	return nil, paramErr("%s: expected %s or a list of %s, got %T", name, one, many, v)
 }
 
 // timeOpt reads a time bound: seconds since the epoch, a dateTime, or a
