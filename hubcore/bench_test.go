@@ -1,8 +1,13 @@
 package hubcore
 
 import (
+	"bytes"
 	"fmt"
+	"net/http/httptest"
+	"strconv"
 	"testing"
+
+	"kojigo/internal/kojixml"
 )
 
 // Benchmarks of whole calls through HTTP, the codec, the session and the
@@ -45,6 +50,28 @@ func BenchmarkUpdateHost(b *testing.B) {
 	for b.Loop() {
 		if _, err := hc.call("host.updateHost", 0.0, true, kw{"data": data}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeListHosts50 measures the hub's side of a logged-in
+// listHosts alone: the request is encoded once and the answer is not decoded.
+func BenchmarkServeListHosts50(b *testing.B) {
+	th, c := benchHub(b, 50)
+	var body bytes.Buffer
+	kojixml.EncodeCall(&body, "listHosts", kojixml.EncodeKwargs(nil, map[string]any{"enabled": true}))
+	req := body.Bytes()
+	h := th.hub.Handler()
+	b.ResetTimer()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/kojihub", bytes.NewReader(req))
+		r.Header.Set("Content-Type", "text/xml")
+		r.Header.Set("Koji-Session-Id", strconv.FormatInt(c.sid, 10))
+		r.Header.Set("Koji-Session-Key", c.key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
 		}
 	}
 }

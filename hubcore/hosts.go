@@ -38,6 +38,17 @@ func hostMethods() []method {
 	}
 }
 
+// hostStruct is hostMap with its members already in the order the encoder
+// sorts a map's keys to, so that listHosts builds and sorts no map per host.
+func hostStruct(h db.Host) kojixml.Struct {
+	return kojixml.Struct{
+		{Name: "arches", Value: h.Arches}, {Name: "capacity", Value: h.Capacity}, {Name: "comment", Value: optStr(h.Comment)},
+		{Name: "description", Value: optStr(h.Description)}, {Name: "enabled", Value: h.Enabled}, {Name: "id", Value: h.ID},
+		{Name: "name", Value: h.Name}, {Name: "ready", Value: h.Ready}, {Name: "task_load", Value: h.TaskLoad},
+		{Name: "update_ts", Value: kojiTS(h.UpdateTime)}, {Name: "user_id", Value: h.UserID},
+	}
+}
+
 func hostMap(h db.Host) map[string]any {
 	return map[string]any{
 		"id": h.ID, "user_id": h.UserID, "name": h.Name, "update_ts": kojiTS(h.UpdateTime), "ready": h.Ready,
@@ -254,6 +265,12 @@ func mListHosts(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	out := make([]any, 0, len(hosts))
+	if qo == nil {
+		for _, h := range hosts {
+			out = append(out, hostStruct(h))
+		}
+		return out, nil
+	}
 	for _, h := range hosts {
 		out = append(out, hostMap(h))
 	}
