@@ -203,13 +203,13 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 		"mem_total": int64(32 << 30), "mem_available": int64(20 << 30), "not_ready_reasons": []any{},
 		"disk": []any{map[string]any{"path": "/var/lib/mock", "role": "mockdir", "free": int64(100 << 30), "total": int64(500 << 30)}}}
 
-	fmt.Printf("%-18s %10s %9s %9s %14s\n", "method", "calls/s", "p50 ms", "p99 ms", "hub+DB CPU ms")
+	fmt.Printf("%-18s %10s %9s %9s %14s %12s\n", "method", "calls/s", "p50 ms", "p99 ms", "hub+DB CPU ms", "of it DB ms")
 	phase := func(name string, n int, fn func(i, w int) error) error {
 		r, err := measure(hub.pid, backend, workers, dur, n, fn)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Printf("%-18s %10.0f %9.2f %9.2f %14.3f\n", name, r.rate, r.p50, r.p99, r.cpuPerCall)
+		fmt.Printf("%-18s %10.0f %9.2f %9.2f %14.3f %12.3f\n", name, r.rate, r.p50, r.p99, r.cpuPerCall, r.dbPerCall)
 		return nil
 	}
 	readers := make([]*client, workers)
@@ -343,12 +343,13 @@ func taskToOpen(url string, admin *client, hosts []*client, n int, data map[stri
 	return nil
 }
 
-type result struct{ rate, p50, p99, cpuPerCall float64 }
+type result struct{ rate, p50, p99, cpuPerCall, dbPerCall float64 }
 
 // measure runs fn from `workers` goroutines for dur (or n calls) and
 // reads the hub's and the database's CPU time around it.
 func measure(hubPID int, backend string, workers int, dur time.Duration, n int, fn func(i, w int) error) (result, error) {
-	cpu0 := procCPU(hubPID) + dbCPU(backend)
+	db0 := dbCPU(backend)
+	cpu0 := procCPU(hubPID) + db0
 	var calls atomic.Int64
 	lats := make([][]float64, workers)
 	var firstErr atomic.Value
@@ -371,7 +372,8 @@ func measure(hubPID int, backend string, workers int, dur time.Duration, n int, 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1 := procCPU(hubPID) + dbCPU(backend)
+	db1 := dbCPU(backend)
+	cpu1 := procCPU(hubPID) + db1
 	if e := firstErr.Load(); e != nil {
 		return result{}, e.(error)
 	}
@@ -381,7 +383,8 @@ func measure(hubPID int, backend string, workers int, dur time.Duration, n int, 
 	}
 	sort.Float64s(all)
 	cnt := float64(len(all))
-	return result{rate: cnt / elapsed.Seconds(), p50: pct(all, 50), p99: pct(all, 99), cpuPerCall: (cpu1 - cpu0).Seconds() * 1000 / cnt}, nil
+	return result{rate: cnt / elapsed.Seconds(), p50: pct(all, 50), p99: pct(all, 99), cpuPerCall: (cpu1 - cpu0).Seconds() * 1000 / cnt,
+		dbPerCall: (db1 - db0).Seconds() * 1000 / cnt}, nil
 }
 
 func pct(sorted []float64, p float64) float64 {
