@@ -110,3 +110,17 @@ func TestWireErrors(t *testing.T) {
 		t.Errorf("multiCall = %v", res)
 	}
 }
+
+// TestUpdateHostStoresCallnum: host.updateHost stores its callnum inside its
+// own transaction; the sequence rules then apply as after any write.
+func TestUpdateHostStoresCallnum(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		hc, _ := th.addHost("builder1")
+		hc.must("host.updateHost", 0.0, true, kw{"data": map[string]any{"maxjobs": int64(2)}})
+		stored := hc.callnum
+		hc.callnum = stored - 1 // the same callnum again: updateHost is on the retry whitelist
+		hc.must("host.updateHost", 0.0, true)
+		hc.callnum = stored - 2 // below the stored one
+		hc.fault(kojixml.SequenceError, "host.getID")
+	})
+}

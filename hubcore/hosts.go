@@ -594,6 +594,9 @@ func mHostUpdateHost(c *call, a *kojixml.Args) (any, error) {
 		if err := tx.UpdateHostStatus(c.ctx, h.ID, load, ready); err != nil {
 			return err
 		}
+		if err := c.saveCallnum(tx); err != nil {
+			return err
+		}
 		if data == nil {
 			return nil
 		}

@@ -271,8 +271,25 @@ type call struct {
 	lockErr bool
 	// masterExclusive: the session is a subsession of the lock holder.
 	masterExclusive bool
+	// callnum is the call's number, stored once the call has written;
+	// callnumSaved when a handler stored it in its own transaction.
+	callnum      *int64
+	callnumSaved bool
 	// host is the host the caller logs in as (read with the session).
 	host *db.Host
+}
+
+// saveCallnum stores the call's number inside the handler's transaction,
+// sparing a commit on hot write paths (host.updateHost).
+func (c *call) saveCallnum(tx *db.Store) error {
+	if c.session == nil || c.callnum == nil {
+		return nil
+	}
+	if err := tx.SetCallnum(c.ctx, c.session.ID, *c.callnum); err != nil {
+		return err
+	}
+	c.callnumSaved = true
+	return nil
 }
 
 func (h *Hub) newCall(r *http.Request, method string) *call {
@@ -304,10 +321,9 @@ func (h *Hub) dispatch(c *call, name string, params []any, r *http.Request) (res
 	if !ok {
 		return nil, genericErr("Invalid method: %s", name)
 	}
-	var callnum *int64
 	if r != nil {
 		var f *kojixml.Fault
-		callnum, f = h.authenticate(c, r, m)
+		c.callnum, f = h.authenticate(c, r, m)
 		if f != nil {
 			return nil, f
 		}
@@ -324,8 +340,8 @@ func (h *Hub) dispatch(c *call, name string, params []any, r *http.Request) (res
 		}
 		return nil, f
 	}
-	if c.session != nil && callnum != nil && c.wrote {
-		if err := h.store.SetCallnum(c.ctx, c.session.ID, *callnum); err != nil {
+	if c.session != nil && c.callnum != nil && c.wrote && !c.callnumSaved {
+		if err := h.store.SetCallnum(c.ctx, c.session.ID, *c.callnum); err != nil {
 			h.log.Warn("store callnum", "session", c.session.ID, "err", err)
 		}
 	}

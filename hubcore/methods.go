@@ -155,6 +155,7 @@ func (h *Hub) runBatch(c *call, calls []any, strict bool) (any, error) {
 			sub := *c
 			sub.method = name
 			sub.wrote = false
+			sub.callnum = nil // the batch stores its callnum once, after it
 			res, f = h.dispatch(&sub, name, params, nil)
 			c.wrote = c.wrote || sub.wrote
 		}
