@@ -44,6 +44,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of each read phase")
 	workers := flag.Int("workers", 8, "concurrent client connections in each phase")
 	pgDSN := flag.String("pg", os.Getenv("KOJI_TEST_PG_DSN"), "PostgreSQL server DSN (a schema is created for the run)")
+	flag.BoolVar(&loggedInReads, "logged-in-reads", false, "make the read calls from logged-in sessions (default: anonymous, as koji list-hosts and kojictl's read commands make them)")
 	flag.Parse()
 	if err := run(*backend, *pgDSN, *hosts, *checkinHosts, *latencyHosts, *latencyTasks, *duration, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
@@ -203,6 +204,11 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 		"mem_total": int64(32 << 30), "mem_available": int64(20 << 30), "not_ready_reasons": []any{},
 		"disk": []any{map[string]any{"path": "/var/lib/mock", "role": "mockdir", "free": int64(100 << 30), "total": int64(500 << 30)}}}
 
+	if loggedInReads {
+		fmt.Println("reads from logged-in sessions")
+	} else {
+		fmt.Println("reads anonymous, as the koji CLI and kojictl make them (-logged-in-reads for sessions)")
+	}
 	fmt.Printf("%-18s %10s %9s %9s %14s %12s\n", "method", "calls/s", "p50 ms", "p99 ms", "hub+DB CPU ms", "of it DB ms")
 	phase := func(name string, n int, fn func(i, w int) error) error {
 		r, err := measure(hub.pid, backend, workers, dur, n, fn)
@@ -214,6 +220,10 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 	}
 	readers := make([]*client, workers)
 	for i := range readers {
+		if !loggedInReads {
+			readers[i] = &client{url: hub.url, http: &http.Client{Transport: transport, Timeout: 60 * time.Second}}
+			continue
+		}
 		if readers[i], err = login(hub.url, "admin", "benchpw"); err != nil {
 			return err
 		}
@@ -342,6 +352,9 @@ func taskToOpen(url string, admin *client, hosts []*client, n int, data map[stri
 	go wg.Wait()
 	return nil
 }
+
+// loggedInReads makes the read phases use sessions instead of anonymous calls.
+var loggedInReads bool
 
 type result struct{ rate, p50, p99, cpuPerCall, dbPerCall float64 }
 
