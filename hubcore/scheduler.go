@@ -507,11 +507,12 @@ func planSchedule(in schedInput) schedPlan {
 		if t.HostID == nil {
 			continue
 		}
-		if h := byID[*t.HostID]; h != nil {
+		// A parent waiting for its subtasks takes neither a job slot nor
+		// capacity (kojid counts it the same way): otherwise a builder
+		// full of waiting build parents could never be given their subtasks.
+		if h := byID[*t.HostID]; h != nil && !t.Waiting {
 			h.ntasks++
-			if !t.Waiting {
-				h.load += t.Weight
-			}
+			h.load += t.Weight
 		}
 	}
 	chanByID := map[int64]db.Channel{}
