@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// wireDir holds the recordings of a real Koji 1.35.3 hub and its Python
-// clients (see its README.md).
-const wireDir = "/work/shared/koji/wire"
+// wireDir holds the recordings this package's tests use, copied from
+// shared/koji/wire (a real Koji 1.35.3 hub and its Python clients), so that
+// the tests do not depend on where shared/ is.
+const wireDir = "testdata/wire"
 
 // exchange is one recorded HTTP request and its answer.
 type exchange struct {
