@@ -57,22 +57,31 @@ func hostMap(h db.Host) map[string]any {
 	}
 }
 
-// lookupHost resolves Koji's hostInfo: an id, a name, or a struct with one.
-func (h *Hub) lookupHost(c *call, info any) (db.Host, error) {
+// lookupInfo resolves Koji's "info" arguments (hostInfo, tagInfo, ...): an
+// id, a name, or a struct with an id or a name.
+func lookupInfo[T any](info any, arg string, byID func(int64) (T, error), byName func(string) (T, error)) (T, error) {
 	switch v := info.(type) {
 	case int64:
-		return h.store.GetHost(c.ctx, v)
+		return byID(v)
 	case string:
-		return h.store.GetHostByName(c.ctx, v)
+		return byName(v)
 	case map[string]any:
 		if id, ok := v["id"].(int64); ok {
-			return h.store.GetHost(c.ctx, id)
+			return byID(id)
 		}
 		if n, ok := v["name"].(string); ok {
-			return h.store.GetHostByName(c.ctx, n)
+			return byName(n)
 		}
 	}
-	return db.Host{}, paramErr("Invalid type for hostInfo: %T", info)
+	var zero T
+	return zero, paramErr("Invalid type for %s: %T", arg, info)
+}
+
+// lookupHost resolves Koji's hostInfo.
+func (h *Hub) lookupHost(c *call, info any) (db.Host, error) {
+	return lookupInfo(info, "hostInfo",
+		func(id int64) (db.Host, error) { return h.store.GetHost(c.ctx, id) },
+		func(n string) (db.Host, error) { return h.store.GetHostByName(c.ctx, n) })
 }
 
 // mustHost is lookupHost with Koji's strict error.
@@ -85,20 +94,9 @@ func (h *Hub) mustHost(c *call, info any) (db.Host, error) {
 }
 
 func (h *Hub) lookupChannel(c *call, info any) (db.Channel, error) {
-	switch v := info.(type) {
-	case int64:
-		return h.store.GetChannel(c.ctx, v)
-	case string:
-		return h.store.GetChannelByName(c.ctx, v)
-	case map[string]any:
-		if id, ok := v["id"].(int64); ok {
-			return h.store.GetChannel(c.ctx, id)
-		}
-		if n, ok := v["name"].(string); ok {
-			return h.store.GetChannelByName(c.ctx, n)
-		}
-	}
-	return db.Channel{}, paramErr("Invalid type for channelInfo: %T", info)
+	return lookupInfo(info, "channelInfo",
+		func(id int64) (db.Channel, error) { return h.store.GetChannel(c.ctx, id) },
+		func(n string) (db.Channel, error) { return h.store.GetChannelByName(c.ctx, n) })
 }
 
 func parseArches(v any) (string, error) {

@@ -108,20 +108,9 @@ func decodeExtra(js string) map[string]any {
 
 // lookupTag resolves Koji's tagInfo: an id, a name, or a struct with one.
 func (h *Hub) lookupTag(c *call, info any) (db.Tag, error) {
-	switch v := info.(type) {
-	case int64:
-		return h.store.GetTag(c.ctx, v)
-	case string:
-		return h.store.GetTagByName(c.ctx, v)
-	case map[string]any:
-		if id, ok := v["id"].(int64); ok {
-			return h.store.GetTag(c.ctx, id)
-		}
-		if n, ok := v["name"].(string); ok {
-			return h.store.GetTagByName(c.ctx, n)
-		}
-	}
-	return db.Tag{}, paramErr("Invalid type for tagInfo: %T", info)
+	return lookupInfo(info, "tagInfo",
+		func(id int64) (db.Tag, error) { return h.store.GetTag(c.ctx, id) },
+		func(n string) (db.Tag, error) { return h.store.GetTagByName(c.ctx, n) })
 }
 
 // mustTag is lookupTag with Koji's strict error.
@@ -818,20 +807,9 @@ func mGetFullInheritance(c *call, a *kojixml.Args) (any, error) {
 
 // lookupPackage resolves a package id or name.
 func (h *Hub) lookupPackage(c *call, info any) (db.Package, error) {
-	switch v := info.(type) {
-	case int64:
-		return h.store.GetPackage(c.ctx, v)
-	case string:
-		return h.store.GetPackageByName(c.ctx, v)
-	case map[string]any:
-		if id, ok := v["id"].(int64); ok {
-			return h.store.GetPackage(c.ctx, id)
-		}
-		if n, ok := v["name"].(string); ok {
-			return h.store.GetPackageByName(c.ctx, n)
-		}
-	}
-	return db.Package{}, paramErr("Invalid type for package: %T", info)
+	return lookupInfo(info, "package",
+		func(id int64) (db.Package, error) { return h.store.GetPackage(c.ctx, id) },
+		func(n string) (db.Package, error) { return h.store.GetPackageByName(c.ctx, n) })
 }
 
 // getPackage(info, strict=False, create=False)
@@ -1373,20 +1351,9 @@ func targetMap(t db.Target) map[string]any {
 }
 
 func (h *Hub) lookupTarget(c *call, info any) (db.Target, error) {
-	switch v := info.(type) {
-	case int64:
-		return h.store.GetTarget(c.ctx, v)
-	case string:
-		return h.store.GetTargetByName(c.ctx, v)
-	case map[string]any:
-		if id, ok := v["id"].(int64); ok {
-			return h.store.GetTarget(c.ctx, id)
-		}
-		if n, ok := v["name"].(string); ok {
-			return h.store.GetTargetByName(c.ctx, n)
-		}
-	}
-	return db.Target{}, paramErr("Invalid type for buildTargetInfo: %T", info)
+	return lookupInfo(info, "buildTargetInfo",
+		func(id int64) (db.Target, error) { return h.store.GetTarget(c.ctx, id) },
+		func(n string) (db.Target, error) { return h.store.GetTargetByName(c.ctx, n) })
 }
 
 func (h *Hub) mustTarget(c *call, info any) (db.Target, error) {
