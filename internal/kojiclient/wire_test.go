@@ -31,9 +31,6 @@ func readWire(t testing.TB, name string) []exchange {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(wireDir, name))
 	if err != nil {
-		if os.IsNotExist(err) {
-			t.Skipf("wire recordings not present: %v", err)
-		}
 		t.Fatalf("read recording: %v", err)
 	}
 	var out []exchange
