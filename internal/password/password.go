@@ -9,17 +9,19 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// Parameters of new hashes: RFC 9106's second recommended option, scaled to
-// keep a login under ~50 ms on a small hub.
+// Parameters of new hashes: OWASP's first argon2id option (19 MiB, 2
+// passes, 1 lane). Each hash in flight holds its memory, so a hub that 1,000
+// builders log in to at once must not run them all together: see hashSlots.
 const (
-	memoryKiB = 64 * 1024
-	timeCost  = 1
-	threads   = 2
+	memoryKiB = 19 * 1024
+	timeCost  = 2
+	threads   = 1
 	keyLen    = 32
 	saltLen   = 16
 	// MaxLen bounds a password so that hashing cannot be used to burn CPU.
@@ -27,6 +29,18 @@ const (
 )
 
 var b64 = base64.RawStdEncoding
+
+// hashSlots bounds the hashes computed at once to the CPUs Go may use:
+// hashing is CPU-bound, so more at once only adds memory (m KiB each; 64 MiB
+// for hashes made with the earlier parameters), and a login storm after a
+// hub restart would otherwise take memory in proportion to the builders.
+var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, t, m, p, n)
+}
 
 // ErrMismatch means the password does not match the hash.
 var ErrMismatch = errors.New("password does not match")
@@ -43,7 +57,7 @@ func Hash(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, timeCost, memoryKiB, threads, keyLen)
+	key := idKey([]byte(pw), salt, timeCost, memoryKiB, threads, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memoryKiB, timeCost, threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
@@ -74,7 +88,7 @@ func Check(hash, pw string) error {
 	if err != nil || len(want) == 0 || len(want) > 128 {
 		return errors.New("stored password hash has a bad key")
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	got := idKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
