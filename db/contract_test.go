@@ -339,3 +339,39 @@ func TestTaskFilterLists(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		id := newHost(t, s, "builder1")
+		h, _ := s.GetHost(ctx, id)
+		sid, _ := s.CreateSession(ctx, Session{UserID: h.UserID, KeyHash: "k", HostIP: "-", AuthType: AuthSSL})
+		data, callnum := `{"cpus":8}`, int64(7)
+		if err := s.CheckIn(ctx, CheckIn{HostID: id, TaskLoad: 1.5, Ready: true, Data: &data, SessionID: sid, Callnum: &callnum}); err != nil {
+			t.Fatal(err)
+		}
+		h, _ = s.GetHost(ctx, id)
+		got, _, err := s.HostData(ctx, id)
+		sess, _ := s.GetSession(ctx, sid)
+		if h.TaskLoad != 1.5 || !h.Ready || h.UpdateTime == nil || err != nil || got != data || sess.Callnum == nil || *sess.Callnum != 7 {
+			t.Fatalf("after check-in: host %+v, data %q (%v), callnum %v", h, got, err, sess.Callnum)
+		}
+		// No data and no callnum leave both alone.
+		if err := s.CheckIn(ctx, CheckIn{HostID: id, TaskLoad: 0, Ready: false, SessionID: sid}); err != nil {
+			t.Fatal(err)
+		}
+		h, _ = s.GetHost(ctx, id)
+		got, _, _ = s.HostData(ctx, id)
+		sess, _ = s.GetSession(ctx, sid)
+		if h.TaskLoad != 0 || h.Ready || got != data || sess.Callnum == nil || *sess.Callnum != 7 {
+			t.Fatalf("after bare check-in: host %+v, data %q, callnum %v", h, got, sess.Callnum)
+		}
+		// A check-in of a host that is gone stores no data for it.
+		if err := s.CheckIn(ctx, CheckIn{HostID: 9999, Data: &data, SessionID: sid}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.HostData(ctx, 9999); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("data of a missing host: %v", err)
+		}
+	})
+}

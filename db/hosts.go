@@ -169,10 +169,59 @@ func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error
 	return err == nil, err
 }
 
-// UpdateHostStatus is a check-in: load, readiness and the time.
+// UpdateHostStatus sets a host's load, readiness and check-in time.
 func (s *Store) UpdateHostStatus(ctx context.Context, id int64, taskLoad float64, ready bool) error {
 	_, err := s.exec(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", taskLoad, ready, s.Now(), id)
 	return err
+}
+
+// CheckIn is one host.updateHost: the host's load, readiness and time, its
+// data when it sent some, and the calling session's callnum when set.
+type CheckIn struct {
+	HostID    int64
+	TaskLoad  float64
+	Ready     bool
+	Data      *string // JSON
+	SessionID int64
+	Callnum   *int64
+}
+
+// checkInPG writes a whole check-in in one statement, so that a builder's
+// check-in is one round trip and one commit on PostgreSQL, where each round
+// trip is most of a call's cost.
+const checkInPG = `WITH h AS (
+	UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ? RETURNING id
+), s AS (
+	UPDATE sessions SET callnum = ?, update_time = ? WHERE id = ? AND ?::bigint IS NOT NULL RETURNING id
+)
+INSERT INTO scheduler_host_data (host_id, data, update_time)
+	SELECT id, ?, ? FROM h WHERE ?::text IS NOT NULL
+	ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, update_time = excluded.update_time`
+
+// CheckIn stores a check-in atomically: one statement on PostgreSQL, one
+// transaction on SQLite (which has no writing WITH clauses).
+func (s *Store) CheckIn(ctx context.Context, c CheckIn) error {
+	now := s.Now()
+	if s.backend == Postgres && s.tx == nil {
+		_, err := s.exec(ctx, checkInPG, c.TaskLoad, c.Ready, now, c.HostID,
+			c.Callnum, now, c.SessionID, c.Callnum, c.Data, now, c.Data)
+		return err
+	}
+	return s.WithTx(ctx, func(tx *Store) error {
+		n, err := tx.execN(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", c.TaskLoad, c.Ready, now, c.HostID)
+		if err != nil {
+			return err
+		}
+		if c.Callnum != nil {
+			if err := tx.SetCallnum(ctx, c.SessionID, *c.Callnum); err != nil {
+				return err
+			}
+		}
+		if c.Data != nil && n > 0 {
+			return tx.SetHostData(ctx, c.HostID, *c.Data)
+		}
+		return nil
+	})
 }
 
 // SetHostReady changes only readiness (the scheduler marking a silent host not ready).

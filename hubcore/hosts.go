@@ -582,32 +582,23 @@ func mHostUpdateHost(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ci := db.CheckIn{HostID: h.ID, TaskLoad: load, Ready: ready, SessionID: c.session.ID, Callnum: c.callnum}
 	var js string
 	if data != nil {
 		if js, err = encodeHostData(data); err != nil {
 			return nil, err
 		}
+		ci.Data = &js
 	}
-	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
-		if err := tx.UpdateHostStatus(c.ctx, h.ID, load, ready); err != nil {
-			return err
-		}
-		if err := c.saveCallnum(tx); err != nil {
-			return err
-		}
-		if data == nil {
-			return nil
-		}
-		if err := tx.SetHostData(c.ctx, h.ID, js); err != nil {
-			return err
-		}
-		if c.hub.historyDue(h.ID) {
-			return tx.AddHealthSample(c.ctx, h.ID, db.HealthSample{Time: tx.Now(), Ready: ready, TaskLoad: load, Data: js}, c.hub.cfg.HealthHistory)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := c.hub.store.CheckIn(c.ctx, ci); err != nil {
 		return nil, err
+	}
+	c.callnumSaved = c.callnum != nil
+	if data != nil && c.hub.historyDue(h.ID) {
+		sample := db.HealthSample{Time: c.hub.store.Now(), Ready: ready, TaskLoad: load, Data: js}
+		if err := c.hub.store.AddHealthSample(c.ctx, h.ID, sample, c.hub.cfg.HealthHistory); err != nil {
+			return nil, err
+		}
 	}
 	c.wrote = true
 	if ready && !h.Ready {
