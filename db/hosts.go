@@ -57,6 +57,7 @@ func (s *Store) CreateHost(ctx context.Context, h Host, channelIDs []int64) (int
 		if err != nil {
 			return fmt.Errorf("create host %q: %w", h.Name, err)
 		}
+		tx.hostsChanged()
 		for _, c := range channelIDs {
 			if err := tx.AddHostToChannel(ctx, id, c); err != nil {
 				return err
@@ -89,6 +90,27 @@ type HostFilter struct {
 	Ready     *bool
 	Enabled   *bool
 	UserID    *int64
+}
+
+// hostsChanged records a write to hosts or host_channels: the view drops
+// its copy once the write has committed.
+func (s *Store) hostsChanged() {
+	if s.tx != nil {
+		*s.txHostsChanged = true
+		return
+	}
+	s.view.invalidate()
+}
+
+// ListHostsCached is ListHosts answered from this process's copy of the
+// hosts (see hostView): this Store's own writes show at once, another
+// process's within Options.HostViewMaxAge. Inside a transaction it is
+// ListHosts.
+func (s *Store) ListHostsCached(ctx context.Context, f HostFilter) ([]Host, error) {
+	if s.tx != nil {
+		return s.ListHosts(ctx, f)
+	}
+	return s.view.list(ctx, s, f)
 }
 
 // ListHosts returns hosts ordered by id.
@@ -166,12 +188,14 @@ func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error
 	if err == nil && n == 0 {
 		return false, ErrNotFound
 	}
+	s.hostsChanged()
 	return err == nil, err
 }
 
 // UpdateHostStatus sets a host's load, readiness and check-in time.
 func (s *Store) UpdateHostStatus(ctx context.Context, id int64, taskLoad float64, ready bool) error {
 	_, err := s.exec(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", taskLoad, ready, s.Now(), id)
+	s.hostsChanged()
 	return err
 }
 
@@ -202,31 +226,42 @@ INSERT INTO scheduler_host_data (host_id, data, update_time)
 // transaction on SQLite (which has no writing WITH clauses).
 func (s *Store) CheckIn(ctx context.Context, c CheckIn) error {
 	now := s.Now()
+	var err error
 	if s.backend == Postgres && s.tx == nil {
-		_, err := s.exec(ctx, checkInPG, c.TaskLoad, c.Ready, now, c.HostID,
+		_, err = s.exec(ctx, checkInPG, c.TaskLoad, c.Ready, now, c.HostID,
 			c.Callnum, now, c.SessionID, c.Callnum, c.Data, now, c.Data)
-		return err
-	}
-	return s.WithTx(ctx, func(tx *Store) error {
-		n, err := tx.execN(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", c.TaskLoad, c.Ready, now, c.HostID)
-		if err != nil {
-			return err
-		}
-		if c.Callnum != nil {
-			if err := tx.SetCallnum(ctx, c.SessionID, *c.Callnum); err != nil {
+	} else {
+		err = s.WithTx(ctx, func(tx *Store) error {
+			n, err := tx.execN(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", c.TaskLoad, c.Ready, now, c.HostID)
+			if err != nil {
 				return err
 			}
-		}
-		if c.Data != nil && n > 0 {
-			return tx.SetHostData(ctx, c.HostID, *c.Data)
-		}
-		return nil
-	})
+			if c.Callnum != nil {
+				if err := tx.SetCallnum(ctx, c.SessionID, *c.Callnum); err != nil {
+					return err
+				}
+			}
+			if c.Data != nil && n > 0 {
+				return tx.SetHostData(ctx, c.HostID, *c.Data)
+			}
+			return nil
+		})
+	}
+	switch {
+	case s.tx != nil:
+		s.hostsChanged()
+	case err == nil:
+		s.view.checkIn(checkIn{id: c.HostID, load: c.TaskLoad, ready: c.Ready, at: now})
+	default:
+		s.view.invalidate() // the write may or may not have happened
+	}
+	return err
 }
 
 // SetHostReady changes only readiness (the scheduler marking a silent host not ready).
 func (s *Store) SetHostReady(ctx context.Context, id int64, ready bool) error {
 	_, err := s.exec(ctx, "UPDATE hosts SET ready = ? WHERE id = ?", ready, id)
+	s.hostsChanged()
 	return err
 }
 
@@ -340,12 +375,14 @@ func (s *Store) ListChannels(ctx context.Context, hostID *int64) ([]Channel, err
 // AddHostToChannel puts a host in a channel; ErrConflict if it is there.
 func (s *Store) AddHostToChannel(ctx context.Context, hostID, channelID int64) error {
 	_, err := s.exec(ctx, "INSERT INTO host_channels (host_id, channel_id) VALUES (?, ?)", hostID, channelID)
+	s.hostsChanged()
 	return err
 }
 
 // RemoveHostFromChannel takes a host out of a channel; ErrNotFound if it was not in it.
 func (s *Store) RemoveHostFromChannel(ctx context.Context, hostID, channelID int64) error {
 	n, err := s.execN(ctx, "DELETE FROM host_channels WHERE host_id = ? AND channel_id = ?", hostID, channelID)
+	s.hostsChanged()
 	if err == nil && n == 0 {
 		return ErrNotFound
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	MaxConns int
 	// Now is the clock; tests inject one (default time.Now).
 	Now func() time.Time
+	// HostViewMaxAge bounds how old ListHostsCached's copy of the hosts
+	// may be with respect to other processes' writes (default 1s).
+	HostViewMaxAge time.Duration
 }
 
 // Store is the hub's state. Its methods run inside a transaction when called
@@ -42,6 +45,10 @@ type Store struct {
 	binds   *sync.Map // query text -> rebound text (PostgreSQL $n placeholders)
 	stmts   *stmtCache
 	dsn     string
+	view    *hostView
+	// txHostsChanged is set inside WithTx when the transaction wrote to
+	// hosts or host_channels, so that the view drops its copy on commit.
+	txHostsChanged *bool
 }
 
 // stmtCache keeps prepared statements of the SQLite pools: modernc.org/sqlite
@@ -119,7 +126,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn}
+	if opts.HostViewMaxAge <= 0 {
+		opts.HostViewMaxAge = time.Second
+	}
+	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn, view: &hostView{maxAge: opts.HostViewMaxAge}}
 	if backend == SQLite {
 		s.stmts = &stmtCache{m: map[*sql.DB]map[string]*sql.Stmt{}}
 	}
@@ -196,6 +206,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	ts := *s
 	ts.tx = tx
+	ts.txHostsChanged = new(bool)
 	if s.stmts != nil {
 		defer s.stmts.preparePending(context.WithoutCancel(ctx), s.w)
 	}
@@ -204,7 +215,13 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if *ts.txHostsChanged {
+			s.view.invalidate() // the commit may have happened
+		}
 		return mapErr(fmt.Errorf("commit: %w", err))
+	}
+	if *ts.txHostsChanged {
+		s.view.invalidate()
 	}
 	return nil
 }

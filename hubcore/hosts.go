@@ -49,6 +49,52 @@ func hostStruct(h db.Host) kojixml.Struct {
 	}
 }
 
+// hostXML keeps each host's encoded hostStruct while the host is unchanged:
+// once the store answered listHosts from memory, encoding the same rows
+// again was most of the call.
+type hostXML struct {
+	mu sync.Mutex
+	m  map[int64]hostFragment
+}
+
+type hostFragment struct {
+	h   db.Host
+	xml kojixml.Encoded
+}
+
+// encode returns the hosts' structs, encoded.
+func (c *hostXML) encode(hosts []db.Host) ([]any, error) {
+	out := make([]any, len(hosts))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int64]hostFragment{}
+	}
+	for i, h := range hosts {
+		f, ok := c.m[h.ID]
+		if !ok || !sameHost(f.h, h) {
+			xml, err := kojixml.AppendValue(nil, hostStruct(h))
+			if err != nil {
+				return nil, err
+			}
+			f = hostFragment{h: h, xml: xml}
+			c.m[h.ID] = f
+		}
+		out[i] = f.xml
+	}
+	return out, nil
+}
+
+func sameHost(a, b db.Host) bool {
+	return a.ID == b.ID && a.UserID == b.UserID && a.Name == b.Name && samePtr(a.UpdateTime, b.UpdateTime) &&
+		a.TaskLoad == b.TaskLoad && a.Ready == b.Ready && a.Arches == b.Arches && a.Capacity == b.Capacity &&
+		samePtr(a.Description, b.Description) && samePtr(a.Comment, b.Comment) && a.Enabled == b.Enabled
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	return a == b || a != nil && b != nil && *a == *b
+}
+
 func hostMap(h db.Host) map[string]any {
 	return map[string]any{
 		"id": h.ID, "user_id": h.UserID, "name": h.Name, "update_ts": kojiTS(h.UpdateTime), "ready": h.Ready,
@@ -258,17 +304,14 @@ func mListHosts(c *call, a *kojixml.Args) (any, error) {
 		}
 		f.UserID = &u.ID
 	}
-	hosts, err := c.hub.store.ListHosts(c.ctx, f)
+	hosts, err := c.hub.store.ListHostsCached(c.ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, 0, len(hosts))
 	if qo == nil {
-		for _, h := range hosts {
-			out = append(out, hostStruct(h))
-		}
-		return out, nil
+		return c.hub.hostXML.encode(hosts)
 	}
+	out := make([]any, 0, len(hosts))
 	for _, h := range hosts {
 		out = append(out, hostMap(h))
 	}
@@ -753,7 +796,7 @@ func mListHostHealth(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	hosts, err := c.hub.store.ListHosts(c.ctx, db.HostFilter{})
+	hosts, err := c.hub.store.ListHostsCached(c.ctx, db.HostFilter{})
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,7 @@ type Hub struct {
 	sched   *scheduler
 	bufs    sync.Pool
 	tlsLog  tlsFailureLog
+	hostXML hostXML
 	histLimiter
 }
 

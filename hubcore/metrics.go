@@ -93,7 +93,7 @@ func (f *farmCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range []int{db.TaskFree, db.TaskOpen, db.TaskClosed, db.TaskCanceled, db.TaskAssigned, db.TaskFailed} {
 		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(counts[st]), db.TaskStateName(st))
 	}
-	hosts, err := f.h.store.ListHosts(ctx, db.HostFilter{})
+	hosts, err := f.h.store.ListHostsCached(ctx, db.HostFilter{})
 	if err != nil {
 		up = 0
 	}

@@ -65,6 +65,16 @@ func AppendResponse(dst []byte, v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// AppendValue appends v's <value> element to dst, as it would appear in a
+// response or inside an array; see Encoded.
+func AppendValue(dst []byte, v any) ([]byte, error) {
+	b := bytes.NewBuffer(dst)
+	if err := encodeValue(b, v, 0); err != nil {
+		return dst, fmt.Errorf("encode value: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 // EncodeFault writes a fault <methodResponse> as Koji writes it.
 func EncodeFault(w io.Writer, f *Fault) error {
 	if f == nil {
@@ -255,6 +265,8 @@ func encodeValue(b *bytes.Buffer, v any, depth int) error {
 		return encodeMap(b, x, depth)
 	case []any:
 		return encodeArray(b, x, depth)
+	case Encoded:
+		b.Write(x)
 	case Struct:
 		b.WriteString("<value><struct>\n")
 		for _, m := range x {

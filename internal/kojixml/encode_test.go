@@ -166,3 +166,31 @@ func TestEncodeMatchesPython(t *testing.T) {
 		}
 	}
 }
+
+// A value encoded once by AppendValue and sent as Encoded reads as the
+// value itself would, inside arrays and structs.
+func TestEncodedValue(t *testing.T) {
+	for _, v := range []any{
+		int64(1), "a<b", nil, 2.5, true,
+		Struct{{Name: "id", Value: int64(7)}, {Name: "name", Value: "b&1"}, {Name: "update_ts", Value: nil}},
+		map[string]any{"x": []any{int64(1), "y"}},
+	} {
+		frag, err := AppendValue(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got bytes.Buffer
+		if err := EncodeResponse(&want, []any{v, map[string]any{"k": v}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := EncodeResponse(&got, []any{Encoded(frag), map[string]any{"k": Encoded(frag)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%#v: Encoded gives\n%s\nwant\n%s", v, got.String(), want.String())
+		}
+	}
+	if _, err := AppendValue(nil, func() {}); err == nil {
+		t.Error("AppendValue of a func succeeded")
+	}
+}

@@ -57,6 +57,11 @@ type Member struct {
 // as a Python dict keeps insertion order.
 type Struct []Member
 
+// Encoded is one value already encoded by AppendValue, written as it is:
+// the hub keeps the encoding of rows that rarely change (hosts) instead of
+// encoding them again for every call.
+type Encoded []byte
+
 // Valuer is implemented by types that encode as another value, for example a
 // hub row type that returns a Struct.
 type Valuer interface {
