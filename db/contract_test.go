@@ -375,3 +375,58 @@ func TestCheckIn(t *testing.T) {
 		}
 	})
 }
+
+// A database at schema 1 keeps its hosts' latest data through migration 2,
+// which moves it into the hosts rows.
+func TestMigrationMovesHostData(t *testing.T) {
+	open := map[string]func(t *testing.T) *Store{
+		"sqlite": func(t *testing.T) *Store {
+			s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "koji.db"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		"postgres": func(t *testing.T) *Store {
+			dsn, cleanup, err := NewTestSchema(testenv.PostgresDSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(cleanup)
+			s, err := Open(context.Background(), dsn, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			s := open[backend](t)
+			defer s.Close()
+			ms, _ := migrations()
+			if _, err := s.w.ExecContext(ctx, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_time DOUBLE PRECISION NOT NULL)"); err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range append(splitSQL(s.expand(ms[0].sql)), "INSERT INTO schema_migrations VALUES (1, 0)") {
+				if _, err := s.w.ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			id := newHost(t, s, "b1")
+			newHost(t, s, "b2")
+			if _, err := s.exec(ctx, "INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, 42)", id, `{"cpus":4}`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			data, at, err := s.HostData(ctx, id)
+			all, _ := s.AllHostData(ctx)
+			if err != nil || data != `{"cpus":4}` || at != 42 || len(all) != 1 {
+				t.Fatalf("after migration: %q at %v (%v); all %v", data, at, err, all)
+			}
+		})
+	}
+}

@@ -210,17 +210,15 @@ type CheckIn struct {
 	Callnum   *int64
 }
 
-// checkInPG writes a whole check-in in one statement, so that a builder's
-// check-in is one round trip and one commit on PostgreSQL, where each round
-// trip is most of a call's cost.
-const checkInPG = `WITH h AS (
-	UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ? RETURNING id
-), s AS (
+// checkInPG writes a whole check-in, the host's row and the session's
+// callnum, in one statement: one round trip and one commit on PostgreSQL,
+// where round trips are most of a call's cost.
+const checkInPG = `WITH s AS (
 	UPDATE sessions SET callnum = ?, update_time = ? WHERE id = ? AND ?::bigint IS NOT NULL RETURNING id
 )
-INSERT INTO scheduler_host_data (host_id, data, update_time)
-	SELECT id, ?, ? FROM h WHERE ?::text IS NOT NULL
-	ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, update_time = excluded.update_time`
+UPDATE hosts SET task_load = ?, ready = ?, update_time = ?,
+	data = COALESCE(?, data), data_time = CASE WHEN ?::text IS NULL THEN data_time ELSE ? END
+WHERE id = ?`
 
 // CheckIn stores a check-in atomically: one statement on PostgreSQL, one
 // transaction on SQLite (which has no writing WITH clauses).
@@ -228,21 +226,17 @@ func (s *Store) CheckIn(ctx context.Context, c CheckIn) error {
 	now := s.Now()
 	var err error
 	if s.backend == Postgres && s.tx == nil {
-		_, err = s.exec(ctx, checkInPG, c.TaskLoad, c.Ready, now, c.HostID,
-			c.Callnum, now, c.SessionID, c.Callnum, c.Data, now, c.Data)
+		_, err = s.exec(ctx, checkInPG, c.Callnum, now, c.SessionID, c.Callnum,
+			c.TaskLoad, c.Ready, now, c.Data, c.Data, now, c.HostID)
 	} else {
 		err = s.WithTx(ctx, func(tx *Store) error {
-			n, err := tx.execN(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", c.TaskLoad, c.Ready, now, c.HostID)
-			if err != nil {
+			if _, err := tx.exec(ctx, `UPDATE hosts SET task_load = ?, ready = ?, update_time = ?,
+				data = COALESCE(?, data), data_time = CASE WHEN ? IS NULL THEN data_time ELSE ? END WHERE id = ?`,
+				c.TaskLoad, c.Ready, now, c.Data, c.Data, now, c.HostID); err != nil {
 				return err
 			}
 			if c.Callnum != nil {
-				if err := tx.SetCallnum(ctx, c.SessionID, *c.Callnum); err != nil {
-					return err
-				}
-			}
-			if c.Data != nil && n > 0 {
-				return tx.SetHostData(ctx, c.HostID, *c.Data)
+				return tx.SetCallnum(ctx, c.SessionID, *c.Callnum)
 			}
 			return nil
 		})
@@ -265,11 +259,10 @@ func (s *Store) SetHostReady(ctx context.Context, id int64, ready bool) error {
 	return err
 }
 
-// SetHostData stores the latest data a host sent with its check-in, in
-// one statement (an upsert: both backends have ON CONFLICT).
+// SetHostData stores the latest data a host sent (Koji's
+// scheduler_host_data, kept in the host's row).
 func (s *Store) SetHostData(ctx context.Context, id int64, data string) error {
-	_, err := s.exec(ctx, `INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, ?)
-		ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, update_time = excluded.update_time`, id, data, s.Now())
+	_, err := s.exec(ctx, "UPDATE hosts SET data = ?, data_time = ? WHERE id = ?", data, s.Now(), id)
 	return err
 }
 
@@ -277,14 +270,14 @@ func (s *Store) SetHostData(ctx context.Context, id int64, data string) error {
 func (s *Store) HostData(ctx context.Context, id int64) (string, float64, error) {
 	var data string
 	var t float64
-	err := s.queryRow(ctx, "SELECT data, update_time FROM scheduler_host_data WHERE host_id = ?", id).Scan(&data, &t)
+	err := s.queryRow(ctx, "SELECT data, data_time FROM hosts WHERE id = ? AND data IS NOT NULL", id).Scan(&data, &t)
 	return data, t, mapErr(err)
 }
 
 // AllHostData returns every host's latest data, by host id.
 func (s *Store) AllHostData(ctx context.Context) (map[int64]string, error) {
 	out := map[int64]string{}
-	err := scanAll(s.query(ctx, "SELECT host_id, data FROM scheduler_host_data"))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, "SELECT id, data FROM hosts WHERE data IS NOT NULL"))(func(r *sql.Rows) error {
 		var id int64
 		var d string
 		err := r.Scan(&id, &d)
