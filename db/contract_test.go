@@ -405,7 +405,7 @@ func TestMigrationMovesHostData(t *testing.T) {
 			ctx := context.Background()
 			s := open[backend](t)
 			defer s.Close()
-			ms, _ := migrations()
+			ms, _ := migrations(s.backend)
 			if _, err := s.w.ExecContext(ctx, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_time DOUBLE PRECISION NOT NULL)"); err != nil {
 				t.Fatal(err)
 			}

@@ -96,7 +96,7 @@ type HostFilter struct {
 // its copy once the write has committed.
 func (s *Store) hostsChanged() {
 	if s.tx != nil {
-		*s.txHostsChanged = true
+		s.fx.hosts = true
 		return
 	}
 	s.view.invalidate()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -26,36 +25,56 @@ type migration struct {
 	sql     string
 }
 
-func migrations() ([]migration, error) {
+// migrations returns the migrations for a backend, by version. A version is
+// one file, NNNN_name.sql, or one file per backend, NNNN_name.postgres.sql
+// and NNNN_name.sqlite.sql (a backend without its file has nothing to do).
+func migrations(backend Backend) ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var out []migration
+	byVersion := map[int]migration{}
+	last := 0
 	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
+		num, rest, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number and _", e.Name())
+		if !ok || err != nil || !strings.HasSuffix(rest, ".sql") {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql or NNNN_name.BACKEND.sql", e.Name())
+		}
+		last = max(last, v)
+		base := strings.TrimSuffix(rest, ".sql")
+		if i := strings.LastIndexByte(base, '.'); i >= 0 {
+			switch Backend(base[i+1:]) {
+			case backend:
+			case Postgres, SQLite:
+				continue
+			default:
+				return nil, fmt.Errorf("migration %s: unknown backend %q", e.Name(), base[i+1:])
+			}
+		}
+		if m, dup := byVersion[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s: same version", m.name, e.Name())
 		}
 		b, err := migrationFS.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{v, e.Name(), string(b)})
+		byVersion[v] = migration{v, e.Name(), string(b)}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	out := make([]migration, last)
+	for v := 1; v <= last; v++ {
+		m, ok := byVersion[v]
+		if !ok {
+			m = migration{version: v, name: fmt.Sprintf("%04d (none for %s)", v, backend)}
 		}
+		out[v-1] = m
 	}
 	return out, nil
 }
 
 // LatestVersion is the schema version this build of kojigo knows.
 func LatestVersion() int {
-	ms, err := migrations()
+	ms, err := migrations(Postgres)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
@@ -114,7 +133,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 // Migrate applies the pending migrations, each in its own transaction, and
 // returns the versions it applied. Concurrent migrators are serialised.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	ms, err := migrations()
+	ms, err := migrations(s.backend)
 	if err != nil {
 		return nil, err
 	}

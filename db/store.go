@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,9 @@ type Options struct {
 	// HostViewMaxAge bounds how old ListHostsCached's copy of the hosts
 	// may be with respect to other processes' writes (default 1s).
 	HostViewMaxAge time.Duration
+	// Logger receives the errors of background work (the PostgreSQL
+	// listener); default: discarded.
+	Logger *slog.Logger
 }
 
 // Store is the hub's state. Its methods run inside a transaction when called
@@ -46,9 +50,17 @@ type Store struct {
 	stmts   *stmtCache
 	dsn     string
 	view    *hostView
-	// txHostsChanged is set inside WithTx when the transaction wrote to
-	// hosts or host_channels, so that the view drops its copy on commit.
-	txHostsChanged *bool
+	tasks   *taskCache // PostgreSQL only
+	notify  *listener  // PostgreSQL only
+	log     *slog.Logger
+	fx      *txEffects // inside WithTx
+}
+
+// txEffects records what a transaction wrote that this process keeps
+// copies of, so that the copies are dropped once it commits.
+type txEffects struct {
+	hosts bool // hosts or host_channels
+	tasks bool
 }
 
 // stmtCache keeps prepared statements of the SQLite pools: modernc.org/sqlite
@@ -129,7 +141,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.HostViewMaxAge <= 0 {
 		opts.HostViewMaxAge = time.Second
 	}
-	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn, view: &hostView{maxAge: opts.HostViewMaxAge}}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn, log: opts.Logger,
+		view: &hostView{maxAge: opts.HostViewMaxAge}}
 	if backend == SQLite {
 		s.stmts = &stmtCache{m: map[*sql.DB]map[string]*sql.Stmt{}}
 	}
@@ -143,6 +159,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.w.SetMaxIdleConns(opts.MaxConns)
 		s.w.SetConnMaxIdleTime(5 * time.Minute)
 		s.r = s.w
+		s.tasks = &taskCache{}
+		s.notify = &listener{dsn: driverDSN, onReset: s.tasks.clear}
+		s.notify.subscribe(func(e TaskEvent) { s.tasks.evict(e.ID) })
 	case SQLite:
 		if err := os.MkdirAll(filepath.Dir(driverDSN), 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -172,6 +191,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.notify != nil {
+		s.notify.stop()
+	}
 	if s.stmts != nil {
 		s.stmts.mu.Lock()
 		for _, m := range s.stmts.m {
@@ -187,6 +209,9 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// DSN returns the DSN the Store was opened with.
+func (s *Store) DSN() string { return s.dsn }
 
 // Backend tells which engine the Store runs on.
 func (s *Store) Backend() Backend { return s.backend }
@@ -206,7 +231,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	ts := *s
 	ts.tx = tx
-	ts.txHostsChanged = new(bool)
+	ts.fx = &txEffects{}
 	if s.stmts != nil {
 		defer s.stmts.preparePending(context.WithoutCancel(ctx), s.w)
 	}
@@ -214,14 +239,16 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		if *ts.txHostsChanged {
-			s.view.invalidate() // the commit may have happened
-		}
-		return mapErr(fmt.Errorf("commit: %w", err))
-	}
-	if *ts.txHostsChanged {
+	err = tx.Commit()
+	// Drop the copies even when the commit failed: it may have happened.
+	if ts.fx.hosts {
 		s.view.invalidate()
+	}
+	if ts.fx.tasks {
+		s.tasksChanged()
+	}
+	if err != nil {
+		return mapErr(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
@@ -337,7 +364,16 @@ func (s *Store) bind(q string) string {
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	r, err := s.writeQ().ExecContext(ctx, s.bind(q), args...)
+	if writesTasks(q) {
+		s.tasksChanged() // even on error: the write may have happened
+	}
 	return r, mapErr(err)
+}
+
+// writesTasks reports whether statement q changes rows of tasks; every such
+// statement goes through exec, so the task cache cannot miss one.
+func writesTasks(q string) bool {
+	return strings.HasPrefix(q, "UPDATE tasks ") || strings.HasPrefix(q, "DELETE FROM tasks ")
 }
 
 // execN runs a write and returns the number of rows it touched.

@@ -115,6 +115,7 @@ func New(store *db.Store, cfg Config) (*Hub, error) {
 	h := &Hub{cfg: cfg, store: store, log: cfg.Logger.With("component", "hub")}
 	h.metrics = newMetrics(h)
 	h.sched = newScheduler(h)
+	store.OnTaskEvent(h.sched.taskEvent)
 	h.register()
 	return h, nil
 }

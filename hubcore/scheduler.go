@@ -184,6 +184,28 @@ func (s *scheduler) notifyHost(hostID int64) {
 	}
 }
 
+// notifyAllHosts wakes every waiter, to look again: events may have been
+// missed.
+func (s *scheduler) notifyAllHosts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, ch := range s.hostCh {
+		close(ch)
+		delete(s.hostCh, id)
+	}
+}
+
+// taskEvent wakes the builder a task was assigned to, by this hub or any
+// other on the same PostgreSQL (db.Store.OnTaskEvent).
+func (s *scheduler) taskEvent(e db.TaskEvent) {
+	switch {
+	case e.ID == 0:
+		s.notifyAllHosts()
+	case e.HostID != 0 && e.State == db.TaskAssigned:
+		s.notifyHost(e.HostID)
+	}
+}
+
 // passResult is what a pass did, for the caller and the tests.
 type passResult struct {
 	assigned map[int64]int64 // task -> host
@@ -961,7 +983,8 @@ func mSchedDoRun(c *call, a *kojixml.Args) (any, error) {
 // kojigo.waitTasks(timeout=30): for a host session; returns the host's
 // ASSIGNED tasks (host.getTasks's shape) as soon as it has any, or [] after
 // timeout seconds (at most 60). Assignments by this hub wake the call at
-// once; on PostgreSQL, where other hubs may assign, it also polls every 250 ms.
+// once, and on PostgreSQL those of other hubs too, through the store's task
+// events; only while those are not flowing does it poll, every 250 ms.
 func mWaitTasks(c *call, a *kojixml.Args) (any, error) {
 	timeout := a.OptFloat(0, "timeout", 30)
 	if err := a.Done(); err != nil {
@@ -981,17 +1004,22 @@ func mWaitTasks(c *call, a *kojixml.Args) (any, error) {
 	s := c.hub.sched
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
-	var poll <-chan time.Time
+	var ticker *time.Ticker
 	if c.hub.store.Backend() == db.Postgres {
-		t := time.NewTicker(waitPoll)
-		defer t.Stop()
-		poll = t.C
+		ticker = time.NewTicker(waitPoll)
+		defer ticker.Stop()
 	}
 	for {
 		ch := s.hostWaiter(host.ID) // before the query, so no assignment is missed
 		tasks, err := assignedTasks(c, host.ID)
 		if err != nil || len(tasks) > 0 {
 			return tasks, err
+		}
+		// A listener going down wakes every waiter (taskEvent), so one
+		// that is not polling now starts to.
+		var poll <-chan time.Time
+		if ticker != nil && !c.hub.store.Listening() {
+			poll = ticker.C
 		}
 		select {
 		case <-ch:

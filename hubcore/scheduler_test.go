@@ -512,3 +512,42 @@ func TestTwoHubsAssignEachTaskOnce(t *testing.T) {
 		}
 	})
 }
+
+// A builder waiting in kojigo.waitTasks on one hub is woken by an assignment
+// another hub makes on the same PostgreSQL: by the store's task events, not
+// by polling (a waiter does not poll while they flow, so without the event
+// it would sleep to its 10 s timeout).
+func TestWaitTasksWokenByAnotherHub(t *testing.T) {
+	th := newTestHub(t, "postgres", nil)
+	other, err := db.Open(context.Background(), th.store.DSN(), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for deadline := time.Now().Add(10 * time.Second); !th.store.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub's store is not listening after 10 s")
+		}
+	}
+	hc, hostID := th.readyHost("builder1")
+	hc.must("kojigo.waitTasks", 0.05) // the session is a host's
+	done := make(chan any, 1)
+	go func() { done <- hc.must("kojigo.waitTasks", int64(10)) }()
+	time.Sleep(50 * time.Millisecond)
+	ctx := context.Background()
+	id, _, err := other.CreateTask(ctx, db.NewTask{Method: "newRepo", Request: "<x/>", Arch: "noarch", ChannelID: 2, Owner: 1, Priority: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := other.AssignTask(ctx, id, hostID, false); !ok || err != nil {
+		t.Fatalf("AssignTask = %v, %v", ok, err)
+	}
+	select {
+	case v := <-done:
+		if tasks := v.([]any); len(tasks) != 1 || tasks[0].(map[string]any)["id"] != id {
+			t.Fatalf("waitTasks = %v", tasks)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitTasks was not woken within 5 s by the other hub's assignment")
+	}
+}

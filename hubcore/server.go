@@ -175,7 +175,7 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	store, err := db.Open(ctx, fc.DSN(), db.Options{})
+	store, err := db.Open(ctx, fc.DSN(), db.Options{Logger: log.With("component", "db")})
 	if err != nil {
 		return err
 	}

@@ -434,7 +434,7 @@ func mGetTaskInfo(c *call, a *kojixml.Args) (any, error) {
 	if !ok {
 		return nil, paramErr("getTaskInfo: argument task_id: expected int or list, got %T", raw)
 	}
-	t, err := c.hub.store.GetTask(c.ctx, id)
+	t, err := c.hub.store.GetTaskCached(c.ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
 		if strict {
 			return nil, genericErr("query returned no rows")

@@ -195,3 +195,23 @@ func TestStdlibDecodeAgrees(t *testing.T) {
 		t.Errorf("encoding/xml decoder disagrees:\n%#v\n%#v", got, want)
 	}
 }
+
+// BenchmarkDecodeCheckIn decodes a builder's host.updateHost call, the
+// request a hub receives most.
+func BenchmarkDecodeCheckIn(b *testing.B) {
+	data := map[string]any{"methods": []any{"build", "buildArch"}, "maxjobs": int64(4), "cpus": int64(8), "load1": 0.4,
+		"mem_total": int64(32 << 30), "mem_available": int64(20 << 30), "not_ready_reasons": []any{},
+		"disk": []any{map[string]any{"path": "/var/lib/mock", "role": "mockdir", "free": int64(100 << 30), "total": int64(500 << 30)}}}
+	var buf bytes.Buffer
+	if err := EncodeCall(&buf, "host.updateHost", EncodeKwargs([]any{0.0, true}, map[string]any{"data": data})); err != nil {
+		b.Fatal(err)
+	}
+	req := buf.Bytes()
+	b.SetBytes(int64(len(req)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (DecodeOptions{}).DecodeCallBytes(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package db
+
+import (
+	"context"
+	"sync"
+)
+
+// maxCachedTasks bounds the task cache; past it the cache starts over.
+const maxCachedTasks = 10000
+
+// taskCache keeps task rows read by GetTaskCached on PostgreSQL, where a
+// read is a round trip to the server that costs more than the rest of a
+// getTaskInfo call. It is only used while the listener is up, and a row
+// leaves it when any process writes it: this Store's writes empty the cache
+// when they commit, other processes' writes arrive as notifications.
+type taskCache struct {
+	mu   sync.Mutex
+	rows map[int64]Task
+	// gen counts evictions: a row read while one happened is not kept,
+	// since it may predate the write that caused it.
+	gen uint64
+}
+
+func (c *taskCache) get(id int64) (Task, bool, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.rows[id]
+	return t, ok, c.gen
+}
+
+func (c *taskCache) put(t Task, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.rows == nil || len(c.rows) >= maxCachedTasks {
+		c.rows = map[int64]Task{}
+	}
+	c.rows[t.ID] = t
+}
+
+func (c *taskCache) evict(id int64) {
+	c.mu.Lock()
+	delete(c.rows, id)
+	c.gen++
+	c.mu.Unlock()
+}
+
+func (c *taskCache) clear() {
+	c.mu.Lock()
+	c.rows = nil
+	c.gen++
+	c.mu.Unlock()
+}
+
+// tasksChanged records a write to tasks: the cache empties once it commits.
+func (s *Store) tasksChanged() {
+	if s.tasks == nil {
+		return
+	}
+	if s.tx != nil {
+		s.fx.tasks = true
+		return
+	}
+	s.tasks.clear()
+}
+
+// GetTaskCached is GetTask for read-only callers. On PostgreSQL, while
+// other processes' task writes reach this Store (Listening), it answers from
+// a cache that every task write empties or evicts from; otherwise, and
+// inside a transaction, it is GetTask.
+func (s *Store) GetTaskCached(ctx context.Context, id int64) (Task, error) {
+	if s.tasks == nil || s.tx != nil || !s.Listening() {
+		return s.GetTask(ctx, id)
+	}
+	t, ok, gen := s.tasks.get(id)
+	if ok {
+		return t, nil
+	}
+	t, err := s.GetTask(ctx, id)
+	if err == nil && s.Listening() {
+		s.tasks.put(t, gen)
+	}
+	return t, err
+}
