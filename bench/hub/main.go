@@ -260,6 +260,7 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 		}
 		hostClients[i] = c
 	}
+	fmt.Printf("hub RSS after %d builders logged in: peak %.1f MiB, now %.1f MiB\n", nHosts, float64(rss(hub.pid, "VmHWM"))/(1<<20), float64(rss(hub.pid, "VmRSS"))/(1<<20))
 	if err := phase("getTaskInfo", 0, func(i, w int) error {
 		_, err := readers[w].call("getTaskInfo", int64(1+i%200), kw{"request": true})
 		return err
@@ -306,7 +307,7 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 	if err := taskToOpen(hub.url, admin, hostClients[:latencyHosts], latencyTasks, data); err != nil {
 		return err
 	}
-	fmt.Printf("hub peak RSS: %.1f MiB\n", float64(peakRSS(hub.pid))/(1<<20))
+	fmt.Printf("hub peak RSS: %.1f MiB (now %.1f MiB)\n", float64(rss(hub.pid, "VmHWM"))/(1<<20), float64(rss(hub.pid, "VmRSS"))/(1<<20))
 	return nil
 }
 
@@ -465,7 +466,8 @@ func dbCPU(backend string) time.Duration {
 	return total
 }
 
-func peakRSS(pid int) int64 {
+// rss reads a memory figure of /proc/PID/status: VmHWM (peak) or VmRSS.
+func rss(pid int, field string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
@@ -473,7 +475,7 @@ func peakRSS(pid int) int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
