@@ -2,11 +2,13 @@ package hubcore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"strconv"
 	"testing"
 
+	"kojigo/db"
 	"kojigo/internal/kojixml"
 )
 
@@ -77,5 +79,36 @@ func BenchmarkServeUpdateHost(b *testing.B) {
 		hc, _ := th.addHost("builder")
 		data := map[string]any{"maxjobs": int64(4), "cpus": int64(8), "disk": []any{map[string]any{"path": "/var/lib/mock", "role": "mockdir", "free": int64(1 << 40), "total": int64(1 << 41)}}}
 		serveLoop(b, th, hc, "host.updateHost", kojixml.EncodeKwargs([]any{0.0, true}, map[string]any{"data": data}))
+	})
+}
+
+// BenchmarkSchedulerPass: one pass over 1000 ready hosts and 200 FREE tasks
+// that no host can take (a channel without hosts), as in bench/hub.
+func BenchmarkSchedulerPass(b *testing.B) {
+	benchBackends(b, func(b *testing.B, backend string) {
+		th := newTestHub(b, backend, nil)
+		ctx := context.Background()
+		data := `{"cpus":8,"maxjobs":4,"methods":["build","buildArch"],"disk":[{"path":"/var/lib/mock","role":"mockdir","free":107374182400,"total":536870912000}]}`
+		for i := range 1000 {
+			uid, _ := th.store.CreateUser(ctx, db.User{Name: fmt.Sprintf("b%04d", i), UserType: db.UserHost})
+			id, err := th.store.CreateHost(ctx, db.Host{UserID: uid, Name: fmt.Sprintf("b%04d", i), Arches: "x86_64"}, []int64{1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			th.store.UpdateHostStatus(ctx, id, 0, true)
+			th.store.SetHostData(ctx, id, data)
+		}
+		cr, _ := th.store.GetChannelByName(ctx, "createrepo")
+		for i := range 200 {
+			if _, _, err := th.store.CreateTask(ctx, db.NewTask{Method: "noop", Request: fmt.Sprintf("<x>%d</x>", i), Arch: "noarch", ChannelID: cr.ID, Owner: 1, Priority: 20}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := th.hub.sched.pass(ctx, true); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

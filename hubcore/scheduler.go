@@ -393,6 +393,13 @@ func (s *scheduler) passTx(ctx context.Context, tx *db.Store, now float64) (pass
 		}
 		res.assigned[id] = host
 	}
+	// Only reasons that changed are written: a pass over hundreds of
+	// waiting tasks otherwise rewrote every one of their rows.
+	for _, t := range free {
+		if r, ok := plan.reasons[t.ID]; ok && t.FreeReason != nil && *t.FreeReason == r {
+			delete(plan.reasons, t.ID)
+		}
+	}
 	if err := tx.SetFreeReasons(ctx, plan.reasons); err != nil {
 		return res, err
 	}
