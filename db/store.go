@@ -364,16 +364,17 @@ func (s *Store) bind(q string) string {
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	r, err := s.writeQ().ExecContext(ctx, s.bind(q), args...)
-	if writesTasks(q) {
-		s.tasksChanged() // even on error: the write may have happened
-	}
+	s.noteWrite(q)
 	return r, mapErr(err)
 }
 
-// writesTasks reports whether statement q changes rows of tasks; every such
-// statement goes through exec, so the task cache cannot miss one.
-func writesTasks(q string) bool {
-	return strings.HasPrefix(q, "UPDATE tasks ") || strings.HasPrefix(q, "DELETE FROM tasks ")
+// noteWrite empties the task cache after a statement that changes rows of
+// tasks (even one that failed: the write may have happened). Every
+// statement on the writer passes here, so the cache cannot miss one.
+func (s *Store) noteWrite(q string) {
+	if strings.Contains(q, "UPDATE tasks ") || strings.Contains(q, "DELETE FROM tasks ") {
+		s.tasksChanged()
+	}
 }
 
 // execN runs a write and returns the number of rows it touched.
