@@ -224,7 +224,9 @@ func (s *Store) TryLock(ctx context.Context, name string) (bool, error) {
 		return true, nil
 	}
 	var ok bool
-	err := s.queryRowW(ctx, "SELECT pg_try_advisory_xact_lock(hashtext(?))", "kojigo:"+name).Scan(&ok)
+	// Advisory locks are per database: the schema in the key keeps two
+	// kojigo installs in one database (and parallel tests) from sharing it.
+	err := s.queryRowW(ctx, "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':kojigo:' || ?))", name).Scan(&ok)
 	return ok, mapErr(err)
 }
 
