@@ -430,3 +430,56 @@ func TestMigrationMovesHostData(t *testing.T) {
 		})
 	}
 }
+
+// Old scheduler log lines and closed or expired sessions (with their
+// subsessions) are deleted; recent and live ones stay.
+func TestPruneLogsAndSessions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		uid, _ := s.CreateUser(ctx, User{Name: "u1"})
+		mk := func(closed bool, age float64, master *int64) int64 {
+			id, err := s.CreateSession(ctx, Session{UserID: uid, KeyHash: "k", HostIP: "-", AuthType: AuthSSL, Master: master})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := s.Now() - age
+			if _, err := s.exec(ctx, "UPDATE sessions SET closed = ?, start_time = ?, update_time = ? WHERE id = ?", closed, at, at, id); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		day := 86400.0
+		live := mk(false, 10, nil)
+		closedRecent := mk(true, 10, nil)
+		closedOld := mk(true, 2*day, nil)
+		expired := mk(false, 3*day, nil)
+		childOfExpired := mk(false, 10, &expired)
+		renewed := mk(false, 3*day, nil)
+		if _, err := s.exec(ctx, "UPDATE sessions SET renew_time = ? WHERE id = ?", s.Now()-10, renewed); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PruneSessions(ctx, s.Now()-day, s.Now()-2*day)
+		if err != nil || n != 3 {
+			t.Fatalf("PruneSessions = %d, %v; want 3", n, err)
+		}
+		for id, want := range map[int64]bool{live: true, closedRecent: true, closedOld: false, expired: false, childOfExpired: false, renewed: true} {
+			_, err := s.GetSession(ctx, id)
+			if got := err == nil; got != want {
+				t.Errorf("session %d kept = %v, want %v (%v)", id, got, want, err)
+			}
+		}
+
+		s.AddLog(ctx, nil, nil, "old")
+		if _, err := s.exec(ctx, "UPDATE scheduler_log_messages SET msg_time = ?", s.Now()-30*day); err != nil {
+			t.Fatal(err)
+		}
+		s.AddLog(ctx, nil, nil, "new")
+		if err := s.PruneLogs(ctx, s.Now()-14*day); err != nil {
+			t.Fatal(err)
+		}
+		logs, _ := s.ListLogs(ctx, LogFilter{})
+		if len(logs) != 1 || logs[0].Msg != "new" {
+			t.Fatalf("after pruning: %+v", logs)
+		}
+	})
+}

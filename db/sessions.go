@@ -212,3 +212,23 @@ func (s *Store) GetSessionAuth(ctx context.Context, id int64) (SessionAuth, erro
 	a.Holder = nullInt(holder)
 	return a, nil
 }
+
+// PruneSessions deletes sessions closed before closedBefore and sessions
+// with no login, renewal or call since idleBefore (expired), with their
+// subsessions; it returns how many it deleted.
+func (s *Store) PruneSessions(ctx context.Context, closedBefore, idleBefore float64) (int64, error) {
+	const old = `((closed AND update_time < ?) OR
+		(update_time < ? AND start_time < ? AND (renew_time IS NULL OR renew_time < ?)))`
+	args := []any{closedBefore, idleBefore, idleBefore, idleBefore}
+	var n int64
+	err := s.WithTx(ctx, func(tx *Store) error {
+		kids, err := tx.execN(ctx, "DELETE FROM sessions WHERE master IN (SELECT id FROM sessions WHERE "+old+")", args...)
+		if err != nil {
+			return err
+		}
+		n, err = tx.execN(ctx, "DELETE FROM sessions WHERE "+old+" AND NOT EXISTS (SELECT 1 FROM sessions c WHERE c.master = sessions.id)", args...)
+		n += kids
+		return err
+	})
+	return n, err
+}

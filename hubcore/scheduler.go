@@ -52,6 +52,9 @@ type SchedulerConfig struct {
 	// RunInterval is the period of the timer pass, and the least time
 	// between passes that host polls may trigger (default 60 s).
 	RunInterval time.Duration
+	// LogLifetime is how long scheduler log messages are kept (default 14
+	// days); see sweep.
+	LogLifetime time.Duration
 }
 
 func (c *SchedulerConfig) setDefaults() {
@@ -74,6 +77,7 @@ func (c *SchedulerConfig) setDefaults() {
 	def(&c.SoftRefusalTimeout, 900*time.Second)
 	def(&c.HostTimeout, 900*time.Second)
 	def(&c.RunInterval, 60*time.Second)
+	def(&c.LogLifetime, 14*24*time.Hour)
 }
 
 const (
@@ -86,6 +90,8 @@ const (
 	// waitPoll is how often kojigo.waitTasks looks at the database when
 	// other hubs may assign (PostgreSQL).
 	waitPoll = 250 * time.Millisecond
+	// sweepInterval is how often a hub deletes what has outlived its use.
+	sweepInterval = time.Hour
 	// maxWaitTasks caps kojigo.waitTasks's timeout.
 	maxWaitTasks = 60 * time.Second
 	sysLastRun   = "scheduler.last_run_ts"
@@ -102,6 +108,8 @@ type scheduler struct {
 
 	mu     sync.Mutex
 	hostCh map[int64]chan struct{} // closed and replaced when the host gets a task
+
+	lastSweep time.Time // used by run's goroutine only
 }
 
 func newScheduler(h *Hub) *scheduler {
@@ -144,6 +152,7 @@ func (s *scheduler) run(ctx context.Context) error {
 			default:
 			}
 		case <-timer.C:
+			s.sweep(ctx)
 		}
 		ran, err := s.pass(ctx, true)
 		switch {
@@ -159,6 +168,30 @@ func (s *scheduler) run(ctx context.Context) error {
 			}
 		}
 		timer.Reset(s.cfg.RunInterval)
+	}
+}
+
+// sweep deletes, at most once per sweepInterval, what would otherwise
+// grow without end: scheduler log messages older than LogLifetime, and
+// sessions closed or expired for a day (as koji-sweep-db does for Koji).
+// Each hub sweeps; a second sweep finds nothing to delete.
+func (s *scheduler) sweep(ctx context.Context) {
+	now := s.h.cfg.Now()
+	if now.Sub(s.lastSweep) < sweepInterval {
+		return
+	}
+	s.lastSweep = now
+	st := s.h.store
+	t := st.Now()
+	if err := st.PruneLogs(ctx, t-s.cfg.LogLifetime.Seconds()); err != nil {
+		s.log.Error("pruning scheduler log messages", "err", err)
+	}
+	day := (24 * time.Hour).Seconds()
+	n, err := st.PruneSessions(ctx, t-day, t-s.h.cfg.SessionRenewalTimeout.Seconds()-day)
+	if err != nil {
+		s.log.Error("pruning old sessions", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned old sessions", "count", n)
 	}
 }
 

@@ -16,7 +16,8 @@ func TestSchedulerDefaults(t *testing.T) {
 	var c SchedulerConfig
 	c.setDefaults()
 	want := SchedulerConfig{MaxJobs: 15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
-		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second}
+		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second,
+		LogLifetime: 14 * 24 * time.Hour}
 	if c != want {
 		t.Errorf("setDefaults() = %+v, want %+v", c, want)
 	}
@@ -550,4 +551,26 @@ func TestWaitTasksWokenByAnotherHub(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("waitTasks was not woken within 5 s by the other hub's assignment")
 	}
+}
+
+// The hourly sweep deletes scheduler log messages past their lifetime, and
+// runs at most once an hour.
+func TestSweep(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		ctx := context.Background()
+		s := th.hub.sched
+		s.cfg.LogLifetime = time.Nanosecond
+		th.store.AddLog(ctx, nil, nil, "old")
+		time.Sleep(time.Millisecond)
+		s.sweep(ctx)
+		if logs, _ := th.store.ListLogs(ctx, db.LogFilter{}); len(logs) != 0 {
+			t.Fatalf("after the sweep: %+v", logs)
+		}
+		th.store.AddLog(ctx, nil, nil, "within the hour")
+		time.Sleep(time.Millisecond)
+		s.sweep(ctx)
+		if logs, _ := th.store.ListLogs(ctx, db.LogFilter{}); len(logs) != 1 {
+			t.Fatalf("a second sweep within the hour ran: %+v", logs)
+		}
+	})
 }

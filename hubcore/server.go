@@ -52,6 +52,7 @@ type FileConfig struct {
 	SoftRefusalTimeout    time.Duration `ini:"SoftRefusalTimeout" help:"seconds a soft refusal lasts"`
 	HostTimeout           time.Duration `ini:"HostTimeout" help:"seconds without check-in before a host's open tasks are freed"`
 	RunInterval           time.Duration `ini:"RunInterval" help:"seconds between periodic scheduler passes"`
+	SchedulerLogLifetime  time.Duration `ini:"SchedulerLogLifetime" unit:"h" help:"hours scheduler log messages are kept"`
 	LogLevel              string        `ini:"LogLevel" help:"debug, info, warn or error"`
 	LogFormat             string        `ini:"LogFormat" help:"text or json"`
 }
@@ -203,7 +204,7 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 		Scheduler: SchedulerConfig{
 			MaxJobs: fc.MaxJobs, CapacityOvercommit: fc.CapacityOvercommit, ReadyTimeout: fc.ReadyTimeout,
 			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
-			RunInterval: fc.RunInterval,
+			RunInterval: fc.RunInterval, LogLifetime: fc.SchedulerLogLifetime,
 		},
 	})
 	if err != nil {
