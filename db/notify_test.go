@@ -130,3 +130,29 @@ func TestParseTaskEvent(t *testing.T) {
 		t.Errorf("parseTaskEvent = %+v, %v", e, ok)
 	}
 }
+
+// A cached row is read again after taskCacheTTL even if no notification
+// came (as behind a transaction-pooling pgbouncer, which drops them).
+func TestTaskCacheTTL(t *testing.T) {
+	a := openPostgres(t)
+	b := reopen(t, a, Options{})
+	ctx := context.Background()
+	a.OnTaskEvent(func(TaskEvent) {})
+	waitListening(t, a)
+	newHost(t, a, "b1")
+	id, _, err := a.CreateTask(ctx, NewTask{Method: "build", Request: "<x/>", Arch: "noarch", ChannelID: 1, Owner: 1, Priority: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.exec(ctx, "ALTER TABLE tasks DISABLE TRIGGER tasks_notify"); err != nil {
+		t.Fatal(err)
+	}
+	a.GetTaskCached(ctx, id)
+	if err := b.SetTaskPriority(ctx, id, 9, false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(taskCacheTTL + 100*time.Millisecond)
+	if got, _ := a.GetTaskCached(ctx, id); got.Priority != 9 {
+		t.Fatalf("after the TTL with no notification: priority %d, want 9", got.Priority)
+	}
+}

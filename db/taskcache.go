@@ -3,41 +3,60 @@ package db
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // maxCachedTasks bounds the task cache; past it the cache starts over.
 const maxCachedTasks = 10000
 
+// taskCacheTTL bounds how long a row is served from the cache even when no
+// notification came: a connection that LISTENs but is never notified (a
+// transaction-pooling pgbouncer between hub and server) must not leave a
+// task's state stale for longer.
+const taskCacheTTL = 2 * time.Second
+
 // taskCache keeps task rows read by GetTaskCached on PostgreSQL, where a
 // read is a round trip to the server that costs more than the rest of a
 // getTaskInfo call. It is only used while the listener is up, and a row
-// leaves it when any process writes it: this Store's writes empty the cache
-// when they commit, other processes' writes arrive as notifications.
+// leaves it when any process writes it (this Store's writes empty the cache
+// when they commit, other processes' writes arrive as notifications) or
+// after taskCacheTTL.
 type taskCache struct {
 	mu   sync.Mutex
-	rows map[int64]Task
+	rows map[int64]cachedTask
 	// gen counts evictions: a row read while one happened is not kept,
 	// since it may predate the write that caused it.
 	gen uint64
 }
 
+type cachedTask struct {
+	t  Task
+	at time.Time
+}
+
 func (c *taskCache) get(id int64) (Task, bool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.rows[id]
-	return t, ok, c.gen
+	e, ok := c.rows[id]
+	if ok && time.Since(e.at) > taskCacheTTL {
+		delete(c.rows, id)
+		ok = false
+	}
+	return e.t, ok, c.gen
 }
 
-func (c *taskCache) put(t Task, gen uint64) {
+// put keeps t, read at the time given, unless an eviction happened since
+// gen was taken.
+func (c *taskCache) put(t Task, gen uint64, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
 	if c.rows == nil || len(c.rows) >= maxCachedTasks {
-		c.rows = map[int64]Task{}
+		c.rows = map[int64]cachedTask{}
 	}
-	c.rows[t.ID] = t
+	c.rows[t.ID] = cachedTask{t, at}
 }
 
 func (c *taskCache) evict(id int64) {
@@ -78,9 +97,10 @@ func (s *Store) GetTaskCached(ctx context.Context, id int64) (Task, error) {
 	if ok {
 		return t, nil
 	}
+	at := time.Now()
 	t, err := s.GetTask(ctx, id)
 	if err == nil && s.Listening() {
-		s.tasks.put(t, gen)
+		s.tasks.put(t, gen, at)
 	}
 	return t, err
 }

@@ -64,7 +64,8 @@ func DefaultFileConfig() FileConfig {
 		DNUsernameComponent: "CN", CheckClientIP: true, SessionRenewalTimeout: 24 * time.Hour, HealthHistory: 1440,
 		MaxJobs: 15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
 		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second,
-		LogLevel: "info", LogFormat: "text",
+		SchedulerLogLifetime: 14 * 24 * time.Hour,
+		LogLevel:             "info", LogFormat: "text",
 	}
 }
 
