@@ -245,7 +245,7 @@ func (s *Store) CheckIn(ctx context.Context, c CheckIn) error {
 	case s.tx != nil:
 		s.hostsChanged()
 	case err == nil:
-		s.view.checkIn(checkIn{id: c.HostID, load: c.TaskLoad, ready: c.Ready, at: now})
+		s.view.checkIn(statusPatch{id: c.HostID, load: c.TaskLoad, ready: c.Ready, at: now})
 	default:
 		s.view.invalidate() // the write may or may not have happened
 	}

@@ -26,10 +26,11 @@ type hostView struct {
 	valid   bool
 	drops   uint64        // invalidations so far: a copy read across one is not kept
 	loading chan struct{} // closed when the read in flight ends
-	pending []checkIn     // check-ins committed while the copy was being read
+	pending []statusPatch // check-ins committed while the copy was being read
 }
 
-type checkIn struct {
+// statusPatch is what a check-in changes in the copy.
+type statusPatch struct {
 	id    int64
 	load  float64
 	ready bool
@@ -45,7 +46,7 @@ func (v *hostView) invalidate() {
 }
 
 // checkIn applies a committed check-in to the copy.
-func (v *hostView) checkIn(c checkIn) {
+func (v *hostView) checkIn(c statusPatch) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.loading != nil {
@@ -58,7 +59,7 @@ func (v *hostView) checkIn(c checkIn) {
 
 // apply patches hosts with c unless the copy already holds a later check-in
 // of that host; false if the host is not in the copy.
-func apply(hosts []Host, c checkIn) bool {
+func apply(hosts []Host, c statusPatch) bool {
 	i, ok := slices.BinarySearchFunc(hosts, c.id, func(h Host, id int64) int {
 		return cmp.Compare(h.ID, id)
 	})
