@@ -90,7 +90,11 @@ func TestTwoHubsFiftyHostsFiveThousandTasks(t *testing.T) {
 						return
 					}
 					if err := c.CloseTask(hostCtx, id, "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><nil/></value></param>\n</params>\n</methodResponse>\n"); err != nil {
-						t.Errorf("close %d: %v", id, err)
+						// The last close can commit on the hub, end the wait
+						// below and have its answer cut off by stopHosts.
+						if hostCtx.Err() == nil {
+							t.Errorf("close %d: %v", id, err)
+						}
 						return
 					}
 					closed.Add(1)
