@@ -192,13 +192,6 @@ func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error
 	return err == nil, err
 }
 
-// UpdateHostStatus sets a host's load, readiness and check-in time.
-func (s *Store) UpdateHostStatus(ctx context.Context, id int64, taskLoad float64, ready bool) error {
-	_, err := s.exec(ctx, "UPDATE hosts SET task_load = ?, ready = ?, update_time = ? WHERE id = ?", taskLoad, ready, s.Now(), id)
-	s.hostsChanged()
-	return err
-}
-
 // CheckIn is one host.updateHost: the host's load, readiness and time, its
 // data when it sent some, and the calling session's callnum when set.
 type CheckIn struct {

@@ -59,7 +59,7 @@ func TestHostViewFilters(t *testing.T) {
 		}
 		off := false
 		s.EditHost(ctx, ids[3], HostEdit{Enabled: &off})
-		s.UpdateHostStatus(ctx, ids[1], 1.5, true)
+		s.CheckIn(ctx, CheckIn{HostID: ids[1], TaskLoad: 1.5, Ready: true})
 		yes, no := true, false
 		b2, _ := s.GetHost(ctx, ids[2])
 		def := int64(1)

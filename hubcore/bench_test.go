@@ -95,7 +95,7 @@ func BenchmarkSchedulerPass(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			th.store.UpdateHostStatus(ctx, id, 0, true)
+			th.store.CheckIn(ctx, db.CheckIn{HostID: id, Ready: true})
 			th.store.SetHostData(ctx, id, data)
 		}
 		cr, _ := th.store.GetChannelByName(ctx, "createrepo")

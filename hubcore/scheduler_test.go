@@ -256,7 +256,7 @@ func TestAssignTimeoutIsSoftRefusal(t *testing.T) {
 		id := admin.must("makeTask", "newRepo", []any{"x"}).(int64)
 		th.waitState(id, db.TaskAssigned)
 		// the host checks in (with the real clock, after the assignment) but never opens it
-		if err := th.store.UpdateHostStatus(context.Background(), hostID, 0, true); err != nil {
+		if err := th.store.CheckIn(context.Background(), db.CheckIn{HostID: hostID, Ready: true}); err != nil {
 			t.Fatal(err)
 		}
 		clock.advance(301 * time.Second)
