@@ -92,14 +92,15 @@ type HostFilter struct {
 	UserID    *int64
 }
 
-// hostsChanged records a write to hosts or host_channels: the view drops
-// its copy once the write has committed.
+// hostsChanged records a write to hosts or host_channels: once it has
+// committed, the view drops its copy and OnWrite's subscribers hear of it.
 func (s *Store) hostsChanged() {
 	if s.tx != nil {
 		s.fx.hosts = true
 		return
 	}
 	s.view.invalidate()
+	s.writes.announce(WroteHosts)
 }
 
 // ListHostsCached is ListHosts answered from this process's copy of the
@@ -110,7 +111,23 @@ func (s *Store) ListHostsCached(ctx context.Context, f HostFilter) ([]Host, erro
 	if s.tx != nil {
 		return s.ListHosts(ctx, f)
 	}
-	return s.view.list(ctx, s, f)
+	hosts, _, err := s.view.list(ctx, s, f, false)
+	return hosts, err
+}
+
+// ListHostsWithChannelsCached is ListHostsCached with the channel ids of
+// each host listed (by host id, ascending), read from the same copy: no
+// query when the copy is fresh, whatever the number of hosts.
+func (s *Store) ListHostsWithChannelsCached(ctx context.Context, f HostFilter) ([]Host, map[int64][]int64, error) {
+	if s.tx != nil {
+		hosts, err := s.ListHosts(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		chans, err := s.HostChannels(ctx)
+		return hosts, chans, err
+	}
+	return s.view.list(ctx, s, f, true)
 }
 
 // ListHosts returns hosts ordered by id.

@@ -75,30 +75,46 @@ func apply(hosts []Host, c statusPatch) bool {
 }
 
 // list returns the hosts matching f from a copy no older than maxAge, or
-// from the database when the copy keeps being dropped while it is read.
-func (v *hostView) list(ctx context.Context, s *Store, f HostFilter) ([]Host, error) {
+// from the database when the copy keeps being dropped while it is read;
+// withChans adds the channel ids of each host (by host id), from the same
+// copy.
+func (v *hostView) list(ctx context.Context, s *Store, f HostFilter, withChans bool) ([]Host, map[int64][]int64, error) {
 	for range 3 {
 		v.mu.RLock()
 		if v.valid && time.Since(v.at) < v.maxAge {
 			out := v.filter(f)
+			var chans map[int64][]int64
+			if withChans {
+				chans = make(map[int64][]int64, len(out))
+				for _, h := range out {
+					if c := v.chans[h.ID]; len(c) > 0 {
+						chans[h.ID] = slices.Clone(c)
+					}
+				}
+			}
 			v.mu.RUnlock()
-			return out, nil
+			return out, chans, nil
 		}
 		wait := v.loading
 		v.mu.RUnlock()
 		if wait == nil {
 			if err := v.load(ctx, s); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
-	return s.ListHosts(ctx, f)
+	hosts, err := s.ListHosts(ctx, f)
+	if err != nil || !withChans {
+		return hosts, nil, err
+	}
+	chans, err := s.HostChannels(ctx)
+	return hosts, chans, err
 }
 
 // load reads the tables, unless another caller is already reading them.

@@ -54,13 +54,15 @@ type Store struct {
 	notify  *listener  // PostgreSQL only
 	log     *slog.Logger
 	fx      *txEffects // inside WithTx
+	writes  *writeSubs // OnWrite's subscribers
 }
 
 // txEffects records what a transaction wrote that this process keeps
 // copies of, so that the copies are dropped once it commits.
 type txEffects struct {
-	hosts bool // hosts or host_channels
-	tasks bool
+	hosts    bool // hosts or host_channels
+	tasks    bool // rows of tasks changed or deleted
+	newTasks bool // rows of tasks inserted
 }
 
 // stmtCache keeps prepared statements of the SQLite pools: modernc.org/sqlite
@@ -145,7 +147,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{backend: backend, now: opts.Now, binds: &sync.Map{}, dsn: dsn, log: opts.Logger,
-		view: &hostView{maxAge: opts.HostViewMaxAge}}
+		view: &hostView{maxAge: opts.HostViewMaxAge}, writes: &writeSubs{}}
 	if backend == SQLite {
 		s.stmts = &stmtCache{m: map[*sql.DB]map[string]*sql.Stmt{}}
 	}
@@ -240,12 +242,16 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 		return err
 	}
 	err = tx.Commit()
-	// Drop the copies even when the commit failed: it may have happened.
+	// Drop the copies, and tell OnWrite's subscribers, even when the
+	// commit failed: it may have happened.
 	if ts.fx.hosts {
-		s.view.invalidate()
+		s.hostsChanged()
 	}
-	if ts.fx.tasks {
+	switch {
+	case ts.fx.tasks:
 		s.tasksChanged()
+	case ts.fx.newTasks:
+		s.tasksAdded()
 	}
 	if err != nil {
 		return mapErr(fmt.Errorf("commit: %w", err))
@@ -369,11 +375,15 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 }
 
 // noteWrite empties the task cache after a statement that changes rows of
-// tasks (even one that failed: the write may have happened). Every
-// statement on the writer passes here, so the cache cannot miss one.
+// tasks, and announces (OnWrite) any that writes them, even one that
+// failed: the write may have happened. Every statement on the writer passes
+// here, so neither can miss one.
 func (s *Store) noteWrite(q string) {
-	if strings.Contains(q, "UPDATE tasks ") || strings.Contains(q, "DELETE FROM tasks ") {
+	switch {
+	case strings.Contains(q, "UPDATE tasks ") || strings.Contains(q, "DELETE FROM tasks "):
 		s.tasksChanged()
+	case strings.Contains(q, "INSERT INTO tasks "):
+		s.tasksAdded() // a new row is in no cache
 	}
 }
 
@@ -391,6 +401,7 @@ func (s *Store) execN(ctx context.Context, q string, args ...any) (int64, error)
 func (s *Store) insertID(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64
 	err := s.writeQ().QueryRowContext(ctx, s.bind(q+" RETURNING id"), args...).Scan(&id)
+	s.noteWrite(q)
 	return id, mapErr(err)
 }
 

@@ -73,16 +73,27 @@ func (c *taskCache) clear() {
 	c.mu.Unlock()
 }
 
-// tasksChanged records a write to tasks: the cache empties once it commits.
+// tasksChanged records a write to tasks: once it commits, the cache
+// empties and OnWrite's subscribers hear of it.
 func (s *Store) tasksChanged() {
-	if s.tasks == nil {
-		return
-	}
 	if s.tx != nil {
 		s.fx.tasks = true
 		return
 	}
-	s.tasks.clear()
+	if s.tasks != nil {
+		s.tasks.clear()
+	}
+	s.writes.announce(WroteTasks)
+}
+
+// tasksAdded records an insert into tasks, which no cached row predates:
+// once it commits, OnWrite's subscribers hear of it.
+func (s *Store) tasksAdded() {
+	if s.tx != nil {
+		s.fx.newTasks = true
+		return
+	}
+	s.writes.announce(WroteTasks)
 }
 
 // GetTaskCached is GetTask for read-only callers. On PostgreSQL, while

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 
@@ -637,6 +638,7 @@ func mHostUpdateHost(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.callnumSaved = c.callnum != nil
+	c.hub.watch.checkIn(h, ready, load, data)
 	if data != nil && c.hub.historyDue(h.ID) {
 		sample := db.HealthSample{Time: c.hub.store.Now(), Ready: ready, TaskLoad: load, Data: js}
 		if err := c.hub.store.AddHealthSample(c.ctx, h.ID, sample, c.hub.cfg.HealthHistory); err != nil {
@@ -667,6 +669,7 @@ func mHostSetHostData(c *call, a *kojixml.Args) (any, error) {
 	if err := c.hub.store.SetHostData(c.ctx, h.ID, js); err != nil {
 		return nil, err
 	}
+	c.hub.watch.hostData(h, data)
 	c.wrote = true
 	return nil, nil
 }
@@ -791,12 +794,15 @@ func mGetHostHealthHistory(c *call, a *kojixml.Args) (any, error) {
 	return out, nil
 }
 
-// kojigo.listHostHealth(): every host with its latest health, in one call.
+// kojigo.listHostHealth(): every host with its latest health and the names
+// of its channels (sorted), in one call: two queries (data, channel names)
+// whatever the number of hosts, which come with their channels from the
+// store's copy.
 func mListHostHealth(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	hosts, err := c.hub.store.ListHostsCached(c.ctx, db.HostFilter{})
+	hosts, hostChans, err := c.hub.store.ListHostsWithChannelsCached(c.ctx, db.HostFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -804,9 +810,30 @@ func mListHostHealth(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	chans, err := c.hub.store.ListChannels(c.ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(chans))
+	for _, ch := range chans {
+		names[ch.ID] = ch.Name
+	}
 	out := make([]any, 0, len(hosts))
 	for _, h := range hosts {
-		out = append(out, healthMap(h, data[h.ID], 0))
+		m := healthMap(h, data[h.ID], 0)
+		in := make([]string, 0, len(hostChans[h.ID]))
+		for _, id := range hostChans[h.ID] {
+			if n, ok := names[id]; ok {
+				in = append(in, n)
+			}
+		}
+		sort.Strings(in)
+		list := make([]any, len(in))
+		for i, n := range in {
+			list[i] = n
+		}
+		m["channels"] = list
+		out = append(out, m)
 	}
 	return out, nil
 }

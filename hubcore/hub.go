@@ -101,6 +101,7 @@ type Hub struct {
 	names   []string
 	metrics *metrics
 	sched   *scheduler
+	watch   *watcher
 	bufs    sync.Pool
 	tlsLog  tlsFailureLog
 	hostXML hostXML
@@ -116,6 +117,9 @@ func New(store *db.Store, cfg Config) (*Hub, error) {
 	h.metrics = newMetrics(h)
 	h.sched = newScheduler(h)
 	store.OnTaskEvent(h.sched.taskEvent)
+	h.watch = newWatcher(watchDebounce, watchMinGap)
+	store.OnWrite(h.watch.wrote)
+	store.OnTaskEvent(h.watch.taskEvent)
 	h.register()
 	return h, nil
 }

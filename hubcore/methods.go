@@ -55,6 +55,7 @@ func (h *Hub) register() {
 	ms = append(ms, schedulerMethods()...)
 	ms = append(ms, uploadMethods()...)
 	ms = append(ms, buildMethods()...)
+	ms = append(ms, watchMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func taskMethods() []method {
 		{name: "assignTask", argdesc: "(task_id, host, force=False, override=False)", fn: mAssignTask},
 		{name: "setTaskPriority", argdesc: "(task_id, priority, recurse=True)", fn: mSetTaskPriority},
 		{name: "makeTask", argdesc: "(method, arglist, **opts)", fn: mMakeTask},
+		{name: "resubmitTask", argdesc: "(taskID)", fn: mResubmitTask},
 		{name: "host.getTasks", argdesc: "()", fn: mHostGetTasks},
 		{name: "host.getHostTasks", argdesc: "()", fn: mHostGetHostTasks},
 		{name: "host.getLoadData", argdesc: "()", fn: mHostGetLoadData},
@@ -870,6 +872,43 @@ func mMakeTask(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	return createTask(c, methodName, arglist, o, nil)
+}
+
+// resubmitTask(taskID): Koji's retry of a CANCELED or FAILED top-level
+// task, by its owner or an admin: a new FREE task with the same method,
+// request, arch, channel and priority, owned by the caller. Returns its id.
+// The refusals are Koji 1.35's, GenericError all but the anonymous one.
+func mResubmitTask(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "taskID")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if c.user == nil {
+		return nil, notAllowed("you must be logged in for this operation")
+	}
+	t, err := getTask(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != db.TaskCanceled && t.State != db.TaskFailed {
+		return nil, genericErr("only canceled or failed tasks may be resubmitted")
+	}
+	if t.Parent != nil {
+		return nil, genericErr("only top-level tasks may be resubmitted")
+	}
+	if c.user.ID != t.Owner && !c.hasPerm("admin") {
+		return nil, genericErr("only the task owner or an admin may resubmit a task")
+	}
+	args, ok := decodeRequest(t.Request).([]any)
+	if !ok {
+		return nil, genericErr("task %d: its request cannot be decoded", id)
+	}
+	ch, err := c.hub.store.GetChannel(c.ctx, t.ChannelID)
+	if err != nil {
+		return nil, internalErr("channel of task "+strconv.FormatInt(id, 10), err)
+	}
+	prio := int64(t.Priority)
+	return createTask(c, t.Method, args, taskOpts{channel: ch.Name, arch: &t.Arch, priority: &prio}, nil)
 }
 
 // host.subtask(method, arglist, parent, **opts)

@@ -3,6 +3,7 @@ package hubcore
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -422,6 +423,82 @@ func TestTaskBadInput(t *testing.T) {
 		// nothing was created by the bad calls
 		if n := anon.must("listTasks", nil, map[string]any{"countOnly": true}); n != int64(0) {
 			t.Errorf("tasks after bad input = %v, want 0", n)
+		}
+	})
+}
+
+// resubmitTask answers as Koji 1.35's: a new FREE task like a FAILED or
+// CANCELED top-level one, for its owner or an admin; GenericError refusals.
+func TestResubmitTask(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		hc, _ := th.readyHost("builder1")
+		admin := th.login(th.ensureAdmin(), "adminpw")
+		aliceID := th.addUser("alice", "pw")
+		th.addUser("bob", "pw")
+		alice, bob := th.login("alice", "pw"), th.login("bob", "pw")
+		run := func(id int64) {
+			t.Helper()
+			th.waitState(id, db.TaskAssigned)
+			hc.must("host.openTask", id)
+		}
+		refused := func(c *client, code int, id int64, msg string) {
+			t.Helper()
+			if f := c.fault(code, "resubmitTask", id); f.String != msg {
+				t.Errorf("resubmitTask(%d) = fault %q, want %q", id, f.String, msg)
+			}
+		}
+
+		failed := admin.must("makeTask", "build", []any{"git+https://x/y#z", "f40-candidate"},
+			kw{"owner": aliceID, "arch": "x86_64", "priority": int64(15), "channel": "default", "kwargs": map[string]any{"opts": map[string]any{"scratch": true}}}).(int64)
+		run(failed)
+		hc.must("host.failTask", failed, faultXML(t, 1, "GenericError: simulated failure"))
+		admin.must("disableHost", "builder1") // so that the new task stays FREE
+
+		refused(bob, kojixml.GenericError, failed, "only the task owner or an admin may resubmit a task")
+		refused(th.anon(), kojixml.ActionNotAllowed, failed, "you must be logged in for this operation")
+		refused(alice, kojixml.GenericError, 99999, "No such task: 99999")
+		alice.fault(kojixml.ParameterError, "resubmitTask", "x")
+		alice.fault(kojixml.ParameterError, "resubmitTask")
+
+		again := alice.must("resubmitTask", failed).(int64)
+		old := th.anon().must("getTaskInfo", failed, kw{"request": true}).(map[string]any)
+		got := th.anon().must("getTaskInfo", again, kw{"request": true}).(map[string]any)
+		if got["state"] != int64(db.TaskFree) || got["parent"] != nil || got["owner"] != aliceID {
+			t.Errorf("resubmitted task = %v, want FREE, top-level, owned by alice", got)
+		}
+		for _, k := range []string{"method", "request", "arch", "priority", "channel_id"} {
+			if !reflect.DeepEqual(got[k], old[k]) {
+				t.Errorf("resubmitted task's %s = %#v, want the original's %#v", k, got[k], old[k])
+			}
+		}
+		if a, b := th.anon().must("getTaskRequest", again), th.anon().must("getTaskRequest", failed); !reflect.DeepEqual(a, b) {
+			t.Errorf("getTaskRequest = %#v, want %#v", a, b)
+		}
+		// an admin may resubmit anyone's task, and then owns the new one
+		byAdmin := admin.must("resubmitTask", failed).(int64)
+		if info := th.anon().must("getTaskInfo", byAdmin).(map[string]any); info["owner"] == aliceID {
+			t.Errorf("task resubmitted by an admin = %v, want the admin as owner", info)
+		}
+
+		// unfinished and CLOSED tasks are refused
+		refused(alice, kojixml.GenericError, again, "only canceled or failed tasks may be resubmitted")
+		admin.must("enableHost", "builder1")
+		admin.must("cancelTask", byAdmin)
+		run(again)
+		refused(alice, kojixml.GenericError, again, "only canceled or failed tasks may be resubmitted")
+		hc.must("host.closeTask", again, responseXML(t, "done"))
+		refused(alice, kojixml.GenericError, again, "only canceled or failed tasks may be resubmitted")
+
+		// a child task is refused, its canceled parent is not
+		parent := admin.must("makeTask", "build", []any{"git+https://x/y#z", "f40-candidate"}, kw{"owner": aliceID}).(int64)
+		run(parent)
+		kid := hc.must("host.subtask", "buildArch", []any{"a.src.rpm"}, parent, kw{"label": "x86_64"}).(int64)
+		alice.must("cancelTask", parent)
+		th.waitState(kid, db.TaskCanceled)
+		refused(alice, kojixml.GenericError, kid, "only top-level tasks may be resubmitted")
+		refused(admin, kojixml.GenericError, kid, "only top-level tasks may be resubmitted")
+		if id := alice.must("resubmitTask", parent).(int64); id <= kid {
+			t.Errorf("resubmitTask(canceled parent) = %d", id)
 		}
 	})
 }
