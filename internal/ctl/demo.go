@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"kojigo/internal/demo"
+	"kojigo/tui"
 )
 
 // runDemo is kojictl demo: flags only; internal/demo does the work.
@@ -26,9 +27,12 @@ func parseDemoArgs(env *Env, args []string) (demo.Options, error) {
 Runs a whole kojigo farm on this machine: kojihub (SQLite, TLS on loopback)
 and N kojid builders as child processes, a tag %q, a build tag %q and a
 target %q, and builds three sample packages (two succeed, one fails on
-purpose). Everything lives in DIR: the database, certificates, configs,
+purpose). In a terminal it then opens the console, kojitop, on the farm:
+q leaves it and stops every daemon. With --no-tui, or when standard
+output is not a terminal, it prints a plain report instead and runs until
+Ctrl-C. Everything lives in DIR: the database, certificates, configs,
 logs (DIR/logs) and a koji client profile [%s] in DIR/koji.conf.
-Ctrl-C stops every daemon; running the same command again resumes.
+Running the same command again resumes.
 kojihub and kojid must be next to kojictl or in PATH (make builds all three
 into bin/).
 
@@ -40,7 +44,7 @@ flags:
 	fs.StringVar(&o.Dir, "dir", "", "state `DIR` (default ~/"+demo.DefaultDirName+")")
 	fs.IntVar(&o.Builders, "builders", 2, fmt.Sprintf("number of builders, 1 to %d", demo.MaxBuilders))
 	fs.StringVar(&o.Listen, "listen", "", "the hub's loopback `ADDR` (default 127.0.0.1 and a free port, the previous run's when free)")
-	fs.BoolVar(&o.NoTUI, "no-tui", false, "plain output (the only output until the console exists)")
+	fs.BoolVar(&o.NoTUI, "no-tui", false, "plain output instead of the console (kojitop); also when standard output is not a terminal")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return o, err
@@ -63,5 +67,8 @@ flags:
 		return o, usageErr("%v", err)
 	}
 	o.Stdout = env.Stdout
+	o.Console = func(ctx context.Context, configFile string) error {
+		return tui.Run(ctx, tui.Options{Profile: demo.ProfileName, ConfigFile: configFile, Stdout: env.Stdout, Getenv: env.Getenv})
+	}
 	return o, nil
 }

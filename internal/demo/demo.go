@@ -85,8 +85,9 @@ func Run(ctx context.Context, opts Options) error {
 	} else {
 		fmt.Fprintf(out, "kojigo demo: new farm in %s\n", l.dir)
 	}
-	if !o.NoTUI {
-		fmt.Fprintln(out, "kojigo demo: there is no console (kojitop) yet; showing plain output")
+	console := o.Console != nil && !o.NoTUI && isTerminal(out)
+	if console {
+		fmt.Fprintln(out, "kojigo demo: the console (kojitop) opens once the farm is up; --no-tui keeps plain output")
 	}
 
 	var children []*child
@@ -128,14 +129,55 @@ func Run(ctx context.Context, opts Options) error {
 	fmt.Fprintf(out, "kojigo demo:   koji -p %s -c %s list-tasks\n", ProfileName, l.clientConf())
 
 	w := &watcher{out: out, admin: admin, l: l, st: &st, children: children, log: o.Logger}
+	if console {
+		report, err := os.OpenFile(filepath.Join(l.logs(), "demo.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer report.Close()
+		fmt.Fprintf(out, "kojigo demo: the demo's report goes to %s\n", report.Name())
+		w.out = report
+	}
 	if err := w.submit(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
+	if console {
+		return runConsole(ctx, o, w, l)
+	}
 	fmt.Fprintln(out, "kojigo demo: running; press Ctrl-C to stop every daemon (run the same command again to resume)")
 	return w.run(ctx)
+}
+
+// runConsole follows the builds in the background while the console runs;
+// leaving the console stops the demo.
+func runConsole(ctx context.Context, o Options, w *watcher, l layout) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watched := make(chan error, 1)
+	go func() { watched <- w.run(wctx) }()
+	err := o.Console(ctx, l.clientConf())
+	cancel()
+	if werr := <-watched; werr != nil && err == nil && ctx.Err() == nil {
+		err = werr
+	}
+	fmt.Fprintln(o.Stdout, "kojigo demo: console closed; stopping the farm (run the same command again to resume)")
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // stopAll stops the builders first, then the hub.

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,9 +30,14 @@ type Options struct {
 	Builders int
 	// Listen is the hub's loopback address. Empty: 127.0.0.1 on a free port.
 	Listen string
-	// NoTUI asks for plain output. There is no console yet, so the output is
-	// always plain; the flag is kept so scripts keep working once it exists.
+	// NoTUI asks for plain output even in a terminal.
 	NoTUI bool
+	// Console, when set, runs the operator console on the demo's client
+	// profile (the koji config file configFile, profile ProfileName) once
+	// the farm is up, in the foreground: quitting it stops the demo. It is
+	// used only when Stdout is a terminal and NoTUI is false; the report
+	// then goes to DIR/logs/demo.log.
+	Console func(ctx context.Context, configFile string) error
 	// BinDir is where kojihub and kojid are. Empty: next to the running
 	// executable, then PATH.
 	BinDir string

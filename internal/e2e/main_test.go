@@ -35,7 +35,7 @@ func bin(t testing.TB, name string) string {
 			return
 		}
 		root, _ := filepath.Abs("../..")
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/kojihub", "./cmd/kojid", "./cmd/kojictl", "./cmd/kojira")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/kojihub", "./cmd/kojid", "./cmd/kojictl", "./cmd/kojira", "./cmd/kojitop")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
