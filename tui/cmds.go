@@ -12,10 +12,10 @@ import (
 // Messages: everything the hub says reaches Update as one of these, made by
 // the commands below, which are the only places kojitop does I/O.
 type (
-	snapshotMsg struct {
-		snap *farm.Snapshot
-		err  error
-		took time.Duration
+	SnapshotMsg struct {
+		Snap *farm.Snapshot
+		Err  error
+		Took time.Duration
 	}
 	// tickMsg asks for a refresh; gen tells a stale timer from the current.
 	tickMsg struct{ gen int }
@@ -64,7 +64,7 @@ func (m *Model) fetchCmd() tea.Cmd {
 		defer cancel()
 		start := time.Now()
 		s, err := hub.Fetch(ctx)
-		return snapshotMsg{snap: s, err: err, took: time.Since(start)}
+		return SnapshotMsg{Snap: s, Err: err, Took: time.Since(start)}
 	}
 }
 

@@ -82,7 +82,7 @@ func newTestModel(t testing.TB, me farm.Me, noColor bool, w, h int, s *farm.Snap
 	m := New(Config{Me: me, Server: "https://hub.example.org/kojihub", NoColor: noColor, Now: func() time.Time { return now }})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	if s != nil {
-		m.Update(snapshotMsg{snap: s, took: 12 * time.Millisecond})
+		m.Update(SnapshotMsg{Snap: s, Took: 12 * time.Millisecond})
 	}
 	return m
 }

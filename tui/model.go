@@ -170,7 +170,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.logs.resize(m.bodyWidth(), m.bodyHeight())
 		return m, nil
-	case snapshotMsg:
+	case SnapshotMsg:
 		return m, m.onSnapshot(msg)
 	case tickMsg:
 		if msg.gen != m.gen {
@@ -223,18 +223,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) onSnapshot(msg snapshotMsg) tea.Cmd {
+func (m *Model) onSnapshot(msg SnapshotMsg) tea.Cmd {
 	m.fetching = false
-	m.lastTook = msg.took
+	m.lastTook = msg.Took
 	var cmds []tea.Cmd
-	if msg.err != nil {
+	if msg.Err != nil {
 		if m.lastErr == nil {
 			m.errSince = m.now()
 		}
-		m.lastErr = msg.err
+		m.lastErr = msg.Err
 		m.failures++
 	} else {
-		m.snap, m.lastErr, m.failures = msg.snap, nil, 0
+		m.snap, m.lastErr, m.failures = msg.Snap, nil, 0
 		m.lastOK = m.now()
 		m.hosts.setSnapshot(m.snap, m.now())
 		m.tasks.setSnapshot(m.snap)

@@ -229,7 +229,7 @@ func TestReadOnlyHasNoActions(t *testing.T) {
 			c.cfg.Now = func() time.Time { return now }
 			m := New(c.cfg)
 			m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
-			m.Update(snapshotMsg{snap: fixture()})
+			m.Update(SnapshotMsg{Snap: fixture()})
 			press(m, "x")
 			if m.dialog != nil {
 				t.Errorf("x opened a dialog")
@@ -345,9 +345,9 @@ func TestHubGoneShowsAgeAndError(t *testing.T) {
 	clock := now
 	m := New(Config{Me: admin, Server: "https://hub", Now: func() time.Time { return clock }})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
-	m.Update(snapshotMsg{snap: fixture()})
+	m.Update(SnapshotMsg{Snap: fixture()})
 	clock = clock.Add(40 * time.Second)
-	m.Update(snapshotMsg{err: &kojiclient.TransportError{Method: "multiCall", Err: errors.New("connection refused")}})
+	m.Update(SnapshotMsg{Err: &kojiclient.TransportError{Method: "multiCall", Err: errors.New("connection refused")}})
 	clock = clock.Add(5 * time.Second)
 	frame := ansi.Strip(m.render())
 	for _, want := range []string{"builder1", "data 45s old", "hub unreachable", "connection refused", "showing data from 45s ago"} {
@@ -359,12 +359,12 @@ func TestHubGoneShowsAgeAndError(t *testing.T) {
 		t.Errorf("next poll after one failure %s, want 10s", m.nextPoll())
 	}
 	for i := 0; i < 10; i++ {
-		m.Update(snapshotMsg{err: errors.New("still down")})
+		m.Update(SnapshotMsg{Err: errors.New("still down")})
 	}
 	if m.nextPoll() != time.Minute {
 		t.Errorf("backoff %s, want capped at 1m", m.nextPoll())
 	}
-	m.Update(snapshotMsg{snap: fixture()})
+	m.Update(SnapshotMsg{Snap: fixture()})
 	if m.lastErr != nil || m.nextPoll() != 5*time.Second {
 		t.Errorf("recovery: err %v, next %s", m.lastErr, m.nextPoll())
 	}

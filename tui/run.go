@@ -285,7 +285,7 @@ func batch(ctx context.Context, o Options, conn *Conn) error {
 // --batch.
 func (m *Model) Frame(s *farm.Snapshot, view string, width int) string {
 	m.batch = true
-	m.onSnapshot(snapshotMsg{snap: s})
+	m.onSnapshot(SnapshotMsg{Snap: s})
 	m.hosts.cursor, m.tasks.cursor = -1, -1 // no selection on paper
 	switch view {
 	case "tasks":
