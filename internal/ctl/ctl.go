@@ -77,6 +77,7 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		}
 		return 0
 	}
+	args = moveGlobalFlags(args)
 	for _, c := range cmds {
 		if c.name != args[0] {
 			continue
@@ -102,10 +103,41 @@ func Main(ctx context.Context, env *Env, args []string) int {
 	return 2
 }
 
+// globalFlags are the koji CLI's options that may come before the command
+// (koji -p PROFILE list-hosts); true for those that take a value.
+var globalFlags = map[string]bool{"p": true, "profile": true, "server": true, "config": true, "user": true, "password": true, "noauth": false}
+
+// moveGlobalFlags moves the profile and connection flags given before the
+// command after it, where the command's flags are parsed: "kojictl -p X
+// list-hosts" is "kojictl list-hosts -p X", as koji -p X list-hosts works.
+func moveGlobalFlags(args []string) []string {
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takesValue, ok := globalFlags[name]
+		if !ok {
+			break
+		}
+		if takesValue && !hasValue {
+			i++
+		}
+		i++
+	}
+	if i == 0 || i >= len(args) {
+		return args
+	}
+	out := append([]string{args[i]}, args[:i]...)
+	return append(out, args[i+1:]...)
+}
+
 func usage(w io.Writer, cmds []command) {
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	var b strings.Builder
-	b.WriteString("kojictl: administer and use a kojigo build farm\n\nusage: kojictl COMMAND [flags]\n\ncommands:\n")
+	b.WriteString("kojictl: administer and use a kojigo build farm\n\nusage: kojictl [-p PROFILE] [--config FILE] [--server URL] COMMAND [flags]\n\ncommands:\n")
 	for _, c := range cmds {
 		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.summary)
 	}

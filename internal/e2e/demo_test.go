@@ -104,6 +104,24 @@ func TestDemo(t *testing.T) {
 	}
 	c.Logout(ctx)
 
+	// the commands the demo prints work as written
+	for _, line := range strings.Split(out, "\n") {
+		cmdline, ok := strings.CutPrefix(line, "kojigo demo:   kojictl ")
+		if !ok {
+			continue
+		}
+		printed := exec.Command(kojictl, strings.Fields(cmdline)...)
+		if b, err := printed.CombinedOutput(); err != nil || !strings.Contains(string(b), "builder1") {
+			t.Errorf("the printed command kojictl %s: %v\n%s", cmdline, err, b)
+		}
+	}
+	for _, args := range [][]string{{"--batch", "--view", "hosts"}, {"--batch", "--view", "tasks"}} {
+		kt := exec.Command(bin(t, "kojitop"), append([]string{"-p", "kojigo-demo", "-c", filepath.Join(dir, "koji.conf")}, args...)...)
+		if b, err := kt.CombinedOutput(); err != nil || !strings.Contains(string(b), "builder2") {
+			t.Errorf("kojitop %v: %v\n%s", args, err, b)
+		}
+	}
+
 	// Ctrl-C stops every child
 	if n := len(daemonsIn(dir)); n != 3 {
 		t.Errorf("%d daemons run from %s, want kojihub and 2 kojid", n, dir)
