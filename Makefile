@@ -1,6 +1,6 @@
 # kojigo: build every binary with its version, test, install, cross-compile.
 #
-#   make                 bin/kojihub bin/kojid bin/kojictl bin/kojira
+#   make                 bin/kojihub bin/kojid bin/kojictl bin/kojira bin/kojitop
 #   make test            the test suite (what .ci/run runs, without CI's setup)
 #   make demo            build, then run a whole farm here: bin/kojictl demo
 #   make install         binaries, systemd units, example configs (never overwritten)

@@ -147,7 +147,7 @@ func (v *certsView) render(m *Model, width, height int) []string {
 		for _, f := range m.snap.TLS {
 			cert := f.CommonName
 			if !f.NotAfter.IsZero() {
-				cert += " (" + expiryWords(f.NotAfter, now) + ")"
+				cert += " · " + expiryWords(f.NotAfter, now)
 			}
 			out = append(out, fmt.Sprintf("  %-5s %s %s %s", since(now, f.At), st.Bad.Render(cell(clean(f.Problem), 18)), cell(clean(f.Peer), 22), clean(cert)))
 			// the diagnosis is the point: it gets whole lines
