@@ -117,6 +117,11 @@ func (v *logsView) forward(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// title names the task and file in the pane's own header.
+func (v *logsView) title(file string) string {
+	return strings.Join(strings.Fields(fmt.Sprintf("task %d %s %s · %s", v.taskID, clean(v.task.Method), clean(v.task.Label), clean(file))), " ")
+}
+
 // switchFile shows another file of the task, from its tail.
 func (v *logsView) switchFile(f farm.OutputFile) tea.Cmd {
 	v.file = f.Name
@@ -124,7 +129,7 @@ func (v *logsView) switchFile(f farm.OutputFile) tea.Cmd {
 	if f.Size > tailBytes {
 		v.offset, v.started = f.Size-tailBytes, f.Size-tailBytes
 	}
-	v.lv.Reset(fmt.Sprintf("task %d %s", v.taskID, f.Name))
+	v.lv.Reset(v.title(f.Name))
 	v.reading = false
 	return func() tea.Msg { return logMsg{taskID: v.taskID, file: f.Name, offset: -1} }
 }
@@ -272,7 +277,7 @@ func (v *logsView) onMsg(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		v.taskID, v.task, v.file = msg.task.ID, msg.task, msg.file
 		v.files = []farm.OutputFile{{Name: msg.file, Size: msg.start + int64(len(msg.data))}}
-		v.lv.Reset(fmt.Sprintf("task %d %s", msg.task.ID, msg.file))
+		v.lv.Reset(v.title(msg.file))
 		v.lv.Append(msg.data)
 		v.started, v.offset, v.skipped = msg.start, msg.start+int64(len(msg.data)), true
 		v.eof, v.err, v.reading = farm.Finished(msg.task.State), nil, false
@@ -282,9 +287,9 @@ func (v *logsView) onMsg(m *Model, msg tea.Msg) tea.Cmd {
 		m.flash = ""
 		if msg.errRow >= 0 {
 			v.lv.GotoLine(msg.errRow + 1) // GotoLine counts from 1
-			v.note = fmt.Sprintf("task %d (%s %s) failed; first error at line %d of what is shown", msg.task.ID, clean(msg.task.Method), clean(msg.task.Label), msg.errRow+1)
+			v.note = fmt.Sprintf("the last failed build: first error at line %d", msg.errRow+1)
 		} else {
-			v.note = fmt.Sprintf("task %d failed; no compiler or rpmbuild error line found, showing the end", msg.task.ID)
+			v.note = "the last failed build: no compiler or rpmbuild error line found; showing the end"
 		}
 		m.view = viewLogs
 		// the other logs of the task, for tab
@@ -431,7 +436,7 @@ func (v *logsView) render(m *Model, width, height int) []string {
 	if v.task.State < 0 {
 		word, lvl = "", lvlOK
 	}
-	top := fmt.Sprintf("task %d %s %s ", v.taskID, clean(v.task.Method), clean(v.task.Label)) + st.level(lvl).Render(word) + "  " + strings.Join(tabs, " ")
+	top := st.level(lvl).Render(word) + "  " + strings.Join(tabs, " ")
 	switch {
 	case v.err != nil:
 		top += "  " + st.Error.Render(hubWords(v.err))

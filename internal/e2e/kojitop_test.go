@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kojigo/internal/stockhub"
 	"kojigo/internal/testenv"
 )
 
@@ -152,4 +154,36 @@ func TestDemoOpensKojitop(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "logs", "demo.log")); err != nil || !strings.Contains(string(b), "build broken failed") {
 		t.Errorf("the demo's report in logs/demo.log: %v\n%s", err, b)
 	}
+}
+
+// TestKojitopAgainstStockKoji runs the kojitop binary against a replay of
+// a stock Koji 1.35.3 hub: the host and task views render without
+// kojigo's extensions, as text and in a terminal.
+func TestKojitopAgainstStockKoji(t *testing.T) {
+	hub, err := stockhub.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+	kojitop := bin(t, "kojitop")
+	for view, want := range map[string][]string{
+		"hosts": {"(Koji 1.35.3)", "builder1", "n/a", "stock Koji hub"},
+		"tasks": {"newRepo", "reason unavailable on this hub"},
+	} {
+		out, err := exec.Command(kojitop, "--server", srv.URL+"/kojihub", "--noauth", "--batch", "--view", view, "--log", filepath.Join(t.TempDir(), "log")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kojitop --batch --view %s: %v\n%s", view, err, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("--view %s lacks %q:\n%s", view, w, out)
+			}
+		}
+	}
+	tm := newTmux(t, 100, 30, fmt.Sprintf("NO_COLOR=1 %s --server %s/kojihub --noauth --log %s; sleep 60", kojitop, srv.URL, filepath.Join(t.TempDir(), "log")))
+	tm.waitScreen(10*time.Second, "the hosts view", "builder1", "[RO]", "stock Koji hub: health")
+	tm.keys("2")
+	tm.waitScreen(5*time.Second, "the tasks view", "view: tasks", "newRepo")
+	tm.keys("q")
 }
