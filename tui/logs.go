@@ -131,7 +131,8 @@ func (v *logsView) switchFile(f farm.OutputFile) tea.Cmd {
 	}
 	v.lv.Reset(v.title(f.Name))
 	v.reading = false
-	return func() tea.Msg { return logMsg{taskID: v.taskID, file: f.Name, offset: -1} }
+	id, name := v.taskID, f.Name // not v: the command runs on another goroutine
+	return func() tea.Msg { return logMsg{taskID: id, file: name, offset: -1} }
 }
 
 func (m *Model) taskByID(id int64) farm.Task {

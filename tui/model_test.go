@@ -493,3 +493,24 @@ func TestMouseOffByDefault(t *testing.T) {
 		t.Errorf("the wheel did not move the cursor with --mouse")
 	}
 }
+
+func TestSlowHubShowsTheWait(t *testing.T) {
+	clock := now
+	m := New(Config{Me: admin, Server: "https://hub", Now: func() time.Time { return clock }})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	m.Update(SnapshotMsg{Snap: fixture()})
+	// a refresh that has not come back after 12 s
+	m.fetching, m.fetchStart = true, clock
+	clock = clock.Add(12 * time.Second)
+	header := ansi.Strip(m.headerLines()[1])
+	if !strings.Contains(header, "data 12s old, refresh waiting 12s") {
+		t.Errorf("header %q does not say the refresh is waiting", header)
+	}
+	if !strings.Contains(ansi.Strip(m.render()), "builder1") {
+		t.Errorf("the last data is not on screen while the hub is slow")
+	}
+	// a second tick while the first refresh runs does not start another
+	if cmd := m.startFetch(); cmd != nil || !m.refetch {
+		t.Errorf("startFetch during a refresh: cmd %v, refetch %v", cmd, m.refetch)
+	}
+}
