@@ -13,23 +13,13 @@ import (
 	"kojigo/tui/farm"
 )
 
-// hostSort is a column the hosts list is sorted by.
-type hostSort int
-
-const (
-	sortState hostSort = iota // problems first, the default
-	sortName
-	sortLoad
-	sortAge
-)
-
 // hostsView is the hosts list and its detail pane.
 type hostsView struct {
 	all          []farm.Host
 	rows         []farm.Host
 	hidden       int // hosts the filter hides
 	cursor, top  int
-	sortBy       hostSort
+	sortBy       sortKey
 	desc         bool
 	marks        map[string]bool
 	filter       string
@@ -315,12 +305,8 @@ func (m *Model) hostsKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	sortKey := func(s hostSort) {
-		if v.sortBy == s {
-			v.desc = !v.desc
-		} else {
-			v.sortBy, v.desc = s, false
-		}
+	resort := func(s sortKey) {
+		toggleSort(&v.sortBy, &v.desc, s)
 		v.recompute()
 	}
 	switch {
@@ -355,13 +341,13 @@ func (m *Model) hostsKey(k tea.KeyPressMsg) tea.Cmd {
 		v.problemsOnly = !v.problemsOnly
 		v.recompute()
 	case key.Matches(k, ks.SortName):
-		sortKey(sortName)
+		resort(sortName)
 	case key.Matches(k, ks.SortState):
-		sortKey(sortState)
+		resort(sortState)
 	case key.Matches(k, ks.SortLoad):
-		sortKey(sortLoad)
+		resort(sortLoad)
 	case key.Matches(k, ks.SortAge):
-		sortKey(sortAge)
+		resort(sortAge)
 	case key.Matches(k, ks.Enable):
 		m.openHostsDialog(true)
 	case key.Matches(k, ks.Disable):
@@ -387,13 +373,6 @@ func (m *Model) listHeight() int {
 func listPart(body int) int { return max(body*2/5, 5) }
 
 // hostColumns are the hosts table's columns at a width.
-type column struct {
-	title string
-	width int
-	right bool
-	sort  hostSort
-	sorts bool
-}
 
 func hostColumns(width int) (cols []column, reasonW int) {
 	cols = []column{
@@ -431,28 +410,7 @@ func (v *hostsView) render(m *Model, width, height int) []string {
 		listH = listPart(height)
 	}
 	cols, reasonW := hostColumns(width)
-	var head strings.Builder
-	head.WriteString("  ")
-	for _, c := range cols {
-		title := c.title
-		style := st.Head
-		if c.sorts && c.sort == v.sortBy {
-			arrow := "▲"
-			if v.desc {
-				arrow = "▼"
-			}
-			title += arrow
-			style = st.SortHead
-		}
-		if c.right {
-			head.WriteString(style.Render(rcell(title, c.width)))
-		} else {
-			head.WriteString(style.Render(cell(title, c.width)))
-		}
-		head.WriteByte(' ')
-	}
-	head.WriteString(st.Head.Render(cell("REASON / COMMENT", reasonW)))
-	out := []string{head.String()}
+	out := []string{headLine(st, cols, v.sortBy, v.desc, "REASON / COMMENT", reasonW)}
 	rowsH := listH - 1
 	if len(v.rows) == 0 {
 		msg := "no hosts"
@@ -535,15 +493,7 @@ func (v *hostsView) row(m *Model, h farm.Host, cols []column, reasonW int, selec
 		case "SEEN":
 			s = since(v.now, h.Update)
 		}
-		if c.right {
-			s = rcell(s, c.width)
-		} else {
-			s = cell(s, c.width)
-		}
-		if !selected {
-			s = style.Render(s)
-		}
-		b.WriteString(s + " ")
+		b.WriteString(c.fit(s, style, selected) + " ")
 	}
 	b.WriteString(cell(clean(reason), reasonW))
 	line := b.String()

@@ -158,7 +158,7 @@ func (m *Model) sortCommand(args []string) tea.Cmd {
 		m.setFlash("usage: :sort name|state|load|age", true)
 		return nil
 	}
-	s, ok := map[string]hostSort{"name": sortName, "state": sortState, "load": sortLoad, "age": sortAge}[args[0]]
+	s, ok := map[string]sortKey{"name": sortName, "state": sortState, "load": sortLoad, "age": sortAge}[args[0]]
 	if !ok {
 		m.setFlash(fmt.Sprintf(":sort %s: want name, state, load or age", clean(args[0])), true)
 		return nil

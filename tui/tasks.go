@@ -26,7 +26,7 @@ type tasksView struct {
 	hidden      int
 	cursor, top int
 	flat        bool
-	sortBy      hostSort // sortState: state then id; sortName: method; sortAge: created
+	sortBy      sortKey // sortState: state then id; sortName: method; sortAge: created
 	desc        bool
 	filter      string
 	failedOnly  bool
@@ -287,12 +287,8 @@ func (m *Model) tasksKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	sortKey := func(s hostSort) {
-		if v.sortBy == s {
-			v.desc = !v.desc
-		} else {
-			v.sortBy, v.desc = s, false
-		}
+	resort := func(s sortKey) {
+		toggleSort(&v.sortBy, &v.desc, s)
 		v.recompute()
 	}
 	t, ok := v.selected()
@@ -320,11 +316,11 @@ func (m *Model) tasksKey(k tea.KeyPressMsg) tea.Cmd {
 		v.flat = !v.flat
 		v.recompute()
 	case key.Matches(k, ks.SortName):
-		sortKey(sortName)
+		resort(sortName)
 	case key.Matches(k, ks.SortState):
-		sortKey(sortState)
+		resort(sortState)
 	case key.Matches(k, ks.SortAge):
-		sortKey(sortAge)
+		resort(sortAge)
 	case key.Matches(k, ks.OpenLog) && ok:
 		return m.openTaskLogs(t, "")
 	case key.Matches(k, ks.CancelTask) && ok && m.mayActOn(t):
@@ -383,27 +379,7 @@ func (v *tasksView) render(m *Model, width, height int) []string {
 		used += c.width + 1
 	}
 	restW := max(width-used, 10)
-	var head strings.Builder
-	head.WriteString("  ")
-	for _, c := range cols {
-		title, style := c.title, st.Head
-		if c.sorts && c.sort == v.sortBy {
-			if v.desc {
-				title += "▼"
-			} else {
-				title += "▲"
-			}
-			style = st.SortHead
-		}
-		if c.right {
-			head.WriteString(style.Render(rcell(title, c.width)))
-		} else {
-			head.WriteString(style.Render(cell(title, c.width)))
-		}
-		head.WriteByte(' ')
-	}
-	head.WriteString(st.Head.Render(cell("WORKS ON · HOST OR WHY IT WAITS", restW)))
-	out := []string{head.String()}
+	out := []string{headLine(st, cols, v.sortBy, v.desc, "WORKS ON · HOST OR WHY IT WAITS", restW)}
 	rowsH := listH - 1
 	if len(v.rows) == 0 {
 		msg := "no active tasks and none finished in the last hour"
@@ -452,16 +428,7 @@ func (v *tasksView) row(m *Model, r taskRow, cols []column, restW int, selected 
 		case "PRI":
 			s = fmt.Sprint(r.Priority)
 		}
-		s = clean(s)
-		if c.right {
-			s = rcell(s, c.width)
-		} else {
-			s = cell(s, c.width)
-		}
-		if !selected {
-			s = style.Render(s)
-		}
-		b.WriteString(s + " ")
+		b.WriteString(c.fit(clean(s), style, selected) + " ")
 	}
 	rest := clean(r.Label)
 	switch {

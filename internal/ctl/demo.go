@@ -67,8 +67,10 @@ flags:
 		return o, usageErr("%v", err)
 	}
 	o.Stdout = env.Stdout
-	o.Console = func(ctx context.Context, configFile string) error {
-		return tui.Run(ctx, tui.Options{Profile: demo.ProfileName, ConfigFile: configFile, Stdout: env.Stdout, Getenv: env.Getenv})
+	if isTerminal(env.Stdout) {
+		o.Console = func(ctx context.Context, configFile string) error {
+			return tui.Run(ctx, tui.Options{Profile: demo.ProfileName, ConfigFile: configFile, Stdout: env.Stdout, Getenv: env.Getenv})
+		}
 	}
 	return o, nil
 }

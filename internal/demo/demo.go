@@ -85,7 +85,7 @@ func Run(ctx context.Context, opts Options) error {
 	} else {
 		fmt.Fprintf(out, "kojigo demo: new farm in %s\n", l.dir)
 	}
-	console := o.Console != nil && !o.NoTUI && isTerminal(out)
+	console := o.Console != nil && !o.NoTUI
 	if console {
 		fmt.Fprintln(out, "kojigo demo: the console (kojitop) opens once the farm is up; --no-tui keeps plain output")
 	}
@@ -170,15 +170,6 @@ func runConsole(ctx context.Context, o Options, w *watcher, l layout) error {
 	return err
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
 
 // stopAll stops the builders first, then the hub.
 func stopAll(out io.Writer, children []*child) {

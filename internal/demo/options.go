@@ -32,11 +32,11 @@ type Options struct {
 	Listen string
 	// NoTUI asks for plain output even in a terminal.
 	NoTUI bool
-	// Console, when set, runs the operator console on the demo's client
-	// profile (the koji config file configFile, profile ProfileName) once
-	// the farm is up, in the foreground: quitting it stops the demo. It is
-	// used only when Stdout is a terminal and NoTUI is false; the report
-	// then goes to DIR/logs/demo.log.
+	// Console, when set and NoTUI is false, runs the operator console on
+	// the demo's client profile (the koji config file configFile, profile
+	// ProfileName) once the farm is up, in the foreground: quitting it stops
+	// the demo. The report then goes to DIR/logs/demo.log. The caller sets
+	// it only when the console has a terminal.
 	Console func(ctx context.Context, configFile string) error
 	// BinDir is where kojihub and kojid are. Empty: next to the running
 	// executable, then PATH.
