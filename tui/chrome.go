@@ -26,11 +26,12 @@ func (m *Model) headerLines() []string {
 		}
 		hub += fmt.Sprintf(" (%s %s)", kind, clean(m.hub.Version()))
 	}
-	first := st.Title.Render("kojitop") + "  " + hub + "  " + user
+	// what matters most comes first: a narrow terminal cuts the end
+	first := st.Title.Render("kojitop")
 	if m.ro || m.me.Anonymous {
-		first += "  " + st.Badge.Render("[RO]")
+		first += " " + st.Badge.Render("[RO]")
 	}
-	first += "  " + st.Dim.Render("view: "+viewNames[m.view])
+	first += "  view: " + viewNames[m.view] + "  " + user + "  hub " + hub
 	second := m.farmLine()
 	return []string{first, second}
 }

@@ -152,3 +152,23 @@ func durationWords(d time.Duration) string {
 	}
 	return fmt.Sprintf("~%d days", int(math.Round(d.Hours()/24)))
 }
+
+// wrapped is prefix+text wrapped to width, continuation lines indented
+// under the text, at most maxLines lines (the last cut with "…").
+func wrapped(prefix, text string, width, maxLines int) []string {
+	indent := strings.Repeat(" ", ansi.StringWidth(prefix))
+	w := max(width-ansi.StringWidth(prefix), 10)
+	lines := strings.Split(ansi.Wrap(text, w, ""), "\n")
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+		lines[maxLines-1] = ansi.Truncate(lines[maxLines-1], w-1, "") + "…"
+	}
+	for i := range lines {
+		if i == 0 {
+			lines[i] = prefix + lines[i]
+		} else {
+			lines[i] = indent + lines[i]
+		}
+	}
+	return lines
+}

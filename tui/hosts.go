@@ -531,7 +531,7 @@ func (v *hostsView) detailLines(m *Model, width, height int) []string {
 	out := []string{st.Section.Render(clean(h.Name)) + "  " + st.level(lvl).Render(glyph+" "+word) + "  " + en +
 		fmt.Sprintf("  load %.1f/%.1f", h.TaskLoad, h.Capacity) + "  checked in " + since(v.now, h.Update) + " ago"}
 	if reason != "" {
-		out = append(out, "  why: "+clean(reason))
+		out = append(out, wrapped("  why: ", clean(reason), width, 3)...)
 	}
 	info := "  arches " + clean(strings.Join(h.Arches, " "))
 	if h.Comment != "" {
@@ -560,8 +560,8 @@ func (v *hostsView) detailLines(m *Model, width, height int) []string {
 	}
 	if hh := h.Health; hh != nil {
 		for _, dk := range hh.Disks {
-			line := fmt.Sprintf("  disk %-8s %-22s %s %3.0f%%  %s free of %s", clean(dk.Role), clean(dk.Path), meter(dk.UsedFraction(), 10),
-				dk.UsedFraction()*100, bytesIEC(dk.Free), bytesIEC(dk.Total))
+			line := fmt.Sprintf("  disk %-8s %s %3.0f%%  %s free of %s  %s", clean(dk.Role), meter(dk.UsedFraction(), 10),
+				dk.UsedFraction()*100, bytesIEC(dk.Free), bytesIEC(dk.Total), clean(dk.Path))
 			if dk.Err != "" {
 				line += "  error: " + clean(dk.Err)
 			}

@@ -494,7 +494,9 @@ func (v *tasksView) detailLines(m *Model, width, height int) []string {
 			if d.Task.State == farm.Failed || d.Task.State == farm.Canceled {
 				style, label = st.Bad, "fault"
 			}
-			out = append(out, style.Render("  "+label+": "+clean(d.Result)))
+			for _, l := range wrapped("  "+label+": ", clean(d.Result), width, 4) {
+				out = append(out, style.Render(l))
+			}
 		}
 		if len(d.Children) > 0 {
 			counts := map[int]int{}
@@ -520,7 +522,11 @@ func (v *tasksView) detailLines(m *Model, width, height int) []string {
 			}
 			out = append(out, "  output: "+strings.Join(files, ", "))
 		} else {
-			out = append(out, st.Dim.Render("  output: none yet"))
+			none := "  output: none yet"
+			if farm.Finished(d.Task.State) {
+				none = "  output: none"
+			}
+			out = append(out, st.Dim.Render(none))
 		}
 		for i, lm := range d.Messages {
 			if i == 3 {
