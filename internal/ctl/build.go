@@ -151,17 +151,22 @@ func runBuild(ctx context.Context, env *Env, args []string) error {
 	if !ok {
 		return fmt.Errorf("build: hub answered %T instead of a task id", v)
 	}
+	again := o.again(fs)
 	if !*quiet {
 		fmt.Fprintf(env.Stdout, "Created task: %d\n", taskID)
-		if s.prof.WebURL != "" {
-			fmt.Fprintf(env.Stdout, "Task info: %s/taskinfo?taskID=%d\n", strings.TrimRight(s.prof.WebURL, "/"), taskID)
+		// Koji links its web UI; weburl has a default (http://localhost/koji)
+		// that is no web UI, so only a weburl the profile sets is linked.
+		if org, set := s.prof.Origins["weburl"]; set && !org.IsDefault() && s.prof.WebURL != "" {
+			fmt.Fprintf(env.Stdout, "Task info: %s/taskinfo?taskID=%d\n", strings.TrimRight(clean(s.prof.WebURL), "/"), taskID)
+		} else {
+			fmt.Fprintf(env.Stdout, "Task info: %s\n", commandLine("kojictl", again, "taskinfo", strconv.FormatInt(taskID, 10)))
 		}
 	}
 	if *nowait {
 		return nil
 	}
 	s.close(ctx) // as koji: watch anonymously
-	w := &watchRun{s: s, w: env.Stdout, quiet: *quiet, poll: *poll, progname: "kojictl"}
+	w := &watchRun{s: s, w: env.Stdout, quiet: *quiet, poll: *poll, progname: "kojictl", again: again}
 	return w.run(ctx, []int64{taskID})
 }
 
@@ -251,7 +256,7 @@ func runWatchTask(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.close(ctx)
-	w := &watchRun{s: s, w: env.Stdout, quiet: *quiet, poll: *poll, progname: "kojictl"}
+	w := &watchRun{s: s, w: env.Stdout, quiet: *quiet, poll: *poll, progname: "kojictl", again: o.again(fs)}
 	return w.run(ctx, ids)
 }
 
@@ -266,6 +271,7 @@ type watchRun struct {
 	quiet    bool
 	poll     time.Duration
 	progname string
+	again    []string // the flags to repeat in the watch-task line printed on interrupt
 	tasks    []*watchedTask
 	byID     map[int64]*watchedTask
 	hosts    map[int64]string
@@ -379,13 +385,25 @@ func (r *watchRun) interrupted(ctx context.Context, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	var running []string
+	var running, top, topRunning []string
 	for _, t := range r.tasks {
 		if !t.done() {
 			running = append(running, t.str()+": "+r.displayStateCached(t.info))
 		}
+		if t.level == 0 {
+			id := strconv.FormatInt(t.id, 10)
+			top = append(top, id)
+			if !t.done() {
+				topRunning = append(topRunning, id)
+			}
+		}
 	}
-	r.printf("Tasks still running. You can continue to watch with the '%s watch-task' command.\nRunning Tasks:\n%s\n", r.progname, strings.Join(running, "\n"))
+	if len(topRunning) > 0 {
+		top = topRunning
+	}
+	// Koji names the command alone ('koji watch-task'); this line is
+	// one to type as it is, with the task ids and the profile flags.
+	r.printf("Tasks still running. You can continue to watch with: %s\nRunning Tasks:\n%s\n", commandLine(r.progname, r.again, append([]string{"watch-task"}, top...)...), strings.Join(running, "\n"))
 	return exitError{1}
 }
 
@@ -441,7 +459,16 @@ func (r *watchRun) displayState(ctx context.Context, t *watchedTask, info map[st
 		}
 		return "open (" + name + ")"
 	case stateFailed:
-		s := "FAILED: " + r.failure(ctx, t.id)
+		// The failure (rpmbuild's errors) keeps its lines, indented
+		// under the task's line.
+		lines := cleanLines(r.failure(ctx, t.id))
+		s := "FAILED: " + lines[0]
+		for _, l := range lines[1:] {
+			s += "\n"
+			if l = strings.TrimRight(l, " \t"); l != "" {
+				s += strings.Repeat("  ", t.level+2) + l
+			}
+		}
 		if r.s.prof.TopURL != "" {
 			files, err := r.s.taskOutput(ctx, t.id)
 			if err == nil {
@@ -477,15 +504,16 @@ func (r *watchRun) displayStateCached(info map[string]any) string {
 	return strings.ToLower(stateName(st))
 }
 
-// failure is koji's get_failure: the fault getTaskResult raises.
+// failure is koji's get_failure: the fault getTaskResult raises, as the
+// hub wrote it (often several lines); the caller makes it safe to print.
 func (r *watchRun) failure(ctx context.Context, id int64) string {
 	_, err := r.s.c.Call(ctx, "getTaskResult", id)
 	var f *kojixml.Fault
 	if errors.As(err, &f) {
-		return clean(faultText(f))
+		return faultText(f)
 	}
 	if err != nil {
-		return clean(err.Error())
+		return err.Error()
 	}
 	return ""
 }

@@ -694,26 +694,47 @@ func TestE2EWatchLive(t *testing.T) {
 	}
 }
 
+// TestWatchTaskInterrupted: on Ctrl-C watch-task lists what still runs and
+// prints the command that goes on watching, which works as printed.
 func TestWatchTaskInterrupted(t *testing.T) {
 	fh := newFakeHub(t)
-	fh.answer("getTaskInfo", map[string]any{"id": int64(10), "method": "newRepo", "arch": "noarch", "state": int64(stateOpen),
-		"host_id": int64(1), "request": []any{"f40-build"}})
+	var mu sync.Mutex
+	state := int64(stateOpen)
+	fh.on("getTaskInfo", func(args []any, kw map[string]any) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return map[string]any{"id": int64(10), "method": "newRepo", "arch": "noarch", "state": state,
+			"host_id": int64(1), "request": []any{"f40-build"}}, nil
+	})
 	fh.answer("getTaskChildren", []any{})
 	fh.answer("getHost", map[string]any{"id": int64(1), "name": "builder1"})
-	te := newTestEnv(t, fh.url)
+	te := newTestEnv(t, "http://127.0.0.1:1/never-used")
+	cfg := filepath.Join(t.TempDir(), "koji.conf")
+	if err := os.WriteFile(cfg, []byte("[lab]\nserver = "+fh.url+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string { return te.vars[k] }}
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, env, []string{"watch-task", "--poll-interval", "1ms", "10"}) }()
+	go func() {
+		done <- Main(ctx, env, []string{"-p", "lab", "--config", cfg, "watch-task", "--poll-interval", "1ms", "10"})
+	}()
 	waitFor(t, "the first state", func() bool { return strings.Contains(out.String(), "open (builder1)\n") })
 	cancel()
 	if code := <-done; code != 1 {
 		t.Errorf("exit %d", code)
 	}
-	want := "Tasks still running. You can continue to watch with the 'kojictl watch-task' command.\nRunning Tasks:\n10 newRepo (f40-build): open (builder1)\n"
+	again := "kojictl -p lab --config " + cfg + " watch-task 10"
+	want := "Tasks still running. You can continue to watch with: " + again + "\nRunning Tasks:\n10 newRepo (f40-build): open (builder1)\n"
 	if !strings.HasSuffix(out.String(), want) {
-		t.Errorf("interrupted output:\n%s\nwant suffix:\n%s", out.String(), want)
+		t.Fatalf("interrupted output:\n%s\nwant suffix:\n%s", out.String(), want)
+	}
+	mu.Lock()
+	state = stateClosed
+	mu.Unlock()
+	if code := te.typed(t, again); code != 0 || !strings.HasSuffix(te.stdout.String(), "10 newRepo (f40-build) completed successfully\n") {
+		t.Errorf("%s: exit %d\n%s%s", again, code, te.stdout.String(), te.stderr.String())
 	}
 }
 
@@ -763,5 +784,79 @@ func TestWatchLogsVolumes(t *testing.T) {
 	fh.answer("downloadTaskOutput", "not base64!")
 	if code := te.run(t, "watch-logs", "40"); code != 1 || !strings.Contains(te.stderr.String(), "base64") {
 		t.Errorf("bad base64: exit %d %q", code, te.stderr.String())
+	}
+}
+
+// TestWatchTaskFailureLines: a failure of several lines (rpmbuild's errors)
+// prints as lines indented under the task, not as one line with \n in it;
+// other control characters (here CSI, which XML carries) stay escaped.
+func TestWatchTaskFailureLines(t *testing.T) {
+	fh := newFakeHub(t)
+	scriptedBuild(fh, true)
+	fh.on("getTaskResult", func(args []any, kw map[string]any) (any, error) {
+		return nil, kojixml.Errorf(1005, "error building package (arch x86_64), rpmbuild failed:\nerror: Bad exit status from /var/tmp/rpm-tmp.1 (%%build)\n\n\tmake: *** [all] Error 1\u009b2J\r\n")
+	})
+	te := newTestEnv(t, fh.url, "topurl = https://koji.example.org/kojifiles")
+	out := te.mustRun(t, 1, "watch-task", "--poll-interval=1ms", "10")
+	want := "  11 buildArch (hello-1-1.src.rpm, x86_64): open (builder1) -> FAILED: BuildError: error building package (arch x86_64), rpmbuild failed:\n" +
+		"      error: Bad exit status from /var/tmp/rpm-tmp.1 (%build)\n" +
+		"\n" +
+		"      \tmake: *** [all] Error 1\\u009b2J\n" +
+		"  Relevant logs:\n  https://koji.example.org/kojifiles/work/tasks/11/11/build.log\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("watch-task output lacks\n%s\ngot:\n%s", want, out)
+	}
+	if strings.Contains(out, `\n`) || strings.Contains(out, "\u009b") {
+		t.Errorf("watch-task printed an escaped newline or a raw escape:\n%q", out)
+	}
+	// The top-level task's failure, at level 0, is indented under it too.
+	if !strings.Contains(out, "-> FAILED: BuildError: error building package (arch x86_64), rpmbuild failed:\n    error: Bad exit status") {
+		t.Errorf("top-level failure not indented under its task:\n%s", out)
+	}
+}
+
+// TestBuildTaskInfoLine: koji's "Task info:" line links the web UI only
+// when the profile sets weburl (Koji's default, http://localhost/koji, is no
+// web UI); otherwise it is the taskinfo command, with the -p, --config and
+// --server flags that were given, and it works as printed.
+func TestBuildTaskInfoLine(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("getBuildTarget", map[string]any{"id": int64(1), "name": "f40-candidate", "dest_tag": int64(1), "dest_tag_name": "f40"})
+	fh.answer("getTag", map[string]any{"id": int64(1), "name": "f40", "locked": false})
+	fh.answer("build", int64(10))
+	scriptedBuild(fh, false)
+	te := adminEnv(t, fh.url)
+	cfg := filepath.Join(t.TempDir(), "my farm", "koji.conf")
+	os.MkdirAll(filepath.Dir(cfg), 0o755)
+	if err := os.WriteFile(cfg, []byte("[lab]\nserver = "+fh.url+"\nauthtype = password\nuser = kojiadmin\npassword = secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scm := "git+https://h/hello.git#main"
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build", "--nowait", "f40-candidate", scm}, "kojictl taskinfo 10"},
+		{[]string{"-p", "lab", "--config", cfg, "build", "--nowait", "f40-candidate", scm}, "kojictl -p lab --config '" + cfg + "' taskinfo 10"},
+		{[]string{"build", "--nowait", "--profile=lab", "f40-candidate", scm, "--config", cfg, "--server", fh.url}, "kojictl -p lab --config '" + cfg + "' --server " + fh.url + " taskinfo 10"},
+	}
+	for _, tc := range tests {
+		out := te.mustRun(t, 0, tc.args...)
+		if want := "Created task: 10\nTask info: " + tc.want + "\n"; out != want {
+			t.Errorf("kojictl %q printed %q, want %q", tc.args, out, want)
+			continue
+		}
+		line := strings.TrimSuffix(strings.TrimPrefix(out, "Created task: 10\nTask info: "), "\n")
+		if code := te.typed(t, line); code != 0 || !strings.Contains(te.stdout.String(), "Task: 10\n") {
+			t.Errorf("%s: exit %d\n%s%s", line, code, te.stdout.String(), te.stderr.String())
+		}
+	}
+	// A weburl the profile sets is linked, as koji does.
+	te.writeConfig(t, "[koji]\nserver = "+fh.url+"\nauthtype = password\nuser = kojiadmin\npassword = secret\nweburl = https://koji.example.org/koji/\n")
+	if out := te.mustRun(t, 0, "build", "--nowait", "f40-candidate", scm); out != "Created task: 10\nTask info: https://koji.example.org/koji/taskinfo?taskID=10\n" {
+		t.Errorf("with weburl: %q", out)
+	}
+	if out := te.mustRun(t, 0, "build", "--nowait", "--quiet", "f40-candidate", scm); out != "" {
+		t.Errorf("--quiet printed %q", out)
 	}
 }

@@ -119,8 +119,14 @@ func runCerts(ctx context.Context, env *Env, args []string) error {
 		if w, err = d.Init(req); err != nil {
 			return fmt.Errorf("certs init: %w", err)
 		}
+		// The next commands must find this CA: name --dir in them unless
+		// it is where they look anyway.
+		dirFlag := ""
+		if def, err := filepath.Abs(defDir); defDir == "" || err != nil || def != absDir {
+			dirFlag = "--dir " + shellQuote(absDir)
+		}
 		printWritten(out, w)
-		printInit(out, w)
+		printInit(out, w, dirFlag)
 		return nil
 	case "hub":
 		if req.Name, err = name(""); err != nil {
@@ -252,7 +258,13 @@ func sanList(c *x509.Certificate) string {
 	return strings.Join(n, ", ")
 }
 
-func printInit(w io.Writer, wr *pki.Written) {
+// printInit prints the config lines that trust the new CA and the next
+// command; dirFlag, when set, is the --dir the next commands need.
+func printInit(w io.Writer, wr *pki.Written, dirFlag string) {
+	next := "kojictl certs hub HUBNAME [--san NAME ...], then host, user, kojira, web"
+	if dirFlag != "" {
+		next = "kojictl certs hub HUBNAME " + dirFlag + " [--san NAME ...], then host, user, kojira, web, each with " + dirFlag
+	}
 	fmt.Fprintf(w, `
 # hub.conf: accept client certificates from this CA
 [hub]
@@ -262,8 +274,8 @@ TLSClientCA = %[1]s
 # trust hub certificates from this CA
 serverca = %[1]s
 
-next: kojictl certs hub HUBNAME [--san NAME ...], then host, user, kojira, web
-`, wr.CertFile)
+next: %[2]s
+`, wr.CertFile, next)
 }
 
 func printConfig(w io.Writer, wr *pki.Written, server string) {

@@ -170,3 +170,36 @@ func TestCertsUsageErrors(t *testing.T) {
 		t.Errorf("certs -h: exit %d", code)
 	}
 }
+
+// TestCertsInitNext: the "next:" line after certs init is a command that
+// finds the new CA: with --dir when the CA is not in the default place.
+func TestCertsInitNext(t *testing.T) {
+	home := t.TempDir()
+	te := newTestEnv(t, "")
+	te.vars["HOME"] = home
+	next := func(out string) string {
+		t.Helper()
+		_, line, ok := strings.Cut(out, "\nnext: ")
+		if !ok {
+			t.Fatalf("no next: line in\n%s", out)
+		}
+		line, _, _ = strings.Cut(line, " [--san")
+		return strings.Replace(line, "HUBNAME", "koji.example.com", 1)
+	}
+	dir := filepath.Join(t.TempDir(), "farm ca")
+	out := te.mustRun(t, 0, "certs", "init", "--dir", dir)
+	line := next(out)
+	if want := "kojictl certs hub koji.example.com --dir '" + dir + "'"; line != want {
+		t.Errorf("next: %q, want %q", line, want)
+	}
+	if code := te.typed(t, line); code != 0 {
+		t.Errorf("%s: exit %d: %s", line, code, te.stderr.String())
+	}
+	// In the default directory (~/.kojigo/pki), no --dir is needed.
+	out = te.mustRun(t, 0, "certs", "init")
+	if line := next(out); line != "kojictl certs hub koji.example.com" {
+		t.Errorf("next with the default dir: %q", line)
+	} else if code := te.typed(t, line); code != 0 {
+		t.Errorf("%s: exit %d: %s", line, code, te.stderr.String())
+	}
+}

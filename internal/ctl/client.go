@@ -47,6 +47,50 @@ func addClientFlags(fs *flag.FlagSet, o *clientOpts, withUser bool) {
 	fs.StringVar(&o.password, "password", "", "password for --user (visible to other local users in ps; prefer the profile)")
 }
 
+// again returns the profile and connection flags that were given (-p,
+// --config, --server), quoted for a shell, for the commands kojictl prints
+// for the user to type: they must reach the same hub as written. The login
+// flags are left out: those commands only read, and a password is never
+// printed.
+func (o *clientOpts) again(fs *flag.FlagSet) []string {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var out []string
+	if set["p"] || set["profile"] {
+		out = append(out, "-p", shellQuote(o.profile))
+	}
+	if set["config"] {
+		out = append(out, "--config", shellQuote(o.config))
+	}
+	if set["server"] {
+		out = append(out, "--server", shellQuote(o.server))
+	}
+	return out
+}
+
+// commandLine is a kojictl command for the user to type: progname, the
+// flags from again, then the command and its arguments.
+func commandLine(progname string, again []string, args ...string) string {
+	parts := append([]string{progname}, again...)
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it; control
+// characters are first made visible with clean.
+func shellQuote(s string) string {
+	s = clean(s)
+	plain := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) || strings.ContainsRune("@%+=:,./_-", r))
+	}) < 0
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // parseArgs parses flags and positional arguments in any order, as the koji
 // CLI's optparse does ("add-tag f40 --parent f39"). Everything after "--" is
 // positional.
@@ -347,6 +391,20 @@ func clean(s string) string {
 	}
 	q := strconv.QuoteToGraphic(s)
 	return q[1 : len(q)-1]
+}
+
+// cleanLines splits a hub-supplied multi-line text (a task's failure, with
+// rpmbuild's errors) into lines made safe as clean does, keeping tabs.
+func cleanLines(s string) []string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j, p := range parts {
+			parts[j] = clean(p)
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return lines
 }
 
 // parseTaskID parses a positive task id.

@@ -532,3 +532,130 @@ func TestConfigFlag(t *testing.T) {
 		t.Errorf("missing --config: exit %d, %q", code, te.stderr.String())
 	}
 }
+
+// shellSplit splits a command line kojictl printed as a POSIX shell would
+// (plain words and '...' quoting), and fails on anything else: a printed
+// command must work as written.
+func shellSplit(t testing.TB, line string) []string {
+	t.Helper()
+	var out []string
+	var cur strings.Builder
+	inWord, inQuote, escaped := false, false, false
+	for _, r := range line {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case inQuote:
+			if r == '\'' {
+				inQuote = false
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'':
+			inQuote, inWord = true, true
+		case r == '\\':
+			escaped, inWord = true, true
+		case r == ' ':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune("\"$`;&|<>*?()[]{}#~!\t\n", r):
+			t.Fatalf("%q: unquoted shell metacharacter %q", line, r)
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inQuote || escaped {
+		t.Fatalf("%q: unterminated quote", line)
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// typed runs a kojictl command line as printed (after "kojictl").
+func (te *testEnv) typed(t *testing.T, line string) int {
+	t.Helper()
+	args := shellSplit(t, line)
+	if len(args) == 0 || args[0] != "kojictl" {
+		t.Fatalf("%q is not a kojictl command", line)
+	}
+	return te.run(t, args[1:]...)
+}
+
+func TestShellQuote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"koji", "koji"},
+		{"/home/alice/kojigo-demo/koji.conf", "/home/alice/kojigo-demo/koji.conf"},
+		{"https://koji.example.org:8443/kojihub", "https://koji.example.org:8443/kojihub"},
+		{"/tmp/my dir/koji.conf", "'/tmp/my dir/koji.conf'"},
+		{"it's", `'it'\''s'`},
+		{"", "''"},
+		{"a$b", "'a$b'"},
+		{"a\nb", `'a\nb'`},
+	}
+	for _, tc := range tests {
+		got := shellQuote(tc.in)
+		if got != tc.want {
+			t.Errorf("shellQuote(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if tc.in != "" && !strings.ContainsAny(tc.in, "\n") {
+			if back := shellSplit(t, got); len(back) != 1 || back[0] != tc.in {
+				t.Errorf("shellSplit(shellQuote(%q)) = %q", tc.in, back)
+			}
+		}
+	}
+}
+
+func TestCleanLines(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"one line", []string{"one line"}},
+		{"a\nb\r\nc", []string{"a", "b", "c"}},
+		{"\tindented\x1b[31m red", []string{"\tindented\\x1b[31m red"}},
+		{"bare\rreturn", []string{`bare\rreturn`}},
+	}
+	for _, tc := range tests {
+		if got := cleanLines(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("cleanLines(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestPrintedHelpCommands: the commands the usage texts name work as written.
+func TestPrintedHelpCommands(t *testing.T) {
+	te := newTestEnv(t, "")
+	te.run(t, "nosuch")
+	_, cmd, _ := strings.Cut(te.stderr.String(), "run '")
+	cmd, _, _ = strings.Cut(cmd, "'")
+	if code := te.typed(t, cmd); code != 0 || !strings.Contains(te.stdout.String(), "commands:") {
+		t.Errorf("%q: exit %d", cmd, code)
+	}
+	_, cmd, _ = strings.Cut(te.stdout.String(), "run '")
+	cmd, _, _ = strings.Cut(cmd, "'")
+	for _, c := range commands() {
+		if code := te.typed(t, strings.Replace(cmd, "COMMAND", c.name, 1)); code != 0 {
+			t.Errorf("%q for %s: exit %d", cmd, c.name, code)
+		}
+	}
+	// kojictl user -h names kojictl user add -h, whose flags are every
+	// flag of the usage line.
+	te.mustRun(t, 0, "user", "-h")
+	_, cmd, _ = strings.Cut(te.stdout.String(), "run '")
+	cmd, _, _ = strings.Cut(cmd, "'")
+	if code := te.typed(t, cmd); code != 0 {
+		t.Fatalf("%q: exit %d", cmd, code)
+	}
+	for _, w := range strings.Fields(userUsage) {
+		if name, ok := strings.CutPrefix(strings.Trim(w, "[]"), "--"); ok && !strings.Contains(te.stderr.String(), "  -"+name+" ") && !strings.Contains(te.stderr.String(), "  -"+name+"\n") {
+			t.Errorf("user usage names --%s, which %q does not list:\n%s", name, cmd, te.stderr.String())
+		}
+	}
+}

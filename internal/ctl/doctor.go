@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 	"kojigo/internal/doctor"
 )
 
-const doctorUsage = `usage: kojictl doctor [--config FILE ...] [--server URL] [--profile NAME] [--json] [--offline]
+const doctorUsage = `usage: kojictl doctor [--config FILE ...] [--server URL] [-p PROFILE] [--json] [--offline]
 
 Check a kojigo (or Koji) setup and explain every fault in one sentence with
 its fix. Without --config, doctor checks the files that exist among
@@ -29,11 +30,14 @@ validity, expiring within 30 days, issuing CA, extended key usage, CN or
 SAN); file permissions; disk space against minspace (kojid.conf); the
 database (hub.conf); and, unless --offline, the hub: its name resolves, the
 TLS handshake succeeds both ways, sslLogin works, logs in as the expected
-user, and for a builder that user is a host.
+user, and for a builder that user is a host (while its kojid runs, the hub
+keeps the host's session to kojid: doctor reports that as healthy).
 
 A file's kind comes from its name (hub.conf, kojid.conf, kojira.conf) or its
 section ([hub], [kojid], [kojira]; anything else is a koji client config);
-force it with KIND:FILE, e.g. --config kojid:/srv/builder.ini.
+force it with KIND:FILE, e.g. --config kojid:/srv/builder.ini. In a koji
+client config doctor checks the profile named with -p (--profile), else the
+config's only profile when it has just one, else [koji], koji's default.
 
 Exit status: 0 all good, 1 warnings, 2 errors.
 
@@ -45,7 +49,10 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	var configs stringList
 	fs.Var(&configs, "config", "config file to check, [KIND:]FILE (repeat)")
 	server := fs.String("server", "", "hub URL to check instead of the configs' server (and the name the hub certificate must carry)")
-	profile := fs.String("profile", "koji", "koji client profile to check")
+	var profile string
+	const profHelp = "`PROFILE` of the koji client config to check, as koji -p (default: the config's only profile, else koji)"
+	fs.StringVar(&profile, "p", "", profHelp)
+	fs.StringVar(&profile, "profile", "", profHelp)
 	asJSON := fs.Bool("json", false, "print the report as JSON (for monitoring)")
 	offline := fs.Bool("offline", false, "skip the network checks")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit of each network check")
@@ -68,7 +75,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	}
 	opts := doctor.Options{
 		Server:  *server,
-		Profile: *profile,
+		Profile: profile,
 		Home:    env.Getenv("HOME"),
 		Offline: *offline,
 		Timeout: *timeout,
@@ -127,7 +134,7 @@ func checkDatabase(ctx context.Context, dsn string) error {
 	}
 	if backend == db.SQLite {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("the SQLite file %s does not exist; create it with: kojictl migrate --db %s", path, dsn)
+			return fmt.Errorf("the SQLite file %s does not exist; create it with: %s", path, migrateCommand(dsn))
 		}
 	}
 	s, err := db.Open(ctx, dsn, db.Options{MaxConns: 1})
@@ -135,5 +142,25 @@ func checkDatabase(ctx context.Context, dsn string) error {
 		return err
 	}
 	defer s.Close()
-	return s.CheckSchema(ctx)
+	err = s.CheckSchema(ctx)
+	if errors.Is(err, db.ErrSchemaTooOld) {
+		// The store's message has a placeholder for the DSN; this one
+		// gives the command to type.
+		if v, verr := s.SchemaVersion(ctx); verr == nil {
+			return fmt.Errorf("the database is at schema version %d, this kojigo needs %d; migrate it with: %s", v, db.LatestVersion(), migrateCommand(dsn))
+		}
+	}
+	return err
+}
+
+// migrateCommand is the kojictl migrate command for dsn, ready to type; a
+// password in dsn is never printed: PASSWORD stands in for it.
+func migrateCommand(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			u.User = url.UserPassword(u.User.Username(), "PASSWORD")
+			return commandLine("kojictl", nil, "migrate", "--db", u.String()) + " (with the database password in place of PASSWORD)"
+		}
+	}
+	return commandLine("kojictl", nil, "migrate", "--db", dsn)
 }

@@ -81,15 +81,34 @@ func TestDoctorCommand(t *testing.T) {
 	}
 }
 
+// TestCheckDatabase: the database check names the command that fixes a
+// missing or old database, and that command works as printed.
 func TestCheckDatabase(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "hub data")
+	os.MkdirAll(dir, 0o755)
 	ctx := context.Background()
+	te := newTestEnv(t, "")
+	fix := func(err error) string {
+		t.Helper()
+		_, cmd, ok := strings.Cut(err.Error(), " with: ")
+		if !ok {
+			t.Fatalf("%v: no command", err)
+		}
+		return cmd
+	}
 	missing := "sqlite://" + filepath.Join(dir, "none.db")
-	if err := checkDatabase(ctx, missing); err == nil || !strings.Contains(err.Error(), "kojictl migrate") {
-		t.Errorf("missing sqlite: %v", err)
+	err := checkDatabase(ctx, missing)
+	if err == nil || !strings.Contains(err.Error(), "kojictl migrate") {
+		t.Fatalf("missing sqlite: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.db")); err == nil {
 		t.Error("the check created the database file")
+	}
+	if code := te.typed(t, fix(err)); code != 0 {
+		t.Errorf("%s: exit %d: %s", fix(err), code, te.stderr.String())
+	}
+	if err := checkDatabase(ctx, missing); err != nil {
+		t.Errorf("after %s: %v", fix(err), err)
 	}
 	dsn := "sqlite://" + filepath.Join(dir, "koji.db")
 	s, err := db.Open(ctx, dsn, db.Options{})
@@ -97,18 +116,51 @@ func TestCheckDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if err := checkDatabase(ctx, dsn); err == nil || !strings.Contains(err.Error(), "migrate") {
-		t.Errorf("unmigrated: %v", err)
+	err = checkDatabase(ctx, dsn)
+	if err == nil || !strings.Contains(err.Error(), "schema version 0") {
+		t.Fatalf("unmigrated: %v", err)
 	}
-	s, _ = db.Open(ctx, dsn, db.Options{})
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	if code := te.typed(t, fix(err)); code != 0 {
+		t.Errorf("%s: exit %d: %s", fix(err), code, te.stderr.String())
 	}
-	s.Close()
 	if err := checkDatabase(ctx, dsn); err != nil {
 		t.Errorf("migrated: %v", err)
 	}
 	if err := checkDatabase(ctx, "mysql://x"); err == nil {
 		t.Error("mysql DSN accepted")
+	}
+	// A password is never printed.
+	if got, want := migrateCommand("postgres://koji:s3cret@db.example.org/koji"), "kojictl migrate --db postgres://koji:PASSWORD@db.example.org/koji (with the database password in place of PASSWORD)"; got != want {
+		t.Errorf("migrateCommand = %q, want %q", got, want)
+	}
+}
+
+// TestDoctorClientProfile: doctor takes -p like every client command (also
+// before the command), and in a client config with one profile, such as
+// the demo's DIR/koji.conf with [kojigo-demo], checks that one and says so.
+func TestDoctorClientProfile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "koji.conf")
+	pkitest.WriteFile(t, conf, []byte("[kojigo-demo]\nserver = https://127.0.0.1:1/kojihub\nauthtype = noauth\n"), 0o644)
+	env := map[string]string{"HOME": dir}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"doctor", "--config", conf, "--offline"}, 0, "checks [kojigo-demo], the only profile in " + conf},
+		{[]string{"doctor", "-p", "kojigo-demo", "--config", conf, "--offline"}, 0, "koji client profile [kojigo-demo] parses"},
+		{[]string{"-p", "kojigo-demo", "--config", conf, "doctor", "--offline"}, 0, "koji client profile [kojigo-demo] parses"},
+		{[]string{"doctor", "--profile", "kojigo-demo", "--config", conf, "--offline"}, 0, "koji client profile [kojigo-demo] parses"},
+		{[]string{"doctor", "-p", "nosuch", "--config", conf, "--offline"}, 2, "there is no profile [nosuch] in " + conf + ", whose profiles are [kojigo-demo]"},
+	}
+	for _, tc := range tests {
+		code, out, stderr := runCtl(t, env, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("kojictl %q: exit %d (want %d), output lacks %q:\n%s%s", tc.args, code, tc.code, tc.want, out, stderr)
+		}
+		if strings.Contains(out, "profile name: koji") {
+			t.Errorf("kojictl %q looked for [koji]:\n%s", tc.args, out)
+		}
 	}
 }

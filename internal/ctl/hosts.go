@@ -296,7 +296,7 @@ func setHostsEnabled(ctx context.Context, env *Env, name, method string, args []
 		return err
 	}
 	if len(hosts) == 0 {
-		return usageErr("usage: kojictl %s [--comment C] HOST...", name)
+		return usageErr("kojictl %s [--comment C] HOST...", name)
 	}
 	if err := checkNames("host", hosts...); err != nil {
 		return err

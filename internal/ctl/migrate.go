@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,9 +65,16 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// userUsage is kojictl user's usage line; every flag it names exists.
+const userUsage = "kojictl user add NAME [--perm PERM ...] [--password-file F | --password-stdin] [--update] --db DSN"
+
 func runUser(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintf(env.Stdout, "usage: %s\n\nrun 'kojictl user add -h' for the flags\n", userUsage)
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usageErr("usage: kojictl user add NAME [--perm PERM ...] [--password-file F | --password-stdin] [--host] --db DSN")
+		return usageErr("%s", userUsage)
 	}
 	fs := newFlags(env, "user add")
 	dsn := fs.String("db", "", "database DSN (env KOJI_DB)")

@@ -661,7 +661,7 @@ func runCancel(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return usageErr("usage: kojictl cancel [--justone|--full [--force]] TASK_ID|NVR...")
+		return usageErr("kojictl cancel [--justone|--full [--force]] TASK_ID|NVR...")
 	}
 	if *justOne && *full {
 		return usageErr("--justone and --full exclude each other")

@@ -170,7 +170,6 @@ func runConsole(ctx context.Context, o Options, w *watcher, l layout) error {
 	return err
 }
 
-
 // stopAll stops the builders first, then the hub.
 func stopAll(out io.Writer, children []*child) {
 	if len(children) == 0 {

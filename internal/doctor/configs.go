@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -279,12 +280,16 @@ func (r *runner) checkKojira(ctx context.Context, path string) {
 
 func (r *runner) checkClient(ctx context.Context, path string) {
 	opts := kojiconf.ClientOptions{ConfigFile: path, Home: r.opts.Home, SysConfDir: r.opts.SysConfDir, Environ: noEnv}
-	p, err := kojiconf.LoadClientProfile(r.opts.Profile, opts)
-	what := fmt.Sprintf("koji client profile [%s]", r.opts.Profile)
 	subject := path
 	if subject == "" {
 		subject = "~/.koji/config"
 	}
+	profile, ok := r.pickProfile(subject, path, opts)
+	if !ok {
+		return
+	}
+	p, err := kojiconf.LoadClientProfile(profile, opts)
+	what := fmt.Sprintf("koji client profile [%s]", profile)
 	var warnings kojiconf.Errors
 	if p != nil {
 		warnings = p.Warnings
@@ -293,7 +298,7 @@ func (r *runner) checkClient(ctx context.Context, path string) {
 		return
 	}
 	for _, f := range p.Files {
-		raw, _ := rawKeys(f, r.opts.Profile)
+		raw, _ := rawKeys(f, profile)
 		r.secretConfig(f, raw, "password")
 	}
 	auth := p.EffectiveAuthType()
@@ -310,6 +315,85 @@ func (r *runner) checkClient(ctx context.Context, path string) {
 		}
 		r.checkNetwork(ctx, nc)
 	}
+}
+
+// pickProfile returns the client profile to check: Options.Profile when
+// set; else the only profile of the named config (path; for "", of every
+// file the koji CLI reads), else "koji", the koji CLI's default. A profile
+// that no file has is reported, with the profiles there are, and ok is false.
+func (r *runner) pickProfile(subject, path string, opts kojiconf.ClientOptions) (profile string, ok bool) {
+	profile = r.opts.Profile
+	files, err := kojiconf.ClientFiles(opts)
+	all, parsed := profilesIn(files)
+	if err != nil || !parsed {
+		// Loading the profile reports why the files cannot be read.
+		return orDefault(profile, "koji"), true
+	}
+	own := all
+	where := subject
+	if path == "" {
+		where = strings.Join(files, ", ")
+		if where == "" {
+			where = "the koji client config"
+		}
+	} else {
+		own, _ = profilesIn(namedFiles(files, path, r.opts.Home))
+	}
+	if profile == "" {
+		profile = "koji"
+		if len(own) == 1 {
+			profile = own[0]
+			r.add(OK, pki.ProblemNone, subject, "no profile was named with -p, so doctor checks [%s], the only profile in %s; koji and kojictl use it when given -p %s", profile, where, profile)
+		}
+	}
+	if slices.Contains(all, profile) {
+		return profile, true
+	}
+	switch {
+	case len(own) == 0:
+		r.add(Error, pki.ProblemMissing, subject, "there is no profile [%s] in %s, which has no profile section at all; add a [%s] section with server = https://HUB/kojihub, or name the config that has the profile", profile, where, profile)
+	default:
+		names := make([]string, len(own))
+		for i, n := range own {
+			names[i] = "[" + n + "]"
+		}
+		r.add(Error, pki.ProblemMissing, subject, "there is no profile [%s] in %s, whose profiles are %s; check one of them with -p NAME (for example -p %s)", profile, where, strings.Join(names, ", "), own[0])
+	}
+	return "", false
+}
+
+// profilesIn returns the profile sections of files, sorted, without
+// [DEFAULT]; ok is false when a file does not parse.
+func profilesIn(files []string) (names []string, ok bool) {
+	for _, f := range files {
+		pf, err := kojiconf.ParseFile(f, 0)
+		if err != nil {
+			return nil, false
+		}
+		for _, s := range pf.Sections {
+			if s.Name != kojiconf.DefaultSection && !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names, true
+}
+
+// namedFiles returns the files of ClientFiles that come from the named
+// config path: the file itself, or the *.conf files of the directory.
+func namedFiles(files []string, path, home string) []string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok && home != "" {
+		path = filepath.Join(home, rest) // as the koji CLI expands it
+	}
+	path = filepath.Clean(path)
+	var out []string
+	for _, f := range files {
+		if filepath.Clean(f) == path || filepath.Dir(f) == path {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkClientCert checks a client's cert (Koji's one file with key) and

@@ -294,3 +294,59 @@ func TestHubServesItsCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestClientProfilePick: a named client config with one profile (the demo's
+// koji.conf with [kojigo-demo]) is checked under that profile, and doctor
+// says it picked it; a profile that is not there is reported with the
+// profiles the file has.
+func TestClientProfilePick(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	sys := filepath.Join(dir, "etc")
+	profile := func(name string) string {
+		return "[" + name + "]\nserver = https://127.0.0.1:1/kojihub\nauthtype = noauth\n"
+	}
+	demo := writeFile(t, filepath.Join(dir, "demo", "koji.conf"), profile("kojigo-demo"))
+	two := writeFile(t, filepath.Join(dir, "two", "koji.conf"), profile("stg")+profile("prod"))
+	empty := writeFile(t, filepath.Join(dir, "empty", "koji.conf"), "# nothing yet\n")
+	tests := []struct {
+		name    string
+		path    string
+		profile string
+		sysConf string // /etc/koji.conf
+		code    int
+		sev     pki.Severity
+		words   []string
+	}{
+		{"only profile", demo, "", "", 0, doctor.OK, []string{"checks [kojigo-demo], the only profile in " + demo, "-p kojigo-demo"}},
+		{"only profile parses", demo, "", "", 0, doctor.OK, []string{"koji client profile [kojigo-demo] parses"}},
+		{"named", demo, "kojigo-demo", "", 0, doctor.OK, []string{"koji client profile [kojigo-demo] parses"}},
+		{"named missing", demo, "koji", "", 2, doctor.Error, []string{"no profile [koji] in " + demo + ", whose profiles are [kojigo-demo]", "-p kojigo-demo"}},
+		{"two, none named", two, "", "", 2, doctor.Error, []string{"no profile [koji] in " + two + ", whose profiles are [prod], [stg]"}},
+		{"two, one named", two, "stg", "", 0, doctor.OK, []string{"koji client profile [stg] parses"}},
+		{"no section", empty, "", "", 2, doctor.Error, []string{"no profile [koji] in " + empty + ", which has no profile section at all"}},
+		// /etc/koji.conf is read too, but the file named is the one meant.
+		{"system koji too", demo, "", profile("koji"), 0, doctor.OK, []string{"checks [kojigo-demo], the only profile in " + demo}},
+		{"system profile named", demo, "koji", profile("koji"), 0, doctor.OK, []string{"koji client profile [koji] parses"}},
+	}
+	for _, tc := range tests {
+		os.RemoveAll(sys)
+		if tc.sysConf != "" {
+			writeFile(t, filepath.Join(sys, "koji.conf"), tc.sysConf)
+		}
+		rep := runOpts(t, doctor.Options{Configs: []doctor.Config{{Path: tc.path}}, Profile: tc.profile, Home: home, SysConfDir: sys})
+		if rep.ExitCode() != tc.code || !hasMessage(rep, tc.sev, tc.path, tc.words...) {
+			t.Errorf("%s: exit %d (want %d), no %s finding with %q:%s", tc.name, rep.ExitCode(), tc.code, tc.sev, tc.words, dump(rep))
+		}
+		for _, f := range rep.Findings {
+			oneSentence(t, f.Message)
+		}
+	}
+	// Without --config, the koji CLI's own files: one profile there is picked too.
+	writeFile(t, filepath.Join(home, ".koji", "config"), profile("fedora"))
+	os.RemoveAll(sys)
+	rep := runOpts(t, doctor.Options{Home: home, SysConfDir: sys, Search: []doctor.Config{}})
+	if rep.ExitCode() != 0 || !hasMessage(rep, doctor.OK, "", "checks [fedora], the only profile in "+filepath.Join(home, ".koji", "config")) {
+		t.Errorf("discovered config: exit %d:%s", rep.ExitCode(), dump(rep))
+	}
+}

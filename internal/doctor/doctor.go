@@ -65,7 +65,9 @@ type Options struct {
 	// Server, when set, replaces the server URL of every config for the
 	// network checks, and is the host name the hub certificate must carry.
 	Server string
-	// Profile is the koji client profile; "koji" when empty.
+	// Profile is the koji client profile to check. Empty: the only profile
+	// of a named client config when it has exactly one, else "koji", the
+	// koji CLI's default.
 	Profile string
 	// Home is the home directory for ~/.koji; $HOME when empty.
 	Home string
@@ -162,9 +164,6 @@ func Run(ctx context.Context, opts Options) Report {
 	}
 	if opts.Home == "" {
 		opts.Home = os.Getenv("HOME")
-	}
-	if opts.Profile == "" {
-		opts.Profile = "koji"
 	}
 	log := opts.Logger
 	if log == nil {

@@ -5,14 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"kojigo/internal/doctor"
 	"kojigo/internal/kojiclient"
+	"kojigo/internal/kojixml"
 	"kojigo/internal/pki"
 	"kojigo/internal/pki/pkitest"
 )
@@ -224,4 +229,107 @@ func TestUnreadableKey(t *testing.T) {
 		t.Fatalf("no unreadable finding for %s:%s", cert, dump(rep))
 	}
 	oneSentence(t, got.Message)
+}
+
+// lockedHub is a hub whose users are all held by another session, as a
+// running kojid holds its host: sslLogin works (or, with lockLogin, is
+// itself refused) and every other call of the session is Koji's
+// AuthLockError, "User locked by another session".
+type lockedHub struct {
+	URL     string
+	mu      sync.Mutex
+	methods []string
+}
+
+func startLockedHub(t testing.TB, f *pkitest.Farm, lockLogin bool) *lockedHub {
+	t.Helper()
+	hub := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	cfg, err := pki.ServerTLSConfig(hub.Cert, hub.Key, f.CAFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &lockedHub{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call, err := kojixml.DecodeCall(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.methods = append(h.methods, call.Method)
+		h.mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		locked := kojixml.Errorf(kojixml.AuthLockError, "User locked by another session")
+		switch {
+		case call.Method == "getAPIVersion":
+			kojixml.EncodeResponse(w, int64(1))
+		case call.Method == "sslLogin" && lockLogin:
+			kojixml.EncodeFault(w, locked)
+		case call.Method == "sslLogin":
+			kojixml.EncodeResponse(w, kojixml.Struct{
+				{Name: "session-id", Value: int64(2)},
+				{Name: "session-key", Value: "2-abcdefghijklmnopqrs"},
+				{Name: "header-auth", Value: true},
+			})
+		case call.Method == "logout":
+			kojixml.EncodeResponse(w, nil)
+		default:
+			kojixml.EncodeFault(w, locked)
+		}
+	}))
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	h.URL = srv.URL + "/kojihub"
+	return h
+}
+
+func (h *lockedHub) called() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.methods...)
+}
+
+// TestRunningDaemonHoldsItsSession: on a builder whose kojid runs, the hub
+// answers doctor's login with AuthLockError, because kojid holds its host's
+// exclusive session; that is the healthy state, reported as such, not an
+// error. A user's own certificate held by another session is an error.
+func TestRunningDaemonHoldsItsSession(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	host := f.Issue("builder1", pki.Request{Role: pki.RoleHost, Name: "builder1"})
+	kojira := f.Issue("kojira", pki.Request{Role: pki.RoleKojira, Name: "kojira"})
+	alice := f.Issue("alice", pki.Request{Role: pki.RoleUser, Name: "alice"})
+	for _, lockLogin := range []bool{false, true} {
+		hub := startLockedHub(t, f, lockLogin)
+		dir := t.TempDir()
+		tests := []struct {
+			name  string
+			cfg   doctor.Config
+			code  int
+			sev   pki.Severity
+			words []string
+		}{
+			{"kojid", doctor.Config{Path: kojidConf(t, filepath.Join(dir, "kojid"), hub.URL, host.PEM, f.CAFile, "builder1", ""), Kind: doctor.KindKojid},
+				0, doctor.OK, []string{"exclusive lock", "kojid is running", "--force-lock"}},
+			{"kojira", doctor.Config{Path: writeFile(t, filepath.Join(dir, "kojira", "kojira.conf"), "[kojira]\nserver = "+hub.URL+"\ncert = "+kojira.PEM+"\nserverca = "+f.CAFile+"\n")},
+				0, doctor.OK, []string{"exclusive lock", "kojira is running"}},
+			{"user", doctor.Config{Path: clientConf(t, filepath.Join(dir, "user"), hub.URL, alice.PEM, f.CAFile)},
+				2, doctor.Error, []string{"exclusive lock", "AuthLockError", "a certificate of its own"}},
+		}
+		for _, tc := range tests {
+			rep := run(t, dir, tc.cfg)
+			if rep.ExitCode() != tc.code || !hasMessage(rep, tc.sev, tc.cfg.Path, tc.words...) {
+				t.Errorf("%s (lock at sslLogin %v): exit %d (want %d), no %s finding with %q:%s", tc.name, lockLogin, rep.ExitCode(), tc.code, tc.sev, tc.words, dump(rep))
+			}
+			if strings.Contains(dump(rep), "getLoggedInUser did not return") {
+				t.Errorf("%s: the lock reported as a failed login:%s", tc.name, dump(rep))
+			}
+			for _, f := range rep.Findings {
+				oneSentence(t, f.Message)
+			}
+		}
+		if slices.Contains(hub.called(), "exclusiveSession") {
+			t.Errorf("doctor asked for an exclusive session: %v", hub.called())
+		}
+	}
 }

@@ -146,6 +146,8 @@ func (r *runner) login(ctx context.Context, nc netCheck) {
 		switch {
 		case errors.As(err, &pe):
 			r.add(Error, pe.Problem, nc.subject, "%s", pe.Message)
+		case isLocked(err):
+			r.locked(nc)
 		case errors.As(err, &f):
 			r.add(Error, pki.ProblemPeerRejected, nc.subject, "the hub refused sslLogin with %s: %s", nc.cert, strings.TrimSuffix(f.String, "."))
 		default:
@@ -155,6 +157,10 @@ func (r *runner) login(ctx context.Context, nc netCheck) {
 	}
 	defer kc.Logout(context.WithoutCancel(cctx))
 	u, err := kc.GetLoggedInUser(cctx)
+	if isLocked(err) {
+		r.locked(nc)
+		return
+	}
 	if err != nil || u == nil {
 		r.add(Error, pki.ProblemHandshake, nc.subject, "sslLogin succeeded but getLoggedInUser did not return the user (%v); check the hub's logs", err)
 		return
@@ -180,6 +186,31 @@ func (r *runner) login(ctx context.Context, nc netCheck) {
 			r.add(Warning, pki.ProblemNone, nc.subject, "user %q lacks the %s permission it needs; grant it with koji grant-permission %s %s", u.Name, nc.wantPerm, nc.wantPerm, u.Name)
 		}
 	}
+}
+
+// isLocked reports whether err is the hub's AuthLockError: another session
+// of the same user holds its exclusive lock, as kojid's and kojira's do.
+func isLocked(err error) bool {
+	var f *kojixml.Fault
+	return errors.As(err, &f) && f.Code == kojixml.AuthLockError
+}
+
+// locked reports a login whose user another session holds exclusively. A
+// running kojid (or kojira) holds its user's lock for as long as it runs,
+// so on a builder this is the healthy state, not a fault; only a user's
+// own certificate should never be locked.
+func (r *runner) locked(nc netCheck) {
+	daemon := "kojid or kojira"
+	switch nc.role {
+	case pki.RoleHost:
+		daemon = "kojid"
+	case pki.RoleKojira:
+		daemon = "kojira"
+	default:
+		r.add(Error, pki.ProblemPeerRejected, nc.subject, "the hub says another session holds the exclusive lock of the user that %s logs in as, so every call made with it fails (AuthLockError); a %s running with this certificate holds it: give that daemon a certificate of its own", nc.cert, daemon)
+		return
+	}
+	r.add(OK, pki.ProblemNone, nc.subject, "the hub accepts %s and says another session holds this user's exclusive lock: %s is running with this certificate and holds its session, so the login checks stop here (if no %s runs with it, one that was killed left the lock: start %s with --force-lock)", nc.cert, daemon, daemon, daemon)
 }
 
 // hubServesCert checks that the hub at server presents the certificate in
