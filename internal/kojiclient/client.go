@@ -37,6 +37,7 @@ const (
 	DefaultMaxRetries       = 10
 	DefaultRetryInterval    = 2 * time.Second
 	DefaultMaxRetryInterval = time.Minute
+	DefaultMaxRetryTime     = time.Minute
 	DefaultUserAgent        = "koji/1"
 	DefaultMaxResponseSize  = 256 << 20
 	DefaultUploadBlockSize  = 1 << 20
@@ -71,6 +72,14 @@ type Options struct {
 	RetryInterval time.Duration
 	// MaxRetryInterval caps the backoff. Zero: DefaultMaxRetryInterval.
 	MaxRetryInterval time.Duration
+	// MaxRetryTime bounds how long one call keeps retrying: counted from
+	// its first failure, no wait reaches past it, and a failure after it
+	// ends the call with that error, whatever MaxRetries still allows.
+	// Each retry is logged (Logger, level warn). Zero: DefaultMaxRetryTime
+	// (one minute, in some six attempts with the default backoff); negative:
+	// no bound, only MaxRetries counts, as in Koji (whose CLI retries 30
+	// times 20 s apart, ten minutes and more).
+	MaxRetryTime time.Duration
 	// UserAgent is sent with every request. Empty: "koji/1", as Koji's client.
 	UserAgent string
 	// MaxResponseSize caps the bytes read from one response; a larger answer
@@ -98,6 +107,10 @@ type Client struct {
 
 	// waitHook, when set (tests), is called before each backoff wait.
 	waitHook func(d time.Duration)
+	// now and sleep are the retry loop's clock; tests replace them to
+	// run the backoff without sleeping. Nil: time.Now and a timer.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 
 	mu    sync.Mutex
 	sess  *session
@@ -152,6 +165,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.MaxRetryInterval == 0 {
 		opts.MaxRetryInterval = DefaultMaxRetryInterval
+	}
+	if opts.MaxRetryTime == 0 {
+		opts.MaxRetryTime = DefaultMaxRetryTime
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = DefaultUserAgent
@@ -216,15 +232,18 @@ var methodNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-
 // as an error wrapping *Fault.
 //
 // Transport errors (no connection, a dropped connection, HTTP 5xx, a body
-// cut short) and ServerOffline faults are retried with backoff, resending
+// cut short) and ServerOffline faults are retried with backoff, for
+// Options.MaxRetries times and Options.MaxRetryTime at most, resending
 // the same request with the same callnum, as Koji's client does: if the
 // first attempt did commit, the hub refuses the replay with RetryError 1009
 // (except for its retry whitelist, e.g. host.updateHost), so a call never
 // runs twice. Anonymous calls are retried too (they cannot change
 // anything; Koji retries them only with anon_retry). TLS certificate
-// failures, other HTTP errors, malformed or oversized answers and faults are
-// not retried. An expired session (AuthExpired 1007) is renewed by
-// repeating the login, unless Options.DisableRenew.
+// failures, a server URL whose scheme the hub does not speak (http:// on its
+// TLS port, https:// on a plain one), other HTTP errors (400 above all),
+// malformed or oversized answers and faults are not retried. An expired
+// session (AuthExpired 1007) is renewed by repeating the login, unless
+// Options.DisableRenew.
 func (c *Client) Call(ctx context.Context, method string, args ...any) (any, error) {
 	return c.call(ctx, method, args)
 }
@@ -393,15 +412,19 @@ func (e *attemptTimeout) Error() string { return fmt.Sprintf("no answer within %
 
 // wrapTransportError is the one place where a failure to reach the hub
 // becomes the error callers see: pki turns TLS, certificate and connection
-// failures into one sentence naming the fault and its fix (the original
-// error stays reachable with errors.As/Is).
+// failures, and a server URL with the wrong scheme, into one sentence naming
+// the fault and its fix (the original error stays reachable with
+// errors.As/Is).
 func (c *Client) wrapTransportError(method, hubURL string, attempts int, err error) error {
 	te := &TransportError{Method: method, URL: hubURL, Attempts: attempts, Err: err}
 	var se *HTTPStatusError
 	var at *attemptTimeout
-	switch {
-	case errors.As(err, &se):
+	if errors.As(err, &se) {
 		te.StatusCode = se.StatusCode
+	}
+	switch {
+	case se != nil && !errors.Is(err, pki.ErrTLSPort):
+		// An HTTP answer: its status and body say what is wrong.
 	case errors.As(err, &at):
 		// Our own deadline: the hub accepted but did not answer in time.
 	case c.pki != nil:
@@ -468,15 +491,30 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 	if loggedIn {
 		log = log.With("session_id", sess.id, "callnum", sess.callnum)
 	}
-	start := time.Now()
+	start := c.clockNow()
+	var firstFailure time.Time
 	for attempt := 1; ; attempt++ {
 		v, retry, err := c.attempt(ctx, req, target, header)
 		if err == nil {
-			log.Debug("hub call", "attempts", attempt, "duration", time.Since(start))
+			log.Debug("hub call", "attempts", attempt, "duration", c.clockNow().Sub(start))
 			return v, nil
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", req.method, context.Cause(ctx))
+		}
+		var delay, failingFor time.Duration
+		if retry && attempt <= c.opts.MaxRetries {
+			now := c.clockNow()
+			if firstFailure.IsZero() {
+				firstFailure = now
+			}
+			failingFor = now.Sub(firstFailure)
+			delay = c.backoff(attempt)
+			if c.opts.MaxRetryTime >= 0 {
+				left := c.opts.MaxRetryTime - failingFor
+				retry = left > 0
+				delay = min(delay, left)
+			}
 		}
 		var f *Fault
 		isFault := errors.As(err, &f)
@@ -490,18 +528,28 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 			}
 			return nil, fmt.Errorf("%s: %w", req.method, err)
 		}
-		delay := c.backoff(attempt)
-		log.Warn("hub call failed, retrying", "attempt", attempt, "delay", delay, "err", err)
+		log.Warn("hub call failed, retrying", "attempt", attempt, "delay", delay, "failing_for", failingFor, "err", err)
 		if werr := c.wait(ctx, delay); werr != nil {
 			return nil, fmt.Errorf("%s: %w (last error: %v)", req.method, werr, err)
 		}
 	}
 }
 
+// clockNow is the retry loop's time.Now.
+func (c *Client) clockNow() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
 // wait sleeps for d or until ctx ends.
 func (c *Client) wait(ctx context.Context, d time.Duration) error {
 	if c.waitHook != nil {
 		c.waitHook(d)
+	}
+	if c.sleep != nil {
+		return c.sleep(ctx, d)
 	}
 	if d <= 0 {
 		return ctx.Err()
@@ -546,6 +594,13 @@ func (c *Client) attempt(ctx context.Context, req *rpcRequest, target string, he
 			Status:     resp.Status,
 			Body:       strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")),
 		}
+		if pki.IsTLSPortAnswer(resp.StatusCode, se.Body) {
+			// http:// to the hub's TLS port: the body is the only sign.
+			return nil, false, &transportFailure{fmt.Errorf("%w: %w", pki.ErrTLSPort, se)}
+		}
+		// Only a busy or failing server is worth asking again; any other
+		// answer, a 400 above all (whatever its body), is the same the
+		// next time.
 		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests ||
 			resp.StatusCode == http.StatusRequestTimeout
 		return nil, retry, &transportFailure{se}

@@ -3,8 +3,10 @@ package kojiclient
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -355,6 +357,11 @@ func TestRetryPolicy(t *testing.T) {
 		{"400 not retried", func(t testing.TB, w http.ResponseWriter) {
 			http.Error(w, "Invalid request: Empty request", 400)
 		}, 5, 1, "Invalid request: Empty request", 400},
+		{"400 HTML not retried", func(t testing.TB, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte("<html><body><h1>Bad Request</h1></body></html>"))
+		}, 5, 1, "HTTP 400 Bad Request: <html>", 400},
 		{"405 not retried", func(t testing.TB, w http.ResponseWriter) { http.Error(w, "Method Not Allowed", 405) }, 5, 1, "405", 405},
 		{"dropped", dropConn, 3, 4, "EOF", 0},
 		{"no retries", dropConn, -1, 1, "EOF", 0},
@@ -507,7 +514,9 @@ func TestContextCancel(t *testing.T) {
 			http.Error(w, "busy", 503)
 			return true
 		}
-		c := newTestClient(t, h, func(o *Options) { o.RetryInterval = time.Hour; o.MaxRetryInterval = time.Hour })
+		c := newTestClient(t, h, func(o *Options) {
+			o.RetryInterval, o.MaxRetryInterval, o.MaxRetryTime = time.Hour, time.Hour, -1
+		})
 		ctx, cancel := context.WithCancel(testCtx(t))
 		c.waitHook = func(d time.Duration) {
 			if d >= 30*time.Minute {
@@ -855,5 +864,125 @@ func TestConnectionReuse(t *testing.T) {
 	}
 	if n := h.conns.Load(); n != 1 {
 		t.Errorf("%d connections for 21 calls, want 1", n)
+	}
+}
+
+// fakeClock is the retry loop's clock in tests: sleeping only moves it on.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	waits []time.Duration
+}
+
+func useFakeClock(c *Client) *fakeClock {
+	f := &fakeClock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	c.now = func() time.Time {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.t
+	}
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.t = f.t.Add(d)
+		f.waits = append(f.waits, d)
+		return ctx.Err()
+	}
+	return f
+}
+
+func (f *fakeClock) waited() (total time.Duration, waits []time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.waits {
+		total += d
+	}
+	return total, append([]time.Duration(nil), f.waits...)
+}
+
+// TestRetryTimeIsBounded: a hub that keeps dropping the connection is
+// retried, each retry logged, for MaxRetryTime (one minute by default) and
+// then the call fails with the last error; Koji's profile defaults (30
+// retries 20 s apart) no longer keep a command silent for ten minutes and
+// more (issue 14, item 7). A negative MaxRetryTime leaves only MaxRetries.
+func TestRetryTimeIsBounded(t *testing.T) {
+	tests := []struct {
+		name         string
+		opts         func(t *testing.T, url string) Options
+		wantAttempts int           // 0: any number above one
+		wantWaited   time.Duration // 0: more than DefaultMaxRetryTime
+	}{
+		{"defaults", func(t *testing.T, url string) Options { return Options{Server: url} }, 0, DefaultMaxRetryTime},
+		{"koji profile defaults", func(t *testing.T, url string) Options {
+			opts, err := OptionsFromProfile(loadProfile(t, "[koji]\nserver = "+url+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.MaxRetries != 30 || opts.RetryInterval != 20*time.Second {
+				t.Fatalf("profile defaults = %d retries %v apart, want Koji's 30 and 20s", opts.MaxRetries, opts.RetryInterval)
+			}
+			return opts
+		}, 0, DefaultMaxRetryTime},
+		{"set", func(t *testing.T, url string) Options {
+			return Options{Server: url, MaxRetries: 100, MaxRetryTime: 10 * time.Second}
+		}, 0, 10 * time.Second},
+		{"unbounded", func(t *testing.T, url string) Options {
+			return Options{Server: url, MaxRetries: 12, MaxRetryTime: -1}
+		}, 13, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFakeHub(t)
+			h.raw = func(w http.ResponseWriter, r *http.Request, c *hubCall) bool {
+				dropConn(t, w)
+				return true
+			}
+			opts := tt.opts(t, h.url())
+			var logs bytes.Buffer
+			opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			c, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := useFakeClock(c)
+			_, err = c.Call(testCtx(t), "getAPIVersion")
+			var te *TransportError
+			if !errors.As(err, &te) || !strings.Contains(err.Error(), "EOF") {
+				t.Fatalf("Call = %v, want a TransportError with the last error (EOF)", err)
+			}
+			n := len(h.recorded())
+			if te.Attempts != n || n < 2 || tt.wantAttempts != 0 && n != tt.wantAttempts {
+				t.Errorf("TransportError after %d attempts, hub saw %d, want %d (0: more than one)", te.Attempts, n, tt.wantAttempts)
+			}
+			total, waits := clock.waited()
+			switch {
+			case tt.wantWaited != 0 && total != tt.wantWaited:
+				t.Errorf("waited %v in all (%v), want %v", total, waits, tt.wantWaited)
+			case tt.wantWaited == 0 && total <= DefaultMaxRetryTime:
+				t.Errorf("waited %v in all (%v), want more than %v with no bound", total, waits, DefaultMaxRetryTime)
+			}
+			var retries int
+			var failingFor int64
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var rec struct {
+					Level, Msg, Method string
+					Attempt            int
+					FailingFor         int64 `json:"failing_for"`
+				}
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if rec.Msg == "hub call failed, retrying" && rec.Level == "WARN" && rec.Method == "getAPIVersion" {
+					retries++
+					if rec.Attempt != retries || rec.FailingFor < failingFor {
+						t.Errorf("retry logged as attempt %d, want %d, failing for %d ns after %d: %s", rec.Attempt, retries, rec.FailingFor, failingFor, line)
+					}
+					failingFor = rec.FailingFor
+				}
+			}
+			if retries != n-1 {
+				t.Errorf("%d retries logged, want %d:\n%s", retries, n-1, logs.String())
+			}
+		})
 	}
 }

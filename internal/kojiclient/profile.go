@@ -12,7 +12,9 @@ import (
 // OptionsFromProfile maps a koji client profile (~/.koji/config, read by
 // kojiconf.LoadClientProfile) to Options: server, cert, serverca, timeout,
 // max_retries, retry_interval (the base of the backoff here, a fixed wait in
-// Koji) and upload_blocksize. Keys for Kerberos, anon_retry, offline_retry
+// Koji) and upload_blocksize. Koji's defaults, 30 retries 20 s apart, would
+// keep a command silent for ten minutes and more; here a call also stops
+// retrying after Options.MaxRetryTime (DefaultMaxRetryTime: one minute). Keys for Kerberos, anon_retry, offline_retry
 // and auth_timeout have no effect. no_ssl_verify is refused: kojigo never
 // talks to a hub it cannot verify.
 func OptionsFromProfile(p *kojiconf.ClientProfile) (Options, error) {

@@ -32,6 +32,8 @@ func newHTTPClient(opts Options) (*http.Client, *pki.Client, error) {
 // isCertError reports a TLS failure that retrying cannot fix (Koji's
 // is_requests_cert_error): the hub's certificate not trusted or for another
 // name, our certificate refused (a TLS alert), or TLS spoken to plain HTTP.
+// The last is usually http.ErrSchemeMismatch, net/http's error for an
+// answer that starts with "HTTP/", and a tls.RecordHeaderError otherwise.
 func isCertError(err error) bool {
 	var (
 		unknownAuth x509.UnknownAuthorityError
@@ -46,7 +48,8 @@ func isCertError(err error) bool {
 		// The hub sent a TLS alert: it refused our certificate.
 		return true
 	}
-	return errors.As(err, &unknownAuth) || errors.As(err, &hostErr) ||
+	return errors.Is(err, http.ErrSchemeMismatch) ||
+		errors.As(err, &unknownAuth) || errors.As(err, &hostErr) ||
 		errors.As(err, &invalid) || errors.As(err, &verifyErr) ||
 		errors.As(err, &alert) || errors.As(err, &recordErr)
 }

@@ -9,13 +9,19 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"kojigo/internal/pki"
+	"kojigo/internal/pki/pkitest"
 )
 
 type testCA struct {
@@ -216,6 +222,86 @@ func TestTLSFailuresAreNotRetried(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tt.names)
 			}
 			t.Logf("diagnosis: %v", err)
+		})
+	}
+}
+
+// TestSchemeMismatchIsNotRetried: a server URL whose scheme the hub does not
+// speak (http:// on its TLS port, https:// on a plain one) cannot be fixed
+// by retrying; the call ends after one attempt, without a wait, with pki's
+// sentence naming the URL to use (issue 14, item 7).
+func TestSchemeMismatchIsNotRetried(t *testing.T) {
+	ca := newTestCA(t, "Koji CA")
+	farm := pkitest.NewFarm(t, "")
+	hubFiles := farm.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	answer400 := func(body string) func(w http.ResponseWriter, r *http.Request, c *hubCall) bool {
+		return func(w http.ResponseWriter, r *http.Request, c *hubCall) bool {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, body)
+			return true
+		}
+	}
+	const (
+		apache = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>400 Bad Request</title>\n</head><body>\n<h1>Bad Request</h1>\n<p>Your browser sent a request that this server could not understand.<br />\nReason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n Instead use the HTTPS scheme to access this URL, please.<br />\n</p>\n</body></html>\n"
+		nginx  = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+	)
+	speaksTLS := "the hub at %s speaks TLS, not plain HTTP; use the server URL https://%[1]s/kojihub"
+	speaksHTTP := "the hub at %s speaks plain HTTP, not TLS; use the server URL http://%[1]s/kojihub, or set TLSCert and TLSKey in the hub's hub.conf to serve https://"
+	tests := []struct {
+		name  string
+		start func(t *testing.T) (addr string) // a hub; returns host:port
+		url   string                           // server URL, %s = host:port
+		want  string                           // the diagnosis, %s = host:port
+	}{
+		{"http to Go's TLS server", func(t *testing.T) string {
+			return tlsHub(t, ca, ca).srv.Listener.Addr().String()
+		}, "http://%s/kojihub", speaksTLS},
+		{"http to the hub's TLS listener", func(t *testing.T) string {
+			return pkitest.StartHub(t, pkitest.HubOptions{CertFile: hubFiles.Cert, KeyFile: hubFiles.Key}).Addr
+		}, "http://%s/kojihub", speaksTLS},
+		{"http to Apache's TLS port", func(t *testing.T) string {
+			h := newFakeHub(t)
+			h.raw = answer400(apache)
+			return h.srv.Listener.Addr().String()
+		}, "http://%s/kojihub", speaksTLS},
+		{"http to nginx's TLS port", func(t *testing.T) string {
+			h := newFakeHub(t)
+			h.raw = answer400(nginx)
+			return h.srv.Listener.Addr().String()
+		}, "http://%s/kojihub", speaksTLS},
+		{"https to a plain server", func(t *testing.T) string {
+			return newFakeHub(t).srv.Listener.Addr().String()
+		}, "https://%s/kojihub", speaksHTTP},
+		{"https to the hub's plain listener", func(t *testing.T) string {
+			return pkitest.StartHub(t, pkitest.HubOptions{Plain: true}).Addr
+		}, "https://%s/kojihub", speaksHTTP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := tt.start(t)
+			c, err := New(Options{Server: fmt.Sprintf(tt.url, addr), MaxRetries: 5, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var waits []time.Duration
+			c.waitHook = func(d time.Duration) { waits = append(waits, d) }
+			_, err = c.Call(testCtx(t), "getAPIVersion")
+			var te *TransportError
+			if !errors.As(err, &te) {
+				t.Fatalf("Call = %v (%T), want a TransportError", err, err)
+			}
+			if te.Attempts != 1 || len(waits) != 0 {
+				t.Errorf("Call = %v after %d attempts and waits %v, want one attempt and no wait", err, te.Attempts, waits)
+			}
+			var pe *pki.Error
+			if !errors.As(err, &pe) || pe.Problem != pki.ProblemPlainHTTP {
+				t.Fatalf("Call = %v, want a pki.Error %q", err, pki.ProblemPlainHTTP)
+			}
+			if want := fmt.Sprintf(tt.want, addr); pe.Message != want {
+				t.Errorf("diagnosis = %q, want %q", pe.Message, want)
+			}
+			t.Logf("error: %v", err)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"reflect"
@@ -464,9 +465,11 @@ type ClientContext struct {
 // whose message is one sentence naming the fault and its fix, for TLS and
 // certificate failures (the hub's certificate not trusted, expired or for
 // another name; ours refused, expired, self-signed or without clientAuth; no
-// client certificate; files missing, unreadable, truncated, encrypted) and
-// for an unreachable hub. The original error stays reachable through Unwrap.
-// Errors it does not recognise are returned unchanged; nil stays nil.
+// client certificate; files missing, unreadable, truncated, encrypted), for
+// a server URL whose scheme the hub does not speak (https:// on a plain-HTTP
+// port, http:// on a TLS port: see ErrTLSPort), and for an unreachable hub.
+// The original error stays reachable through Unwrap. Errors it does not
+// recognise are returned unchanged; nil stays nil.
 func DiagnoseClientError(err error, clientCertFile, serverCAFile, serverURL string) error {
 	return ClientContext{CertFile: clientCertFile, ServerCAFile: serverCAFile, ServerURL: serverURL}.Diagnose(err)
 }
@@ -497,6 +500,10 @@ func (cc ClientContext) Diagnose(err error) error {
 		if f := cc.localError(); f != nil {
 			return &Error{Problem: f.Problem, Message: f.Message, Err: err}
 		}
+	}
+
+	if pe := cc.schemeMismatch(err, host, port); pe != nil {
+		return pe
 	}
 
 	var uae x509.UnknownAuthorityError
@@ -530,16 +537,83 @@ func (cc ClientContext) Diagnose(err error) error {
 		}
 		return DiagnoseHandshake(err, info).withErr(err)
 	}
-	// net/http turns a plain-HTTP answer on an https:// URL into an untyped
-	// error; its text is Go's own, from this process.
-	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
-		return &Error{Problem: ProblemPlainHTTP, Err: err, Message: fmt.Sprintf(
-			"the server at %s answered in plain HTTP, not TLS; use an http:// server URL or configure TLSCert and TLSKey on the hub", orDefault(info.PeerAddr, "the hub"))}
-	}
 	if d, ok := netDiagnosis(err, host, port, cc.ServerURL); ok {
 		return &Error{Problem: ProblemUnreachable, Message: d, Err: err}
 	}
 	return err
+}
+
+// ErrTLSPort marks an HTTP answer in which a TLS port refused a plain-HTTP
+// request (see IsTLSPortAnswer). A client wraps that answer with it
+// (fmt.Errorf("%w: %w", pki.ErrTLSPort, answerErr)) and Diagnose explains it.
+var ErrTLSPort = errors.New("plain HTTP sent to a TLS port")
+
+// tlsPortAnswers are the words in which TLS servers answer a plain-HTTP
+// request, with status 400: Go's net/http (and NewListener), Apache's
+// mod_ssl, nginx.
+var tlsPortAnswers = []string{
+	"Client sent an HTTP request to an HTTPS server",
+	"speaking plain HTTP to an SSL-enabled server port",
+	"The plain HTTP request was sent to HTTPS port",
+}
+
+// IsTLSPortAnswer reports whether an HTTP answer, its status code and the
+// start of its body, is a TLS port refusing a plain-HTTP request: a 400 in
+// the words of Go's net/http (and NewListener), Apache's mod_ssl or nginx.
+// The body is the only sign of it; any other answer is not one.
+func IsTLSPortAnswer(statusCode int, body string) bool {
+	if statusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, s := range tlsPortAnswers {
+		if strings.Contains(body, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// schemeMismatch explains a server URL whose scheme is not what the server
+// speaks (http:// on a TLS port, https:// on a plain one) with the URL to
+// use instead; nil when err is not such a mismatch.
+func (cc ClientContext) schemeMismatch(err error, host, port string) *Error {
+	at := ""
+	if host != "" {
+		at = " at " + net.JoinHostPort(host, port)
+	}
+	var rhe tls.RecordHeaderError
+	switch {
+	case errors.Is(err, ErrTLSPort):
+		return &Error{Problem: ProblemPlainHTTP, Err: err, Message: fmt.Sprintf(
+			"the hub%s speaks TLS, not plain HTTP; use %s", at, cc.urlWithScheme("https"))}
+	case errors.Is(err, http.ErrSchemeMismatch),
+		errors.As(err, &rhe) && string(rhe.RecordHeader[:]) == "HTTP/":
+		// net/http reports an answer that starts with "HTTP/" to a TLS
+		// client hello as ErrSchemeMismatch; other clients may keep the
+		// record header error.
+		return &Error{Problem: ProblemPlainHTTP, Err: err, Message: fmt.Sprintf(
+			"the hub%s speaks plain HTTP, not TLS; use %s, or set TLSCert and TLSKey in the hub's hub.conf to serve https://", at, cc.urlWithScheme("http"))}
+	case errors.As(err, &rhe) && rhe.Conn != nil:
+		// The first record was not TLS, and not HTTP either.
+		return &Error{Problem: ProblemHandshake, Err: err, Message: fmt.Sprintf(
+			"the server%s does not speak TLS (its answer began with %q); check the host and port in the server URL", at, rhe.RecordHeader[:])}
+	}
+	return nil
+}
+
+// urlWithScheme returns "the server URL X": cc.ServerURL with scheme and
+// the port that was dialled (https://hub/kojihub that speaks plain HTTP is
+// http://hub:443/kojihub), or "an X:// server URL" when it is not known.
+func (cc ClientContext) urlWithScheme(scheme string) string {
+	u, err := url.Parse(cc.ServerURL)
+	if err != nil || u.Host == "" {
+		return "an " + scheme + ":// server URL"
+	}
+	if _, port := cc.hostPort(); u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), port)
+	}
+	u.Scheme = scheme
+	return "the server URL " + u.String()
 }
 
 func (d Diagnosis) withErr(err error) error {

@@ -4,7 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -59,6 +62,68 @@ func TestDiagnoseHandshakeShapes(t *testing.T) {
 		}
 		if !errors.Is(d.AsError(), tc.err) {
 			t.Errorf("DiagnoseHandshake(%s).AsError() does not wrap the error", tc.name)
+		}
+	}
+}
+
+func TestIsTLSPortAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   bool
+	}{
+		{"Go net/http", 400, "Client sent an HTTP request to an HTTPS server.\n", true},
+		{"Apache mod_ssl", 400, "<p>Your browser sent a request that this server could not understand.<br />\nReason: You're speaking plain HTTP to an SSL-enabled server port.<br />", true},
+		{"nginx", 400, "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>", true},
+		{"other 400", 400, "Invalid request: Empty request", false},
+		{"other status", 403, "Client sent an HTTP request to an HTTPS server.\n", false},
+		{"XML-RPC", 400, "<?xml version='1.0'?><methodResponse><fault/></methodResponse>", false},
+	}
+	for _, tt := range tests {
+		if got := pki.IsTLSPortAnswer(tt.status, tt.body); got != tt.want {
+			t.Errorf("IsTLSPortAnswer(%d, %s) = %v, want %v", tt.status, tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestDiagnoseSchemeMismatch: a server URL whose scheme the hub does not
+// speak is explained with the URL to use, on the port that was dialled.
+func TestDiagnoseSchemeMismatch(t *testing.T) {
+	conn, peer := net.Pipe()
+	defer conn.Close()
+	defer peer.Close()
+	answer := errors.New("HTTP 400 Bad Request: Client sent an HTTP request to an HTTPS server.")
+	tests := []struct {
+		name string
+		err  error
+		url  string
+		want pki.Problem
+		msg  string
+	}{
+		{"http to TLS", fmt.Errorf("%w: %w", pki.ErrTLSPort, answer), "http://koji.example.org:8443/kojihub", pki.ProblemPlainHTTP,
+			"the hub at koji.example.org:8443 speaks TLS, not plain HTTP; use the server URL https://koji.example.org:8443/kojihub"},
+		{"http to TLS, default port", fmt.Errorf("%w: %w", pki.ErrTLSPort, answer), "http://koji.example.org/kojihub", pki.ProblemPlainHTTP,
+			"the hub at koji.example.org:80 speaks TLS, not plain HTTP; use the server URL https://koji.example.org:80/kojihub"},
+		{"http to TLS, no URL", fmt.Errorf("%w: %w", pki.ErrTLSPort, answer), "", pki.ProblemPlainHTTP,
+			"the hub speaks TLS, not plain HTTP; use an https:// server URL"},
+		{"https to plain", &url.Error{Op: "Post", URL: "https://[2001:db8::1]/kojihub", Err: http.ErrSchemeMismatch}, "https://[2001:db8::1]/kojihub", pki.ProblemPlainHTTP,
+			"the hub at [2001:db8::1]:443 speaks plain HTTP, not TLS; use the server URL http://[2001:db8::1]:443/kojihub, or set TLSCert and TLSKey in the hub's hub.conf to serve https://"},
+		{"https to plain, record header", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'H', 'T', 'T', 'P', '/'}, Conn: conn}, "https://h:8080/kojihub", pki.ProblemPlainHTTP,
+			"the hub at h:8080 speaks plain HTTP, not TLS; use the server URL http://h:8080/kojihub, or set TLSCert and TLSKey in the hub's hub.conf to serve https://"},
+		{"https to something else", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'S', 'S', 'H', '-', '2'}, Conn: conn}, "https://h:22/kojihub", pki.ProblemHandshake,
+			`the server at h:22 does not speak TLS (its answer began with "SSH-2"); check the host and port in the server URL`},
+	}
+	for _, tt := range tests {
+		got := pki.DiagnoseClientError(tt.err, "", "", tt.url)
+		var pe *pki.Error
+		if !errors.As(got, &pe) || pe.Problem != tt.want || pe.Message != tt.msg {
+			t.Errorf("DiagnoseClientError(%s) = %v, want %s: %q", tt.name, got, tt.want, tt.msg)
+			continue
+		}
+		oneSentence(t, tt.name, pe.Message)
+		if !errors.Is(got, tt.err) {
+			t.Errorf("DiagnoseClientError(%s) does not wrap the error", tt.name)
 		}
 	}
 }

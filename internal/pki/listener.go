@@ -28,7 +28,9 @@ type ListenerOptions struct {
 // NewListener wraps inner so that Accept returns only connections whose TLS
 // handshake with cfg has succeeded. Handshakes run in their own goroutines,
 // so a slow client delays nobody, and every failure is explained through
-// opts.OnFailure with the peer's address. Serve HTTP on it with
+// opts.OnFailure with the peer's address. A plain-HTTP request on the TLS
+// port is answered with 400 "Client sent an HTTP request to an HTTPS
+// server.", as net/http's own TLS server does. Serve HTTP on it with
 // http.Server.Serve; the server sees *tls.Conn values, so r.TLS is set.
 // Close stops accepting, cancels handshakes in progress and waits for them.
 func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) net.Listener {
@@ -122,6 +124,10 @@ func (l *listener) handshake(raw net.Conn) {
 	cancel()
 	<-l.sem
 	if err != nil {
+		var rhe tls.RecordHeaderError
+		if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader) {
+			refusePlainHTTP(raw)
+		}
 		l.report(err, raw.RemoteAddr().String(), timedOut)
 		tc.Close()
 		return
@@ -130,6 +136,35 @@ func (l *listener) handshake(raw net.Conn) {
 	case l.conns <- tc:
 	case <-l.ctx.Done():
 		tc.Close()
+	}
+}
+
+// plainHTTPAnswer is what net/http's own TLS server answers a plain-HTTP
+// request, so that clients can tell (see IsTLSPortAnswer) and say which URL
+// to use instead of retrying a connection that was closed without a word.
+const plainHTTPAnswer = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
+// looksLikeHTTP reports whether the first five bytes on a TLS port are the
+// start of an HTTP request (net/http's test).
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}
+
+// refusePlainHTTP answers a plain-HTTP request with plainHTTPAnswer, then
+// half-closes and reads what the client still sends (for a second and 8 MiB
+// at most: a request body up to an upload chunk), so that closing does not
+// reset the connection before the client has read the answer.
+func refusePlainHTTP(c net.Conn) {
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(c, plainHTTPAnswer); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		io.Copy(io.Discard, io.LimitReader(c, 8<<20))
 	}
 }
 

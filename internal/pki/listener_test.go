@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -164,5 +165,31 @@ func TestClientAcceptableCAs(t *testing.T) {
 	}
 	if cfg, err := pki.ClientTLSConfig("", "", ""); err != nil || cfg.RootCAs != nil || cfg.GetClientCertificate != nil {
 		t.Errorf("anonymous ClientTLSConfig = %+v, %v", cfg, err)
+	}
+}
+
+// TestListenerAnswersPlainHTTP: a plain-HTTP request on the TLS port gets
+// net/http's 400 answer instead of a closed connection, so that a client
+// can tell it used the wrong scheme rather than retry (issue 14, item 7).
+// The failure is still reported.
+func TestListenerAnswersPlainHTTP(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	hub := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	h := pkitest.StartHub(t, pkitest.HubOptions{CertFile: hub.Cert, KeyFile: hub.Key})
+	for i := range 3 { // a small and a large body
+		body := strings.Repeat("<methodCall/>", 1+i*20000)
+		resp, err := http.Post("http://"+h.Addr+"/kojihub", "text/xml", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST http:// to the TLS port: %v, want an HTTP 400 answer", err)
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !pki.IsTLSPortAnswer(resp.StatusCode, string(answer)) {
+			t.Errorf("answer = %s %q, %v; want 400 saying that HTTP was sent to an HTTPS server", resp.Status, answer, err)
+		}
+	}
+	fs := h.WaitFailures(3, 5*time.Second)
+	if len(fs) != 3 || fs[0].Problem != pki.ProblemPlainHTTP {
+		t.Errorf("failures = %+v, want three plain-HTTP ones", fs)
 	}
 }
