@@ -142,7 +142,7 @@ func (o *clientOpts) connect(ctx context.Context, env *Env, mode authMode) (*hub
 	if err != nil {
 		return nil, err
 	}
-	c, err := kojiclient.NewFromProfile(p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := kojiclient.NewFromProfile(p, retryLogger(env.Stderr))
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +153,19 @@ func (o *clientOpts) connect(ctx context.Context, env *Env, mode authMode) (*hub
 		}
 	}
 	return s, nil
+}
+
+// retryLogger shows the client's warnings (a call failing and being
+// retried) on w, so a command waiting on a hub that is down says so instead
+// of hanging in silence, as koji's CLI warns on each retry.
+func retryLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		}}))
 }
 
 // loadProfile reads the profile as the koji CLI does, then applies --server,

@@ -12,12 +12,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -657,5 +660,33 @@ func TestPrintedHelpCommands(t *testing.T) {
 		if name, ok := strings.CutPrefix(strings.Trim(w, "[]"), "--"); ok && !strings.Contains(te.stderr.String(), "  -"+name+" ") && !strings.Contains(te.stderr.String(), "  -"+name+"\n") {
 			t.Errorf("user usage names --%s, which %q does not list:\n%s", name, cmd, te.stderr.String())
 		}
+	}
+}
+
+// TestRetriesAreShown: a call the client retries says so on stderr, so a
+// command waiting on a troubled hub does not hang in silence.
+func TestRetriesAreShown(t *testing.T) {
+	fh := newFakeHub(t)
+	fh.answer("listHosts", []any{})
+	target, _ := url.Parse(fh.url)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 { // the connection drops: a transport error, retried
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		r.URL.Path = target.Path
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	te := newTestEnv(t, "")
+	te.writeConfig(t, "[koji]\nserver = "+srv.URL+"/kojihub\n")
+	te.mustRun(t, 0, "list-hosts")
+	if got := te.stderr.String(); !strings.Contains(got, "hub call failed, retrying") || !strings.Contains(got, "attempt=1") {
+		t.Errorf("stderr %q does not show the retry", got)
 	}
 }
