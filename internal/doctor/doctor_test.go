@@ -333,3 +333,23 @@ func TestRunningDaemonHoldsItsSession(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainHTTPToTheTLSPort: a client profile whose server is http:// on
+// the hub's TLS port gets the URL to use, as the Go client says it.
+func TestPlainHTTPToTheTLSPort(t *testing.T) {
+	for _, s := range pkitest.Setups(t) {
+		if s.LocalProblem != "" || s.ClientProblem != "" || s.HubProblem != "" || s.Role == pki.RoleHost {
+			continue
+		}
+		hub := pkitest.StartHub(t, s.Hub)
+		dir := t.TempDir()
+		plain := strings.Replace(hub.URL, "https://", "http://", 1)
+		rep := run(t, dir, doctor.Config{Path: clientConf(t, dir, plain, s.Cert, s.ServerCA)})
+		want := "speaks TLS, not plain HTTP; use the server URL " + hub.URL
+		if !strings.Contains(dump(rep), want) {
+			t.Errorf("doctor on %s does not say %q:%s", plain, want, dump(rep))
+		}
+		return
+	}
+	t.Fatal("pkitest has no sound user setup")
+}

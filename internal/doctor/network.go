@@ -102,6 +102,15 @@ func (r *runner) anonymousCall(ctx context.Context, nc netCheck) bool {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if pki.IsTLSPortAnswer(resp.StatusCode, string(body)) {
+		// http:// to a TLS port: say which URL to use, as the client does
+		d := pc.Diagnose(fmt.Errorf("%w: HTTP %s", pki.ErrTLSPort, resp.Status), nc.server)
+		var pe *pki.Error
+		if errors.As(d, &pe) {
+			r.add(Error, pe.Problem, nc.subject, "%s", pe.Message)
+			return false
+		}
+	}
 	if resp.StatusCode != http.StatusOK {
 		r.add(Error, pki.ProblemUnreachable, nc.subject, "the server at %s answered HTTP %s instead of XML-RPC; check the path of server (usually /kojihub)", nc.server, resp.Status)
 		return false
