@@ -177,5 +177,5 @@ func expiryIn(t, now time.Time) string {
 	if d < 0 {
 		return durationWords(-d) + " ago"
 	}
-	return strings.TrimPrefix(durationWords(d), "")
+	return durationWords(d)
 }

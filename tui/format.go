@@ -98,9 +98,6 @@ func rcell(s string, w int) string {
 	return strings.Repeat(" ", w-ansi.StringWidth(s)) + s
 }
 
-// fit cuts or pads a whole line to w cells, styles kept.
-func fit(line string, w int) string { return cell(line, w) }
-
 // clean makes text from the hub safe to draw: control characters and
 // escape sequences become visible or go, so a host comment or a task label
 // cannot move the cursor or rewrite the terminal.
@@ -130,14 +127,6 @@ func clean(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// plural is "1 host", "3 hosts".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // durationWords is a rough duration for sentences: "~3 h", "~20 min".

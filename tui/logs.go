@@ -444,7 +444,7 @@ func (v *logsView) render(m *Model, width, height int) []string {
 	case v.note != "":
 		top += "  " + st.Dim.Render(v.note)
 	}
-	out := []string{fit(top, width)}
+	out := []string{cell(top, width)}
 	out = append(out, strings.Split(v.lv.View(), "\n")...)
 	return out
 }

@@ -463,7 +463,7 @@ func (m *Model) render() string {
 	lines = append(lines, body...)
 	lines = append(lines, m.statusLine())
 	for i := range lines {
-		lines[i] = fit(lines[i], m.width)
+		lines[i] = cell(lines[i], m.width)
 	}
 	return strings.Join(lines, "\n")
 }
