@@ -148,7 +148,7 @@ func (m *Model) statusLine() string {
 		if m.watchOff {
 			live = "polling"
 		}
-		return st.Dim.Render(fmt.Sprintf("refresh every %s (%s) · last took %s in %d request(s)", m.refresh, live, m.lastTook.Round(time.Millisecond), m.snap.Requests))
+		return st.Dim.Render(fmt.Sprintf("refresh every %s (%s) · the last took %s", m.refresh, live, m.lastTook.Round(time.Millisecond)))
 	}
 	return ""
 }

@@ -56,8 +56,7 @@ func fixture() *farm.Snapshot {
 		Free: 1, Open: 2, ActiveTotal: 3, FailedLastHour: 2,
 		TLS: []farm.TLSFailure{{At: now.Add(-90 * time.Second), Peer: "10.0.0.9:51234", Problem: "expired", CommonName: "builder9",
 			Message: "client certificate CN=builder9 expired on 2026-12-01; issue a new one with kojictl certs host builder9"}},
-		Missing:  map[farm.Part]string{},
-		Requests: 1,
+		Missing: map[farm.Part]string{},
 	}
 }
 

@@ -66,7 +66,6 @@ type logsView struct {
 	eof      bool
 	err      error
 	note     string
-	w, h     int
 	fileKeys key.Binding
 }
 
@@ -78,7 +77,6 @@ func newLogsView(noColor bool) logsView {
 }
 
 func (v *logsView) resize(w, h int) {
-	v.w, v.h = w, h
 	v.lv.SetSize(w, max(h-1, 1))
 }
 

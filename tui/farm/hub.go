@@ -163,7 +163,7 @@ func (h *Hub) Fetch(ctx context.Context) (*Snapshot, error) {
 			return nil, fmt.Errorf("%s: %w", calls[i].Method, res[i].Fault)
 		}
 	}
-	s := &Snapshot{At: now, Missing: missing, Requests: 1}
+	s := &Snapshot{At: now, Missing: missing}
 	s.Hosts = parseHosts(res[0].Value)
 	names := make(map[int64]string, len(s.Hosts))
 	for _, ho := range s.Hosts {

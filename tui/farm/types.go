@@ -154,8 +154,6 @@ type Snapshot struct {
 	// Missing says, for each optional part the hub did not give, why
 	// (usually "not on this hub": a stock Koji).
 	Missing map[Part]string
-	// Requests is how many HTTP requests the refresh took.
-	Requests int
 }
 
 // Has reports whether the snapshot holds an optional part.
