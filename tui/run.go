@@ -217,7 +217,7 @@ func loadProfile(o Options) (*kojiconf.ClientProfile, error) {
 		if o.Server == "" || o.Profile != "koji" || errors.As(err, &es) || o.ConfigFile != "" {
 			return nil, err
 		}
-		p = &kojiconf.ClientProfile{Profile: o.Profile}
+		p = kojiconf.DefaultClientProfile(o.Profile)
 	}
 	if o.Server != "" {
 		p.Server = o.Server

@@ -185,7 +185,7 @@ func (o *clientOpts) loadProfile(env *Env) (*kojiconf.ClientProfile, error) {
 		if o.server == "" || o.profile != "koji" || errors.As(err, &es) || o.config != "" {
 			return nil, err
 		}
-		p = &kojiconf.ClientProfile{Profile: o.profile, TopDir: "/mnt/koji"}
+		p = kojiconf.DefaultClientProfile(o.profile)
 	}
 	if o.server != "" {
 		p.Server = o.server

@@ -683,10 +683,18 @@ func TestRetriesAreShown(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	te := newTestEnv(t, "")
-	te.writeConfig(t, "[koji]\nserver = "+srv.URL+"/kojihub\n")
-	te.mustRun(t, 0, "list-hosts")
-	if got := te.stderr.String(); !strings.Contains(got, "hub call failed, retrying") || !strings.Contains(got, "attempt=1") {
-		t.Errorf("stderr %q does not show the retry", got)
+	for _, withConfig := range []bool{true, false} {
+		n.Store(0)
+		te := newTestEnv(t, "")
+		args := []string{"list-hosts"}
+		if withConfig {
+			te.writeConfig(t, "[koji]\nserver = "+srv.URL+"/kojihub\n")
+		} else { // --server alone runs on Koji's defaults, retries included
+			args = append(args, "--server", srv.URL+"/kojihub")
+		}
+		te.mustRun(t, 0, args...)
+		if got := te.stderr.String(); !strings.Contains(got, "hub call failed, retrying") || !strings.Contains(got, "attempt=1") {
+			t.Errorf("config %v: stderr %q does not show the retry", withConfig, got)
+		}
 	}
 }

@@ -66,7 +66,10 @@ type ClientProfile struct {
 // authTypes are the authtype values the koji CLI accepts (koji_cli.lib.activate_session).
 var authTypes = []string{"noauth", "ssl", "password", "kerberos"}
 
-func defaultClientProfile(profile string) *ClientProfile {
+// DefaultClientProfile is the profile the koji CLI uses when no file sets
+// anything: its built-in defaults (server http://localhost/kojihub,
+// max_retries 30, retry_interval 20 s, ...).
+func DefaultClientProfile(profile string) *ClientProfile {
 	return &ClientProfile{
 		Profile:              profile,
 		Server:               "http://localhost/kojihub",
@@ -252,7 +255,7 @@ func LoadClientProfile(profile string, opts ClientOptions) (*ClientProfile, erro
 	if err != nil {
 		return nil, fmt.Errorf("load koji profile %s: %w", profile, err)
 	}
-	p := defaultClientProfile(profile)
+	p := DefaultClientProfile(profile)
 	fields, err := structFields(p)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func TestClientDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := defaultClientProfile("koji")
+	want := DefaultClientProfile("koji")
 	want.Origins, want.Files, want.Warnings = Origins{}, []string{filepath.Join(e.sys, "koji.conf")}, nil
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("LoadClientProfile = %+v\nwant %+v", p, want)
