@@ -204,9 +204,12 @@ func (m *Model) helpLines(height int) []string {
 		}
 		out = append(out, cell(l, w)+"  "+r)
 	}
-	out = append(out, "", st.Dim.Render("? or esc closes this help"))
-	if len(out) > height {
-		out = out[:height]
+	m.helpLen = len(out)
+	if len(out) <= height-1 {
+		return append(out, "", st.Dim.Render("? or esc closes this help"))
 	}
-	return out
+	// longer than the screen: it scrolls, and says so
+	top := min(m.helpTop, len(out)-(height-1))
+	out = out[top : top+height-1]
+	return append(out, st.Dim.Render(fmt.Sprintf("lines %d-%d of %d · j/k, pgup/pgdn scroll · ? or esc closes this help", top+1, top+height-1, m.helpLen)))
 }

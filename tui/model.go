@@ -90,6 +90,8 @@ type Model struct {
 	dialog   *dialog
 	prompt   *prompt
 	showHelp bool
+	helpTop  int // first line of the help shown
+	helpLen  int // lines of help, for scrolling
 
 	flash    string
 	flashBad bool
@@ -311,8 +313,10 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.showHelp {
 		if key.Matches(k, m.keys.Help, m.keys.Back, m.keys.Quit) {
-			m.showHelp = false
+			m.showHelp, m.helpTop = false, 0
+			return nil
 		}
+		moveCursor(m.keys, k, &m.helpTop, m.helpLen, m.bodyHeight()-1)
 		return nil
 	}
 	if m.view == viewLogs && m.logs.capturing() {

@@ -514,3 +514,28 @@ func TestSlowHubShowsTheWait(t *testing.T) {
 		t.Errorf("startFetch during a refresh: cmd %v, refetch %v", cmd, m.refetch)
 	}
 }
+
+func TestHelpScrollsWhenTaller(t *testing.T) {
+	m := newTestModel(t, admin, true, 80, 24, fixture())
+	press(m, "?")
+	first := ansi.Strip(m.render())
+	if !strings.Contains(first, "j/k, pgup/pgdn scroll") || strings.Contains(first, "problems only") {
+		t.Fatalf("80x24 help does not say it scrolls, or shows everything:\n%s", first)
+	}
+	press(m, "G")
+	last := ansi.Strip(m.render())
+	for _, want := range []string{"problems only", "lines 4-22 of 22"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the end of the help lacks %q:\n%s", want, last)
+		}
+	}
+	press(m, "esc")
+	if m.showHelp || m.helpTop != 0 {
+		t.Errorf("esc left help open or scrolled")
+	}
+	big := newTestModel(t, admin, true, 160, 48, fixture())
+	press(big, "?")
+	if s := ansi.Strip(big.render()); !strings.Contains(s, "? or esc closes this help") || strings.Contains(s, "scroll") {
+		t.Errorf("160x48 help should fit without scrolling:\n%s", s)
+	}
+}
