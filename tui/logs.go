@@ -286,9 +286,9 @@ func (v *logsView) onMsg(m *Model, msg tea.Msg) tea.Cmd {
 		m.flash = ""
 		if msg.errRow >= 0 {
 			v.lv.GotoLine(msg.errRow + 1) // GotoLine counts from 1
-			v.note = fmt.Sprintf("the last failed build: first error at line %d", msg.errRow+1)
+			v.note = fmt.Sprintf("first error at line %d", msg.errRow+1)
 		} else {
-			v.note = "the last failed build: no compiler or rpmbuild error line found; showing the end"
+			v.note = "no compiler or rpmbuild error line found; showing the end"
 		}
 		m.view = viewLogs
 		// the other logs of the task, for tab

@@ -91,7 +91,7 @@ func (h *Hub) TaskDetail(ctx context.Context, id int64, hostNames map[int64]stri
 	calls := []kojiclient.CallSpec{
 		{Method: "getTaskInfo", Args: []any{id, kojiclient.Kw{"request": true, "strict": true}}},
 		{Method: "getTaskResult", Args: []any{id}},
-		{Method: "getTaskChildren", Args: []any{id}},
+		{Method: "getTaskChildren", Args: []any{id, kojiclient.Kw{"request": true}}},
 		{Method: "listTaskOutput", Args: []any{id, kojiclient.Kw{"stat": true}}},
 	}
 	withLog := h.HasMethod("scheduler.getLogMessages")
@@ -300,7 +300,7 @@ func (h *Hub) LastFailedBuild(ctx context.Context, hostNames map[int64]string) (
 	}
 	t := tops[0]
 	for depth := 0; depth < 5; depth++ {
-		cv, err := h.Calls.Call(ctx, "getTaskChildren", t.ID)
+		cv, err := h.Calls.Call(ctx, "getTaskChildren", t.ID, kojiclient.Kw{"request": true})
 		if err != nil {
 			return t, true, nil
 		}
