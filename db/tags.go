@@ -181,7 +181,8 @@ func (s *Store) EditTag(ctx context.Context, id int64, e TagEdit) (event int64, 
 		if n == 0 {
 			return fmt.Errorf("edit tag %d: %w", id, ErrNotFound)
 		}
-		return nil
+		// tags is not versioned: record the change for tagLastChangeEvent
+		return tx.AddTagUpdate(ctx, id, event, nil, TagUpdateManual)
 	})
 	return event, err
 }
@@ -201,6 +202,11 @@ func (s *Store) DeleteTag(ctx context.Context, id int64) (event int64, err error
 			"UPDATE tag_inheritance SET revoke_event = ? WHERE revoke_event IS NULL AND (tag_id = ? OR parent_id = ?)",
 			"UPDATE tag_packages SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
 			"UPDATE tag_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			// as Koji's delete_tag: the tag's groups and external repos end too
+			"UPDATE group_config SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE group_package_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE group_req_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE tag_external_repos SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
 		} {
 			args := []any{event, id}
 			if strings.Contains(q, "parent_id") {

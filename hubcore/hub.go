@@ -50,6 +50,8 @@ type Config struct {
 	HealthHistory int
 	// Scheduler tunes the hub-side scheduler.
 	Scheduler SchedulerConfig
+	// Repo tunes repo requests and the repo queue (repos.go).
+	Repo RepoConfig
 	// Version is kojigo's own version, reported by getKojiVersion's extension.
 	Version string
 	// Logger receives the hub's structured log (default: discard).
@@ -88,6 +90,7 @@ func (c *Config) setDefaults() error {
 		c.Version = "dev"
 	}
 	c.Scheduler.setDefaults()
+	c.Repo.setDefaults()
 	return nil
 }
 

@@ -56,6 +56,9 @@ func (h *Hub) register() {
 	ms = append(ms, uploadMethods()...)
 	ms = append(ms, buildMethods()...)
 	ms = append(ms, watchMethods()...)
+	ms = append(ms, externalRepoMethods()...)
+	ms = append(ms, groupMethods()...)
+	ms = append(ms, repoMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

@@ -53,6 +53,18 @@ type FileConfig struct {
 	HostTimeout           time.Duration `ini:"HostTimeout" help:"seconds without check-in before a host's open tasks are freed"`
 	RunInterval           time.Duration `ini:"RunInterval" help:"seconds between periodic scheduler passes"`
 	SchedulerLogLifetime  time.Duration `ini:"SchedulerLogLifetime" unit:"h" help:"hours scheduler log messages are kept"`
+	MaxRepoTasks          int           `ini:"MaxRepoTasks" help:"newRepo tasks the repo queue keeps running at most"`
+	MaxRepoTasksMaven     int           `ini:"MaxRepoTasksMaven" help:"of those, maven repo tasks at most"`
+	RepoRetries           int           `ini:"RepoRetries" help:"times a repo request's failed task is replaced"`
+	RequestCleanTime      time.Duration `ini:"RequestCleanTime" unit:"m" help:"minutes finished repo requests are kept"`
+	AllowNewRepo          bool          `ini:"AllowNewRepo" help:"allow the legacy newRepo call (koji regen-repo --make-task)"`
+	RepoLag               time.Duration `ini:"RepoLag" help:"seconds a default repo request may lag behind the tag (tag extra repo.lag overrides)"`
+	RepoAutoLag           time.Duration `ini:"RepoAutoLag" help:"RepoLag of the automatic requests for tags with repo.auto"`
+	RepoLagWindow         time.Duration `ini:"RepoLagWindow" help:"seconds the lagged time is rounded down to, so close requests share a repo"`
+	RepoQueueUser         string        `ini:"RepoQueueUser" help:"user that owns the repo queue's newRepo tasks"`
+	DebuginfoTags         string        `ini:"DebuginfoTags" help:"globs of tag names whose repos include debuginfo"`
+	SourceTags            string        `ini:"SourceTags" help:"globs of tag names whose repos include source rpms"`
+	SeparateSourceTags    string        `ini:"SeparateSourceTags" help:"globs of tag names whose repos get a separate src repo"`
 	LogLevel              string        `ini:"LogLevel" help:"debug, info, warn or error"`
 	LogFormat             string        `ini:"LogFormat" help:"text or json"`
 }
@@ -65,7 +77,9 @@ func DefaultFileConfig() FileConfig {
 		MaxJobs: 15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
 		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second,
 		SchedulerLogLifetime: 14 * 24 * time.Hour,
-		LogLevel:             "info", LogFormat: "text",
+		MaxRepoTasks:         10, MaxRepoTasksMaven: 2, RepoRetries: 3, RequestCleanTime: 24 * time.Hour, AllowNewRepo: true,
+		RepoLag: time.Hour, RepoAutoLag: 2 * time.Hour, RepoLagWindow: 600 * time.Second, RepoQueueUser: "kojira",
+		LogLevel: "info", LogFormat: "text",
 	}
 }
 
@@ -92,6 +106,29 @@ func (f *FileConfig) Validate() error {
 	}
 	if f.MaxRequestLength < 1024 {
 		errs = append(errs, &kojiconf.Error{Key: "MaxRequestLength", Msg: "must be at least 1024"})
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+		min int
+	}{{"MaxRepoTasks", f.MaxRepoTasks, 1}, {"MaxRepoTasksMaven", f.MaxRepoTasksMaven, 0}, {"RepoRetries", f.RepoRetries, 0}} {
+		if n.v < n.min {
+			errs = append(errs, &kojiconf.Error{Key: n.key, Msg: fmt.Sprintf("must be at least %d", n.min)})
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"RequestCleanTime", f.RequestCleanTime}, {"RepoLag", f.RepoLag}, {"RepoAutoLag", f.RepoAutoLag}} {
+		if d.v < 0 {
+			errs = append(errs, &kojiconf.Error{Key: d.key, Msg: "must not be negative"})
+		}
+	}
+	if f.RepoLagWindow < time.Second {
+		errs = append(errs, &kojiconf.Error{Key: "RepoLagWindow", Msg: "must be at least 1 second"})
+	}
+	if f.RepoQueueUser == "" {
+		errs = append(errs, &kojiconf.Error{Key: "RepoQueueUser", Msg: "must name a user (Koji: kojira)"})
 	}
 	switch f.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -143,6 +180,28 @@ func (f *FileConfig) DSN() string {
 		}
 	}
 	return u.String()
+}
+
+// repoConfig maps the repo keys onto RepoConfig, whose zero values are
+// defaults: an explicit 0 in the file becomes "none".
+func (f *FileConfig) repoConfig() RepoConfig {
+	noneIfZero := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	retries := f.RepoRetries
+	if retries == 0 {
+		retries = -1
+	}
+	return RepoConfig{
+		MaxRepoTasks: f.MaxRepoTasks, MaxRepoTasksMaven: f.MaxRepoTasksMaven, RepoRetries: retries,
+		RequestCleanTime: noneIfZero(f.RequestCleanTime), DisableNewRepo: !f.AllowNewRepo,
+		RepoLag: noneIfZero(f.RepoLag), RepoAutoLag: noneIfZero(f.RepoAutoLag), RepoLagWindow: f.RepoLagWindow,
+		RepoQueueUser: f.RepoQueueUser, DebuginfoTags: f.DebuginfoTags, SourceTags: f.SourceTags,
+		SeparateSourceTags: f.SeparateSourceTags,
+	}
 }
 
 // ServerOptions is what RunServer needs beyond the file: the opened
@@ -207,6 +266,7 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
 			RunInterval: fc.RunInterval, LogLifetime: fc.SchedulerLogLifetime,
 		},
+		Repo: fc.repoConfig(),
 	})
 	if err != nil {
 		return err

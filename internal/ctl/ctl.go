@@ -46,6 +46,7 @@ func commands() []command {
 		{"add-target", "create a build target: add-target NAME BUILD_TAG [DEST_TAG]", runAddTarget},
 		{"add-pkg", "add packages to a tag's package list: add-pkg TAG PKG... --owner USER", runAddPkg},
 		{"list-tagged", "list the builds (or --rpms) in a tag: list-tagged TAG [PKG] [--latest]", runListTagged},
+		{"import-comps", "import a comps.xml's groups and packages into a tag: import-comps FILE TAG [--force]", runImportComps},
 		{"certs", "make the farm's CA and certificates: certs init|hub NAME|host NAME|user NAME|kojira|web|renew FILE", runCerts},
 		{"demo", "run a whole farm on this machine (hub, builders, sample builds): demo [--dir DIR] [--builders N]", runDemo},
 		{"doctor", "check configs, certificates, disk, database and the hub; one sentence per fault: doctor [--config FILE ...] [--json]", runDoctor},
