@@ -12,8 +12,9 @@ import (
 )
 
 // taskChannel is the PostgreSQL notification channel on which a trigger
-// (migration 3) announces every task row written, by any process:
-// "id host_id state", host_id 0 when none.
+// (migrations 3 and 7) announces every task row written, by any process:
+// "id host_id state schema", host_id 0 when none. Notifications are per
+// database, so the schema tells this install's writes from others'.
 const taskChannel = "kojigo_tasks"
 
 // TaskEvent is one task row written by any process on the database; one
@@ -30,6 +31,7 @@ type TaskEvent struct {
 // another, and the task cache drops rows another hub changed.
 type listener struct {
 	dsn     string
+	schema  string // this install's schema, read when listening starts
 	started sync.Once
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -98,6 +100,9 @@ func (l *listener) listenOnce(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&l.schema); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+taskChannel); err != nil {
 		return err
 	}
@@ -108,21 +113,26 @@ func (l *listener) listenOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if e, ok := parseTaskEvent(n.Payload); ok && e.ID != 0 {
+		if e, schema, ok := parseTaskEvent(n.Payload); ok && e.ID != 0 && (schema == "" || schema == l.schema) {
 			l.publish(e)
 		}
 	}
 }
 
-func parseTaskEvent(p string) (TaskEvent, bool) {
+// parseTaskEvent reads "id host_id state [schema]"; schema is empty in the
+// form written before migration 7.
+func parseTaskEvent(p string) (e TaskEvent, schema string, ok bool) {
 	f := strings.Fields(p)
-	if len(f) != 3 {
-		return TaskEvent{}, false
+	if len(f) != 3 && len(f) != 4 {
+		return TaskEvent{}, "", false
+	}
+	if len(f) == 4 {
+		schema = f[3]
 	}
 	id, err1 := strconv.ParseInt(f[0], 10, 64)
 	host, err2 := strconv.ParseInt(f[1], 10, 64)
 	state, err3 := strconv.Atoi(f[2])
-	return TaskEvent{ID: id, HostID: host, State: state}, err1 == nil && err2 == nil && err3 == nil
+	return TaskEvent{ID: id, HostID: host, State: state}, schema, err1 == nil && err2 == nil && err3 == nil
 }
 
 // OnTaskEvent calls fn for every task row any process writes, as long as the

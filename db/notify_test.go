@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -121,13 +122,62 @@ func TestTaskCacheSQLite(t *testing.T) {
 }
 
 func TestParseTaskEvent(t *testing.T) {
-	for _, bad := range []string{"", "1 2", "1 2 3 4", "x 2 3", "1 y 3", "1 2 z"} {
-		if _, ok := parseTaskEvent(bad); ok {
+	for _, bad := range []string{"", "1 2", "1 2 3 4 5", "x 2 3", "1 y 3", "1 2 z", "x 2 3 s"} {
+		if _, _, ok := parseTaskEvent(bad); ok {
 			t.Errorf("parseTaskEvent(%q) accepted", bad)
 		}
 	}
-	if e, ok := parseTaskEvent("12 0 4"); !ok || e != (TaskEvent{ID: 12, State: 4}) {
-		t.Errorf("parseTaskEvent = %+v, %v", e, ok)
+	if e, schema, ok := parseTaskEvent("12 0 4"); !ok || e != (TaskEvent{ID: 12, State: 4}) || schema != "" {
+		t.Errorf("parseTaskEvent(3 fields) = %+v, %q, %v", e, schema, ok)
+	}
+	if e, schema, ok := parseTaskEvent("12 3 1 kojigo_test_7"); !ok || e != (TaskEvent{ID: 12, HostID: 3, State: 1}) || schema != "kojigo_test_7" {
+		t.Errorf("parseTaskEvent(4 fields) = %+v, %q, %v", e, schema, ok)
+	}
+}
+
+// Two installs in one PostgreSQL database, in different schemas, do not
+// hear each other's task writes (notifications are per database).
+func TestTaskEventsStayInTheirSchema(t *testing.T) {
+	a := openPostgres(t)
+	other := openPostgres(t) // another schema of the same database
+	ctx := context.Background()
+	n := 0
+	task := func(s *Store) int64 {
+		t.Helper()
+		n++
+		uid, err := s.CreateUser(ctx, User{Name: fmt.Sprintf("owner%d", n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := s.CreateTask(ctx, NewTask{Method: "build", Request: "<x/>", Arch: "noarch", ChannelID: 1, Owner: uid, Priority: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	task(a)
+	task(a) // this schema's next task is 3; the other's are 1 and 2
+	events := make(chan TaskEvent, 100)
+	a.OnTaskEvent(func(e TaskEvent) { events <- e })
+	waitListening(t, a)
+	foreign := []int64{task(other), task(other)}
+	own := task(reopen(t, a, Options{}))
+	if own == foreign[0] || own == foreign[1] {
+		t.Fatalf("task ids %d and %v: the test cannot tell them apart", own, foreign)
+	}
+	// the own write's event comes; the foreign ones, made first, must not
+	for {
+		select {
+		case e := <-events:
+			if e.ID == own {
+				return
+			}
+			if e.ID == foreign[0] || e.ID == foreign[1] {
+				t.Fatalf("heard task %d of another schema", e.ID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event for this schema's own task in 10 s")
+		}
 	}
 }
 

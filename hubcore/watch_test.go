@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,13 +159,17 @@ func TestWaitChangesHosts(t *testing.T) {
 		hc, _ := th.readyHost("builder1")
 		admin := th.login(th.ensureAdmin(), "adminpw")
 		anon := th.anon()
+		// On PostgreSQL, task notifications are per database: other test
+		// packages' task writes on the same server may wake a waiter as
+		// "tasks" at any time. Only "hosts" is this test's to judge.
+		hosts := func(changed []string) bool { return slices.Contains(changed, "hosts") }
 		// quiet checks that do changes nothing a console shows
 		quiet := func(what string, do func()) {
 			t.Helper()
 			tok := anon.quietToken()
 			do()
-			if r := anon.waitChanges(tok, 0.5); len(r.changed) != 0 || r.token != tok {
-				t.Errorf("%s: waitChanges = %+v, want no change and the same token", what, r)
+			if r := anon.waitChanges(tok, 0.5); hosts(r.changed) {
+				t.Errorf("%s: waitChanges = %+v, want no host change", what, r)
 			}
 		}
 		wakes := func(what string, do func()) {
@@ -172,8 +177,11 @@ func TestWaitChangesHosts(t *testing.T) {
 			tok := anon.quietToken()
 			do()
 			r := anon.waitChanges(tok, 5)
-			if !reflect.DeepEqual(r.changed, []string{"hosts"}) || r.took > time.Second {
-				t.Errorf("%s: waitChanges = %+v, want [hosts] within a second", what, r)
+			for !hosts(r.changed) && len(r.changed) > 0 && r.took < 5*time.Second { // woken by another package's tasks
+				r = anon.waitChanges(r.token, 5)
+			}
+			if !hosts(r.changed) || r.took > time.Second {
+				t.Errorf("%s: waitChanges = %+v, want hosts within a second", what, r)
 			}
 		}
 		checkIn := func(load float64, ready bool, data any) func() {
