@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,6 +37,12 @@ func badPackages() []badPackage {
 		{"truncated", func(t *testing.T, dir string, good []byte) string {
 			return put(t, dir, "truncated-1-1.x86_64.rpm", good[:len(good)/3])
 		}, rpmhdr.ErrTruncated},
+		{"cut inside the payload", func(t *testing.T, dir string, good []byte) string {
+			return put(t, dir, "cutpayload-1-1.x86_64.rpm", good[:len(good)-10])
+		}, rpmhdr.ErrTruncated},
+		{"bytes after the payload", func(t *testing.T, dir string, good []byte) string {
+			return put(t, dir, "appended-1-1.x86_64.rpm", append(bytes.Clone(good), "junk"...))
+		}, rpmhdr.ErrCorrupt},
 		{"not an rpm", func(t *testing.T, dir string, good []byte) string {
 			return put(t, dir, "notes-1-1.noarch.rpm", []byte(strings.Repeat("just some text\n", 20)))
 		}, rpmhdr.ErrNotRPM},
@@ -182,7 +189,7 @@ func assertNoLeftovers(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tmpPrefix) || strings.HasPrefix(e.Name(), oldPrefix) {
+		if strings.HasPrefix(e.Name(), tmpPrefix) || strings.HasPrefix(e.Name(), oldPrefix) || e.Name() == lockName {
 			t.Errorf("leftover %s in %s", e.Name(), dir)
 		}
 	}
@@ -255,5 +262,87 @@ func TestReadPkglist(t *testing.T) {
 				t.Errorf("ReadPkglist(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAllBadPackagesNamed checks that a failing run names every bad package,
+// not only the first, so that one run tells the operator all to fix.
+func TestAllBadPackagesNamed(t *testing.T) {
+	good := corpusDir(t, 12)
+	raw, err := os.ReadFile(filepath.Join(good, testrpm.Corpus(1, 1)[0].FileName()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := copyDir(t, good)
+	want := map[string]error{}
+	for _, bp := range badPackages() {
+		switch bp.name {
+		case "fifo", "unreadable", "dangling symlink":
+			continue
+		}
+		want[bp.write(t, dir, raw)] = bp.want
+	}
+	_, err = Generate(context.Background(), Options{BaseDir: dir, Workers: 3})
+	var bad *BadPackagesError
+	if !errors.As(err, &bad) {
+		t.Fatalf("Generate = %v, want a *BadPackagesError", err)
+	}
+	if bad.Count != len(want) || len(bad.Packages) != len(want) {
+		t.Fatalf("BadPackagesError counts %d and names %d packages, want %d:\n%v", bad.Count, len(bad.Packages), len(want), err)
+	}
+	for _, p := range bad.Packages {
+		w, ok := want[p.Path]
+		if !ok {
+			t.Errorf("named %s, which is not bad", p.Path)
+			continue
+		}
+		if !strings.Contains(err.Error(), p.Path) {
+			t.Errorf("error text does not name %s", p.Path)
+		}
+		if w != nil && !errors.Is(p, w) {
+			t.Errorf("%s: %v, want errors.Is %v", p.Path, p.Err, w)
+		}
+		delete(want, p.Path)
+	}
+	if len(want) > 0 {
+		t.Errorf("not named: %v", want)
+	}
+	if !errors.Is(err, rpmhdr.ErrNotRPM) {
+		t.Error("errors.Is does not see through BadPackagesError")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "repodata")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed run published repodata (stat: %v)", err)
+	}
+	assertNoLeftovers(t, dir)
+}
+
+// TestBadPackagesBounded checks that the error names at most
+// MaxNamedBadPackages packages and counts the rest.
+func TestBadPackagesBounded(t *testing.T) {
+	dir := corpusDir(t, 2)
+	const n = MaxNamedBadPackages + 7
+	for i := range n {
+		name := filepath.Join(dir, fmt.Sprintf("junk-%03d.rpm", i))
+		if err := os.WriteFile(name, []byte("not an rpm"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Generate(context.Background(), Options{BaseDir: dir, Workers: 2})
+	var bad *BadPackagesError
+	if !errors.As(err, &bad) {
+		t.Fatalf("Generate = %v, want a *BadPackagesError", err)
+	}
+	if bad.Count != n || len(bad.Packages) != MaxNamedBadPackages {
+		t.Errorf("Count %d, %d named; want %d, %d", bad.Count, len(bad.Packages), n, MaxNamedBadPackages)
+	}
+	if bad.Packages[0].Path != "junk-000.rpm" {
+		t.Errorf("first named %s, want junk-000.rpm (package order)", bad.Packages[0].Path)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "107 packages cannot be read") || !strings.HasSuffix(msg, "... and 7 more") {
+		t.Errorf("error text:\n%s", msg)
+	}
+	if lines := strings.Count(msg, "\n"); lines != MaxNamedBadPackages+1 {
+		t.Errorf("error has %d lines, want %d", lines+1, MaxNamedBadPackages+2)
 	}
 }

@@ -133,7 +133,7 @@ func TestCompressionTypes(t *testing.T) {
 	} {
 		t.Run(string(tt.c), func(t *testing.T) {
 			out := t.TempDir()
-			generate(t, Options{BaseDir: src, OutputDir: out, Compression: tt.c, GroupFile: comps})
+			generate(t, Options{BaseDir: src, OutputDir: out, Compression: tt.c, GroupCompression: tt.c, GroupFile: comps})
 			if got := metadata(t, out, "primary"); !bytes.Equal(got, want) {
 				t.Errorf("primary.xml with %s differs from gzip's", tt.c)
 			}
@@ -181,5 +181,28 @@ func TestOrderMatchesCreaterepoC(t *testing.T) {
 	generate(t, Options{BaseDir: src})
 	if a, b := metadata(t, src, "primary"), metadata(t, ref, "primary"); !bytes.Equal(a, b) {
 		t.Errorf("primary.xml differs from createrepo_c's:\n%s\n---\n%s", a, b)
+	}
+}
+
+// TestGzipSizeLikeCreaterepoC: createrepo_c compresses with zlib's default
+// level; the gzip files must not come out bigger than its (klauspost's
+// default level wrote 2-6 % more).
+func TestGzipSizeLikeCreaterepoC(t *testing.T) {
+	src := corpusDir(t, 150)
+	ref := t.TempDir()
+	createrepoC(t, src, "-o", ref)
+	out := t.TempDir()
+	generate(t, Options{BaseDir: src, OutputDir: out})
+	_, got := readRepomd(t, out)
+	_, want := readRepomd(t, ref)
+	var gotTotal, wantTotal int64
+	for _, typ := range []string{"primary", "filelists", "other"} {
+		t.Logf("%s.xml.gz: %d bytes, createrepo_c %d", typ, got[typ].Size, want[typ].Size)
+		gotTotal += got[typ].Size
+		wantTotal += want[typ].Size
+	}
+	if float64(gotTotal) > 1.005*float64(wantTotal) {
+		t.Errorf("gzip files total %d bytes, createrepo_c's %d (%+.1f %%)", gotTotal, wantTotal,
+			100*(float64(gotTotal)/float64(wantTotal)-1))
 	}
 }

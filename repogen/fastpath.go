@@ -16,7 +16,7 @@ import (
 // reusable describes previous metadata files that can be published again
 // unchanged, because they describe exactly the packages of this run.
 type reusable struct {
-	files [3]struct {
+	files [6]struct { // primary, filelists, other, and their databases
 		path                   string
 		checksum, openChecksum string
 		size, openSize         int64
@@ -59,13 +59,22 @@ func (v *validated) unchangedRepo(list []string) *reusable {
 	found := 0
 	root := filepath.Dir(v.UpdateFrom)
 	index := map[string]int{"primary": 0, "filelists": 1, "other": 2}
+	want := 3
+	if v.Database {
+		index["primary_db"], index["filelists_db"], index["other_db"] = 3, 4, 5
+		want = 6
+	}
 	for _, d := range doc.Data {
 		i, ok := index[d.Type]
 		if !ok {
 			continue
 		}
-		if d.Checksum.Type != v.hashName || !strings.HasSuffix(d.Location.Href, ".xml"+v.Compression.suffix()) ||
-			!filepath.IsLocal(d.Location.Href) || (v.Compression != CompressNone && d.OpenChecksum == "") {
+		suffix, comp := ".xml"+v.Compression.suffix(), v.Compression
+		if i >= 3 {
+			suffix, comp = ".sqlite"+v.DatabaseCompression.suffix(), v.DatabaseCompression
+		}
+		if d.Checksum.Type != v.hashName || !strings.HasSuffix(d.Location.Href, suffix) ||
+			!filepath.IsLocal(d.Location.Href) || (comp != CompressNone && d.OpenChecksum == "") {
 			return nil
 		}
 		f := &r.files[i]
@@ -74,14 +83,14 @@ func (v *validated) unchangedRepo(list []string) *reusable {
 		f.size, f.openSize = d.Size, d.OpenSize
 		found++
 	}
-	if found != 3 {
+	if found != want {
 		return nil
 	}
 	if !v.primaryMatches(r.files[0].path, list) {
 		return nil
 	}
 	// The files must be what repomd.xml says they are.
-	for _, f := range r.files {
+	for _, f := range r.files[:want] {
 		if sum, size, err := fileSum(f.path, v.newHash); err != nil || sum != f.checksum || size != f.size {
 			return nil
 		}
@@ -144,18 +153,29 @@ func fileSum(path string, newHash hashFunc) (string, int64, error) {
 }
 
 // publishReused puts the previous files into the work directory (hard links
-// where possible) and describes them for repomd.xml.
-func (v *validated) publishReused(dir string, r *reusable) ([3]mdStat, error) {
-	var stats [3]mdStat
-	for i, typ := range []string{"primary", "filelists", "other"} {
+// where possible) and describes them for repomd.xml: the XML files, and the
+// databases with Database.
+func (v *validated) publishReused(dir string, r *reusable) (xmlStats, dbStats [3]mdStat, err error) {
+	for i, typ := range []string{"primary", "filelists", "other", "primary_db", "filelists_db", "other_db"} {
+		if i >= 3 && !v.Database {
+			break
+		}
 		f := r.files[i]
 		dst := filepath.Join(dir, typ+".xml"+v.Compression.suffix())
-		if err := linkOrCopy(f.path, dst); err != nil {
-			return stats, fmt.Errorf("reuse previous %s: %w", typ, err)
+		if i >= 3 {
+			dst = filepath.Join(dir, strings.TrimSuffix(typ, "_db")+".sqlite"+v.DatabaseCompression.suffix())
 		}
-		stats[i] = mdStat{path: dst, checksum: f.checksum, openChecksum: f.openChecksum, size: f.size, openSize: f.openSize}
+		if err := linkOrCopy(f.path, dst); err != nil {
+			return xmlStats, dbStats, fmt.Errorf("reuse previous %s: %w", typ, err)
+		}
+		st := mdStat{path: dst, checksum: f.checksum, openChecksum: f.openChecksum, size: f.size, openSize: f.openSize}
+		if i < 3 {
+			xmlStats[i] = st
+		} else {
+			dbStats[i-3] = st
+		}
 	}
-	return stats, nil
+	return xmlStats, dbStats, nil
 }
 
 func linkOrCopy(src, dst string) error {

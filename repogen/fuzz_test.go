@@ -45,7 +45,7 @@ func FuzzEncode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		enc := newEncoder(DefaultChangelogLimit)
+		enc := newEncoder(DefaultChangelogLimit, true)
 		var out pkgXML
 		fi := &fileInfo{href: "p.rpm", size: int64(len(in)), checksum: "00", checksumType: "sha256"}
 		if err := enc.encode(p, fi, &out); err != nil {

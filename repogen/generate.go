@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,8 @@ type MetadataFile struct {
 	Size         int64  `json:"size"`
 	OpenSize     int64  `json:"open_size,omitempty"` // zero when the file is not compressed
 	Timestamp    int64  `json:"timestamp"`           // modification time, Unix seconds
+	// DatabaseVersion is the sqlite schema version of the *_db entries.
+	DatabaseVersion int `json:"database_version,omitempty"`
 }
 
 // Timings are the durations of a run's phases.
@@ -73,6 +76,51 @@ type PackageError struct {
 
 func (e *PackageError) Error() string { return fmt.Sprintf("package %s: %v", e.Path, e.Err) }
 func (e *PackageError) Unwrap() error { return e.Err }
+
+// MaxNamedBadPackages is how many bad packages a BadPackagesError names.
+const MaxNamedBadPackages = 100
+
+// BadPackagesError fails a run without Options.SkipBad: it names the first
+// MaxNamedBadPackages packages that could not be read, in package order, and
+// counts them all. errors.As finds each named *PackageError in it.
+type BadPackagesError struct {
+	Packages []*PackageError
+	Count    int
+}
+
+func (e *BadPackagesError) add(p *PackageError) {
+	e.Count++
+	if len(e.Packages) < MaxNamedBadPackages {
+		e.Packages = append(e.Packages, p)
+	}
+}
+
+// Error is one line for one package; for several, a summary line followed
+// by one line per named package.
+func (e *BadPackagesError) Error() string {
+	if e.Count == 1 && len(e.Packages) == 1 {
+		return e.Packages[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d packages cannot be read (nothing was published; --skip-bad leaves them out):", e.Count)
+	for _, p := range e.Packages {
+		b.WriteString("\n  ")
+		b.WriteString(p.Error())
+	}
+	if more := e.Count - len(e.Packages); more > 0 {
+		fmt.Fprintf(&b, "\n  ... and %d more", more)
+	}
+	return b.String()
+}
+
+// Unwrap returns the named package errors.
+func (e *BadPackagesError) Unwrap() []error {
+	errs := make([]error, len(e.Packages))
+	for i, p := range e.Packages {
+		errs[i] = p
+	}
+	return errs
+}
 
 // ErrNotRegular is a package path that is not a regular file.
 var ErrNotRegular = errors.New("not a regular file")
@@ -95,7 +143,8 @@ type item struct {
 // OutputDir/repodata. It writes everything under a temporary directory and
 // swaps it in at the end, so the previous repodata stays in place if the run
 // fails, is cancelled or is killed; the next run removes what a killed run
-// left. Package errors are *PackageError values.
+// left. Without Options.SkipBad, packages that cannot be read fail the run
+// with a *BadPackagesError naming them, after every package was tried.
 func Generate(ctx context.Context, opts Options) (Result, error) {
 	t0 := time.Now()
 	v, err := opts.validate()
@@ -128,11 +177,12 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 
 	// With nothing changed, the previous files are published again as they
 	// are: the cost is that of listing, stat'ing and reading primary.xml.
-	var stats [3]mdStat
+	var stats, dbStats [3]mdStat
+	var dbs [3]*dbWriter
 	reusedAll := false
 	if v.Update {
 		if r := v.unchangedRepo(list); r != nil {
-			if stats, err = v.publishReused(pub.tmp, r); err != nil {
+			if stats, dbStats, err = v.publishReused(pub.tmp, r); err != nil {
 				return Result{}, err
 			}
 			reusedAll = true
@@ -161,14 +211,19 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	if !reusedAll {
-		if stats, err = v.generate(ctx, list, old, pub.tmp, &res); err != nil {
+		if stats, dbs, err = v.generate(ctx, list, old, pub.tmp, &res); err != nil {
 			return Result{}, err
 		}
+		defer func() {
+			for _, d := range dbs {
+				d.abort() // closes a database that finishFiles did not get to
+			}
+		}()
 	}
 	t2 := time.Now()
 	res.Timings.Generate = t2.Sub(t1)
 
-	files, err := v.finishFiles(pub.tmp, stats, res.Packages, len(list))
+	files, err := v.finishFiles(ctx, pub.tmp, stats, dbs, dbStats, res.Packages, len(list))
 	if err != nil {
 		return Result{}, err
 	}
@@ -195,17 +250,18 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 // generate runs the pipeline: a planner hands packages, in order, to the
 // workers, which read them (or confirm the previous metadata still holds);
 // a sequencer puts the results back in order and feeds three writers.
-func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, dir string, res *Result) ([3]mdStat, error) {
+func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, dir string, res *Result) ([3]mdStat, [3]*dbWriter, error) {
 	var stats [3]mdStat
 	kinds := [3]mdKind{mdPrimary, mdFilelists, mdOther}
 	var writers [3]*mdWriter
+	var dbs [3]*dbWriter
 	for i, k := range kinds {
 		w, err := createMD(filepath.Join(dir, k.typ+".xml"+v.Compression.suffix()), v.Compression, v.CompressionLevel, v.newHash)
 		if err != nil {
 			for _, w := range writers[:i] {
 				w.abort()
 			}
-			return stats, err
+			return stats, dbs, err
 		}
 		writers[i] = w
 	}
@@ -215,8 +271,24 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 			for _, w := range writers {
 				w.abort()
 			}
+			for _, d := range dbs {
+				if d != nil {
+					d.abort()
+				}
+			}
 		}
 	}()
+	consumers := 3
+	if v.Database {
+		consumers = 6
+		for i, k := range kinds {
+			d, err := openDB(ctx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ)
+			if err != nil {
+				return stats, dbs, err
+			}
+			dbs[i] = d
+		}
+	}
 
 	window := v.window
 	free := make(chan *item, window)
@@ -225,7 +297,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 	}
 	jobs := make(chan *item, window)
 	results := make(chan *item, window)
-	var toWriter [3]chan *item
+	toWriter := make([]chan *item, consumers)
 	for i := range toWriter {
 		toWriter[i] = make(chan *item, window)
 	}
@@ -244,6 +316,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 				return ctx.Err()
 			}
 			it.idx, it.href, it.hasCand, it.reused, it.nbytes, it.err = i, href, false, false, 0, nil
+			it.out.hasRow = false
 			if old != nil {
 				if r := old.lookup(href); r != nil && r.checksumType == v.hashName {
 					r.swapInto(&it.out)
@@ -286,6 +359,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 	// sequencer
 	var written, read, reused atomic.Int64
 	var skipped []*PackageError
+	var bad BadPackagesError
 	var nbytes int64
 	g.Go(func() error {
 		defer func() {
@@ -305,11 +379,16 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 				nbytes += x.nbytes
 				if x.err != nil {
 					perr := &PackageError{Path: x.href, Err: x.err}
-					if !v.SkipBad {
-						return perr
+					if v.SkipBad {
+						v.Logger.Info("package skipped", "path", x.href, "err", x.err)
+						skipped = append(skipped, perr)
+					} else {
+						// Keep reading to name every bad package, but
+						// write nothing more: the run fails.
+						bad.add(perr)
 					}
-					v.Logger.Info("package skipped", "path", x.href, "err", x.err)
-					skipped = append(skipped, perr)
+					free <- x
+				} else if bad.Count > 0 {
 					free <- x
 				} else {
 					if x.reused {
@@ -318,7 +397,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 						read.Add(1)
 					}
 					written.Add(1)
-					x.refs.Store(3)
+					x.refs.Store(int32(consumers))
 					for _, c := range toWriter {
 						select {
 						case c <- x:
@@ -335,7 +414,13 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 		if ctx.Err() == nil && next != total {
 			return fmt.Errorf("internal error: %d of %d packages came back", next, total)
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if bad.Count > 0 {
+			return &bad
+		}
+		return nil
 	})
 
 	// writers
@@ -382,8 +467,44 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 		})
 	}
 
+	// database writers: each parses the fragments of its kind into rows.
+	for i := range dbs {
+		d := dbs[i]
+		if d == nil {
+			continue
+		}
+		g.Go(func() error {
+			var derr error
+			for x := range toWriter[3+i] {
+				if derr == nil {
+					var part []byte
+					switch i {
+					case 0:
+						part = x.out.primary
+					case 1:
+						part = x.out.filelists
+					default:
+						part = x.out.other
+					}
+					var row *primaryRow
+					if i == 0 && x.out.hasRow {
+						row = x.out.row
+					}
+					derr = d.add(part, row)
+				}
+				if x.refs.Add(-1) == 0 {
+					free <- x
+				}
+			}
+			if derr != nil {
+				return derr
+			}
+			return ctx.Err()
+		})
+	}
+
 	if err := g.Wait(); err != nil {
-		return stats, err
+		return stats, dbs, err
 	}
 	ok = true
 	res.Packages = int(written.Load())
@@ -391,7 +512,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 	res.Reused = int(reused.Load())
 	res.Skipped = skipped
 	res.BytesRead = nbytes
-	return stats, nil
+	return stats, dbs, nil
 }
 
 // worker reads packages; it owns a header reader and scratch buffers.
@@ -408,7 +529,7 @@ func newWorker(v *validated) *worker {
 	return &worker{
 		v:   v,
 		rd:  rpmhdr.NewReader(rpmhdr.Limits{MaxHeaderBytes: v.MaxHeaderBytes}),
-		enc: newEncoder(v.ChangelogLimit),
+		enc: newEncoder(v.ChangelogLimit, v.Database),
 		h:   v.newHash(),
 		buf: make([]byte, 256<<10),
 	}
@@ -461,6 +582,9 @@ func (w *worker) read(it *item, path string, st os.FileInfo) error {
 	hr := &hashingReader{r: f, h: w.h, buf: w.buf}
 	pkg, err := w.rd.Read(hr, st.Size())
 	if err != nil {
+		return err
+	}
+	if err := checkSize(pkg, st.Size()); err != nil {
 		return err
 	}
 	if err := hr.drain(); err != nil {
@@ -538,4 +662,34 @@ func (hr *hashingReader) drain() error {
 			return err
 		}
 	}
+}
+
+// Signature header tags holding the size of the main header plus the
+// payload (RPMSIGTAG_SIZE, RPMSIGTAG_LONGSIZE).
+const (
+	sigTagSize     = 1000
+	sigTagLongSize = 270
+)
+
+// checkSize compares the file's length with the size its signature header
+// records, which catches a package cut inside its payload (or with bytes
+// appended) before anything else is read. A package that records no size
+// (very old ones) is not checked.
+func checkSize(p *rpmhdr.Package, fileSize int64) error {
+	want, ok := p.Signature.Number(sigTagLongSize)
+	if !ok {
+		want, ok = p.Signature.Number(sigTagSize)
+	}
+	if !ok {
+		return nil
+	}
+	switch got := fileSize - p.HeaderStart; {
+	case got < int64(want):
+		return fmt.Errorf("%w: file is %d bytes, its signature header says %d",
+			rpmhdr.ErrTruncated, fileSize, p.HeaderStart+int64(want))
+	case got > int64(want):
+		return fmt.Errorf("%w: %d bytes after the end of the payload recorded in the signature header",
+			rpmhdr.ErrCorrupt, got-int64(want))
+	}
+	return nil
 }

@@ -41,11 +41,23 @@ type Options struct {
 	// Checksum is the package and metadata checksum type: sha256 (default),
 	// sha1, sha224, sha384, sha512 or md5.
 	Checksum string
-	// Compression of primary, filelists, other and the compressed group
-	// file. Zero means gzip.
+	// Compression of primary, filelists and other (createrepo_c's
+	// --general-compress-type). Zero means gzip.
 	Compression Compression
-	// CompressionLevel is passed to the compressor; zero means its default.
+	// CompressionLevel is passed to the XML files' compressor; zero means
+	// its default (for gzip, a level that compresses like zlib's default,
+	// which createrepo_c uses).
 	CompressionLevel int
+	// Database also writes the sqlite databases primary_db, filelists_db
+	// and other_db (createrepo_c's --database), in createrepo_c's schema.
+	Database bool
+	// DatabaseCompression is the compression of the databases
+	// (createrepo_c's --compress-type). Zero means bzip2, createrepo_c's
+	// default.
+	DatabaseCompression Compression
+	// GroupCompression is the compression of the group file's compressed
+	// copy (createrepo_c's --compress-type). Zero means gzip.
+	GroupCompression Compression
 	// ChangelogLimit is how many of the newest changelog entries each
 	// package keeps in other.xml. Zero means DefaultChangelogLimit; see
 	// ChangelogAll and ChangelogNone.
@@ -135,8 +147,16 @@ func (o Options) validate() (*validated, error) {
 	if o.Compression == "" {
 		o.Compression = CompressGzip
 	}
-	if _, err := ParseCompression(string(o.Compression)); err != nil {
-		return nil, bad("%v", err)
+	if o.DatabaseCompression == "" {
+		o.DatabaseCompression = CompressBzip2
+	}
+	if o.GroupCompression == "" {
+		o.GroupCompression = CompressGzip
+	}
+	for _, c := range []Compression{o.Compression, o.DatabaseCompression, o.GroupCompression} {
+		if _, err := ParseCompression(string(c)); err != nil {
+			return nil, bad("%v", err)
+		}
 	}
 	switch {
 	case o.ChangelogLimit == 0:

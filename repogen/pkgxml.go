@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"kojigo/internal/rpmhdr"
 )
@@ -18,9 +19,12 @@ type fileInfo struct {
 	checksumType string // as written in the metadata: "sha256", "sha", ...
 }
 
-// pkgXML is one package's three metadata fragments.
+// pkgXML is one package's three metadata fragments and, with databases,
+// its primary_db rows (hasRow) when it was read from its header.
 type pkgXML struct {
 	primary, filelists, other []byte
+	row                       *primaryRow
+	hasRow                    bool
 }
 
 // Dependency sense flags (RPMSENSE_*).
@@ -105,6 +109,7 @@ type reqSeen struct {
 // space between packages; one encoder per worker.
 type encoder struct {
 	changelogLimit int // < 0: all
+	db             bool
 
 	files    map[string]struct{}
 	provided map[string]struct{}
@@ -114,9 +119,10 @@ type encoder struct {
 	dates    []int64
 }
 
-func newEncoder(changelogLimit int) *encoder {
+func newEncoder(changelogLimit int, db bool) *encoder {
 	return &encoder{
 		changelogLimit: changelogLimit,
+		db:             db,
 		files:          make(map[string]struct{}),
 		provided:       make(map[string]struct{}),
 		reqs:           make(map[string]reqSeen),
@@ -242,6 +248,31 @@ func (e *encoder) encode(p *rpmhdr.Package, fi *fileInfo, out *pkgXML) error {
 	b = strconv.AppendInt(b, p.HeaderEnd, 10)
 	b = append(b, "\"/>\n"...)
 
+	var row *primaryRow
+	if e.db {
+		if out.row == nil {
+			out.row = new(primaryRow)
+		}
+		row = out.row
+		row.reset()
+		out.hasRow = true
+		// createrepo_c's columns: a missing tag is NULL, url and packager
+		// are NULL when empty, vendor and sourcerpm "" when missing.
+		tagOrNull := func(tag uint32, v []byte) any {
+			if !h.Has(tag) {
+				return nil
+			}
+			return dbText(v)
+		}
+		row.pkg = [25]any{
+			fi.checksum, dbText(name), dbText(arch), tagOrNull(rpmhdr.TagVersion, version), dbText(epoch),
+			tagOrNull(rpmhdr.TagRelease, release), tagOrNull(rpmhdr.TagSummary, summary),
+			tagOrNull(rpmhdr.TagDescription, description), orNull(dbText(url)), fi.mtime, int64(buildTime),
+			tagOrNull(rpmhdr.TagLicense, license), dbText(vendor), tagOrNull(rpmhdr.TagGroup, group),
+			tagOrNull(rpmhdr.TagBuildHost, buildHost), dbText(sourceRPM), p.HeaderStart, p.HeaderEnd,
+			orNull(dbText(packager)), fi.size, int64(installed), int64(archive), fi.href, nil, fi.checksumType,
+		}
+	}
 	clear(e.provided)
 	clear(e.reqs)
 	fileSetBuilt := false
@@ -251,11 +282,28 @@ func (e *encoder) encode(p *rpmhdr.Package, fi *fileInfo, out *pkgXML) error {
 			return err
 		}
 		b = appendDeps(b, depKinds[k].elem, deps, k == kindRequires)
+		if row != nil {
+			for i := range deps {
+				d := &deps[i]
+				if len(d.name) == 0 {
+					continue
+				}
+				row.deps[k] = append(row.deps[k], depRow{name: dbText(d.name), flags: orNull(d.flags),
+					epoch: bytesOrNull(d.epoch), version: bytesOrNull(d.version), release: bytesOrNull(d.rel), pre: d.pre})
+			}
+		}
 	}
 	for _, f := range files {
 		e.scratch = append(append(e.scratch[:0], f.dir...), f.base...)
 		if primaryFile(e.scratch) {
 			b = appendFile(b, "    ", e.scratch, f.typ)
+			if row != nil {
+				typ := f.typ
+				if typ == "" {
+					typ = "file"
+				}
+				row.files = append(row.files, fileRow{dbText(e.scratch), typ})
+			}
 		}
 	}
 	b = append(b, "  </format>\n</package>\n"...)
@@ -655,4 +703,22 @@ func changelogDates(dst []int64, times []uint32) []int64 {
 	}
 	materialize(chainStart, len(dst)-1, chainLast)
 	return dst
+}
+
+// bytesOrNull is nil (NULL) for a nil slice and the string otherwise, so
+// that an empty value that is present stays "".
+func bytesOrNull(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return dbText(b)
+}
+
+// dbText is a header string as createrepo_c stores it in a database: as
+// is when it is UTF-8, else read as ISO-8859-1 (like the XML).
+func dbText(b []byte) string {
+	if !utf8.Valid(b) {
+		return string(latin1ToUTF8(nil, b))
+	}
+	return string(b)
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -94,10 +96,13 @@ func TestKilledRunKeepsPreviousRepodata(t *testing.T) {
 		t.Fatalf("helper exit = %v, want killed", err)
 	}
 
-	// The killed run left its work directory; the published repodata is
-	// the previous one, complete and consistent.
+	// The killed run left its work directory and its (unlocked) lock file;
+	// the published repodata is the previous one, complete and consistent.
 	if !hasEntry(t, dir, tmpPrefix) {
 		t.Error("no work directory left: the run was not killed mid-way")
+	}
+	if !hasEntry(t, dir, lockName) {
+		t.Error("no lock file left: the run was not killed mid-way")
 	}
 	if after := metadata(t, dir, "primary"); !bytes.Equal(before, after) {
 		t.Fatal("the killed run changed the published primary.xml")
@@ -251,7 +256,9 @@ func TestOptionsValidation(t *testing.T) {
 		{"negative workers", Options{BaseDir: dir, Workers: -1}},
 		{"too many workers", Options{BaseDir: dir, Workers: 100000}},
 		{"unknown checksum", Options{BaseDir: dir, Checksum: "crc32"}},
-		{"unknown compression", Options{BaseDir: dir, Compression: "bz2"}},
+		{"unknown compression", Options{BaseDir: dir, Compression: "lzip"}},
+		{"unknown database compression", Options{BaseDir: dir, DatabaseCompression: "lzip"}},
+		{"unknown group compression", Options{BaseDir: dir, GroupCompression: "lzip"}},
 		{"bad changelog limit", Options{BaseDir: dir, ChangelogLimit: -7}},
 		{"negative header limit", Options{BaseDir: dir, MaxHeaderBytes: -1}},
 		{"missing group file", Options{BaseDir: dir, GroupFile: filepath.Join(dir, "comps.xml")}},
@@ -278,4 +285,79 @@ func TestHeaderLimitOption(t *testing.T) {
 	if !errors.As(err, &perr) || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("Generate with a 256-byte header limit = %v, want a package error about the size", err)
 	}
+}
+
+// TestLockExcludes hammers lockDir from several goroutines: the holder
+// removes the lock file before unlocking it, and no two may ever hold the
+// lock at once (one that locked the unlinked file must notice and retry).
+func TestLockExcludes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), lockName)
+	var holders, acquired, overlaps atomic.Int32
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				unlock, err := lockDir(path)
+				if errors.Is(err, ErrBusy) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if holders.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				acquired.Add(1)
+				holders.Add(-1)
+				unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("the lock was held twice at once %d times (of %d acquisitions)", n, acquired.Load())
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file left behind (stat: %v)", err)
+	}
+}
+
+// TestStaleLockFileIsHarmless: an empty lock file left by a killed run (the
+// kernel dropped its flock) does not block the next run, which removes it.
+func TestStaleLockFileIsHarmless(t *testing.T) {
+	dir := corpusDir(t, 3)
+	if err := os.WriteFile(filepath.Join(dir, lockName), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	generate(t, Options{BaseDir: dir})
+	assertNoLeftovers(t, dir)
+}
+
+// TestLockOfRemovedFileIsNotHeld is the race TestLockExcludes may miss: a
+// run opens the lock file just before its holder removes it and unlocks;
+// its flock then succeeds on a file no longer at the path, which must not
+// count as holding the lock.
+func TestLockOfRemovedFileIsNotHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), lockName)
+	unlock, err := lockDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	unlock()
+	if held, err := lockOpened(early, path); held || err != nil {
+		t.Errorf("lockOpened on the removed lock file = %v, %v; want false, nil", held, err)
+	}
+	unlock2, err := lockDir(path)
+	if err != nil {
+		t.Fatalf("lockDir after the holder left = %v", err)
+	}
+	unlock2()
 }

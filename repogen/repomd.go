@@ -2,18 +2,24 @@ package repogen
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // finishFiles fixes package counts when packages were skipped, gives the
-// metadata files their final names and adds the group file; it returns the
+// metadata files their final names, finishes and compresses the databases
+// (or places the reused ones) and adds the group file; it returns the
 // repomd entries in createrepo_c's order.
-func (v *validated) finishFiles(dir string, stats [3]mdStat, written, announced int) ([]MetadataFile, error) {
+func (v *validated) finishFiles(ctx context.Context, dir string, stats [3]mdStat, dbs [3]*dbWriter, dbStats [3]mdStat,
+	written, announced int) ([]MetadataFile, error) {
 	var files []MetadataFile
 	for i, typ := range []string{"primary", "filelists", "other"} {
 		st := stats[i]
@@ -23,12 +29,46 @@ func (v *validated) finishFiles(dir string, stats [3]mdStat, written, announced 
 				return nil, err
 			}
 		}
-		mf, err := v.place(dir, st, typ+".xml"+v.Compression.suffix())
+		mf, err := v.place(dir, st, typ+".xml"+v.Compression.suffix(), v.Compression)
 		if err != nil {
 			return nil, err
 		}
 		mf.Type = typ
 		files = append(files, mf)
+	}
+	if v.Database {
+		var dbFiles [3]MetadataFile
+		g, _ := errgroup.WithContext(ctx)
+		// Each compression holds a few block buffers (about 8 MiB for
+		// bzip2): no more at once than can run at once.
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i, typ := range []string{"primary", "filelists", "other"} {
+			g.Go(func() error {
+				st := dbStats[i]
+				if dbs[i] != nil {
+					var err error
+					if st, err = v.compressDB(dbs[i], files[i].Checksum); err != nil {
+						return err
+					}
+				}
+				mf, err := v.place(dir, st, typ+".sqlite"+v.DatabaseCompression.suffix(), v.DatabaseCompression)
+				if err != nil {
+					return err
+				}
+				mf.Type, mf.DatabaseVersion = typ+"_db", dbVersion
+				dbFiles[i] = mf
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			for _, d := range dbs {
+				if d != nil {
+					d.abort()
+				}
+			}
+			return nil, err
+		}
+		files = append(files, dbFiles[:]...)
 	}
 	if v.GroupFile != "" {
 		group, err := v.addGroupFile(dir)
@@ -40,8 +80,32 @@ func (v *validated) finishFiles(dir string, stats [3]mdStat, written, announced 
 	return files, nil
 }
 
+// compressDB finishes a database, recording the checksum of the XML file it
+// mirrors, and compresses it; the raw database is removed.
+func (v *validated) compressDB(d *dbWriter, xmlChecksum string) (mdStat, error) {
+	if err := d.finish(xmlChecksum); err != nil {
+		return mdStat{}, err
+	}
+	defer os.Remove(d.path)
+	in, err := os.Open(d.path)
+	if err != nil {
+		return mdStat{}, fmt.Errorf("reopen %s database: %w", d.typ, err)
+	}
+	defer in.Close()
+	w, err := createMD(filepath.Join(filepath.Dir(d.path), d.typ+".sqlite"+v.DatabaseCompression.suffix()),
+		v.DatabaseCompression, 0, v.newHash)
+	if err != nil {
+		return mdStat{}, err
+	}
+	if _, err := io.Copy(w, in); err != nil {
+		w.abort()
+		return mdStat{}, fmt.Errorf("compress %s database: %w", d.typ, err)
+	}
+	return w.finish()
+}
+
 // place renames a finished file to its published name and describes it.
-func (v *validated) place(dir string, st mdStat, name string) (MetadataFile, error) {
+func (v *validated) place(dir string, st mdStat, name string, comp Compression) (MetadataFile, error) {
 	if !v.SimpleNames {
 		name = st.checksum + "-" + name
 	}
@@ -61,7 +125,7 @@ func (v *validated) place(dir string, st mdStat, name string) (MetadataFile, err
 		Size:      st.size,
 		Timestamp: fi.ModTime().Unix(),
 	}
-	if st.openChecksum != "" && v.Compression != CompressNone {
+	if st.openChecksum != "" && comp != CompressNone {
 		mf.OpenChecksum, mf.OpenSize = st.openChecksum, st.openSize
 	}
 	return mf, nil
@@ -96,21 +160,21 @@ func (v *validated) addGroupFile(dir string) ([]MetadataFile, error) {
 	plainSt := mdStat{path: plainPath, checksum: hex.EncodeToString(h.Sum(nil)), size: n}
 
 	files := []MetadataFile{}
-	mf, err := v.place(dir, plainSt, base)
+	mf, err := v.place(dir, plainSt, base, CompressNone)
 	if err != nil {
 		return nil, err
 	}
 	mf.Type = "group"
 	files = append(files, mf)
-	if v.Compression == CompressNone {
+	if v.GroupCompression == CompressNone {
 		return files, nil
 	}
 
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("reread group file: %w", err)
 	}
-	suffix := v.Compression.suffix()
-	w, err := createMD(filepath.Join(dir, base+suffix+".tmp"), v.Compression, v.CompressionLevel, v.newHash)
+	suffix := v.GroupCompression.suffix()
+	w, err := createMD(filepath.Join(dir, base+suffix+".tmp"), v.GroupCompression, 0, v.newHash)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +186,7 @@ func (v *validated) addGroupFile(dir string) ([]MetadataFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	mf, err = v.place(dir, st, base+suffix)
+	mf, err = v.place(dir, st, base+suffix, v.GroupCompression)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +213,9 @@ func writeRepomd(path, revision, checksumType string, files []MetadataFile) erro
 		b.WriteString("    <size>" + strconv.FormatInt(f.Size, 10) + "</size>\n")
 		if f.OpenChecksum != "" {
 			b.WriteString("    <open-size>" + strconv.FormatInt(f.OpenSize, 10) + "</open-size>\n")
+		}
+		if f.DatabaseVersion != 0 {
+			b.WriteString("    <database_version>" + strconv.Itoa(f.DatabaseVersion) + "</database_version>\n")
 		}
 		b.WriteString("  </data>\n")
 	}

@@ -1,7 +1,8 @@
 // Command repogen-bench runs createrepo_c and `kojira createrepo` on the same
 // RPM corpus in the same run and prints wall time, CPU time and peak RSS of
 // each, and their ratios: a full run, an --update run with nothing changed,
-// and an --update run after packages were added. Both tools run as child
+// and an --update run after packages were added; with -database both also
+// write the sqlite databases. Both tools run as child
 // processes, measured the same way (wait4 rusage).
 //
 //	go run ./bench/repogen -n 1000
@@ -40,6 +41,7 @@ type config struct {
 	runs      int
 	add       int
 	keep      bool
+	database  bool
 }
 
 func main() {
@@ -54,6 +56,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 2, "workers for both tools")
 	flag.IntVar(&c.runs, "runs", 3, "runs per case; the median is reported")
 	flag.IntVar(&c.add, "add", 10, "packages added for the incremental case")
+	flag.BoolVar(&c.database, "database", false, "both tools also write the sqlite databases (createrepo_c's 0.17 default, kojira -d)")
 	flag.Parse()
 	if err := run(ctx, c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "repogen-bench:", err)
@@ -96,16 +99,20 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if len(list) != c.n {
 		return fmt.Errorf("%s has %d packages, want %d (remove it or pass -n %d)", c.corpus, len(list), c.n, len(list))
 	}
-	fmt.Fprintf(out, "corpus %s: %d packages, %.1f MiB; %d workers; %d runs per case (median)\n",
-		c.corpus, len(list), float64(bytes)/(1<<20), c.workers, c.runs)
+	fmt.Fprintf(out, "corpus %s: %d packages, %.1f MiB; %d workers; %d runs per case (median); %s\n",
+		c.corpus, len(list), float64(bytes)/(1<<20), c.workers, c.runs, map[bool]string{false: "no databases", true: "with sqlite databases"}[c.database])
 	fmt.Fprintf(out, "load before: %s\n", loadavg())
 
 	w := strconv.Itoa(c.workers)
 	repodata := filepath.Join(c.corpus, "repodata")
-	cr := []string{c.createrpo, "--no-database", "--quiet", "--workers", w, c.corpus}
-	crUpd := []string{c.createrpo, "--no-database", "--quiet", "--update", "--workers", w, c.corpus}
-	kj := []string{c.kojira, "createrepo", "--quiet", "--workers", w, c.corpus}
-	kjUpd := []string{c.kojira, "createrepo", "--quiet", "--update", "--workers", w, c.corpus}
+	db := "--no-database"
+	if c.database {
+		db = "--database"
+	}
+	cr := []string{c.createrpo, db, "--quiet", "--workers", w, c.corpus}
+	crUpd := []string{c.createrpo, db, "--quiet", "--update", "--workers", w, c.corpus}
+	kj := []string{c.kojira, "createrepo", db, "--quiet", "--workers", w, c.corpus}
+	kjUpd := []string{c.kojira, "createrepo", db, "--quiet", "--update", "--workers", w, c.corpus}
 
 	clean := func() error {
 		for _, d := range []string{repodata, filepath.Join(c.corpus, ".repodata")} {

@@ -14,7 +14,8 @@ func TestRunSubcommands(t *testing.T) {
 		{nil, "no subcommand"},
 		{[]string{"frobnicate"}, `unknown subcommand "frobnicate"`},
 		{[]string{"createrepo"}, "no package directory"},
-		{[]string{"createrepo", "-d", "x"}, "sqlite"},
+		{[]string{"createrepo", "-d", "x"}, "package directory"},
+		{[]string{"createrepo", "-d", "--no-database", "x"}, "exclude each other"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), tt.args)

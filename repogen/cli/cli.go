@@ -19,28 +19,29 @@ import (
 
 // Config is the parsed command line of `kojira createrepo`.
 type Config struct {
-	Dir            string
-	Pkglist        string
-	GroupFile      string
-	OutputDir      string
-	Update         bool
-	UpdateMDPath   string
-	SkipStat       bool
-	Workers        int
-	ChangelogLimit int
-	Checksum       string
-	CompressType   string
-	Revision       string
-	SimpleNames    bool
-	UniqueNames    bool
-	SkipBad        bool
-	ErrorExitVal   bool
-	NoDatabase     bool
-	Database       bool
-	JSONProgress   bool
-	NoProgress     bool
-	Quiet          bool
-	Verbose        bool
+	Dir             string
+	Pkglist         string
+	GroupFile       string
+	OutputDir       string
+	Update          bool
+	UpdateMDPath    string
+	SkipStat        bool
+	Workers         int
+	ChangelogLimit  int
+	Checksum        string
+	CompressType    string
+	GeneralCompress string
+	Revision        string
+	SimpleNames     bool
+	UniqueNames     bool
+	SkipBad         bool
+	ErrorExitVal    bool
+	NoDatabase      bool
+	Database        bool
+	JSONProgress    bool
+	NoProgress      bool
+	Quiet           bool
+	Verbose         bool
 }
 
 // changelogUnset marks --changelog-limit as not given.
@@ -50,15 +51,29 @@ const changelogUnset = -1 << 31
 const Usage = `usage: kojira createrepo [options] DIR
 
 Writes yum/dnf repository metadata (DIR/repodata or OUTPUTDIR/repodata) for
-the RPM packages under DIR, like createrepo_c --no-database. Packages stream
-through a fixed number of workers, so memory stays flat whatever the number
-of packages. The new repodata replaces the old one in a single rename at the
-end: a failed or killed run leaves the previous repodata in place, and the
-next run removes what it left behind.
+the RPM packages under DIR, like createrepo_c 0.17: primary, filelists and
+other as XML, and with -d/--database the sqlite databases that EL7-era yum
+reads too (by default they are not written, as createrepo_c >= 1.0 does).
+Packages stream through a fixed number of workers, so memory stays flat
+whatever the number of packages. The new repodata replaces the old one in a
+single rename at the end: a failed or killed run leaves the previous
+repodata in place, and the next run removes what it left behind.
 
-A package that cannot be read (truncated, not an RPM, absurd header sizes,
-unreadable) fails the run and is named; with --skip-bad it is left out and
-named instead.
+A package that cannot be read (truncated, including cut inside its payload:
+its length must be what its signature header records; not an RPM; absurd
+header sizes; unreadable) fails the run: every bad package is named (the
+first 100, then a count) and nothing is published. With --skip-bad they are
+left out and named instead.
+
+Compression, as createrepo_c: --compress-type applies to the sqlite
+databases (bz2 by default) and to the group file's compressed copy (gz by
+default); --general-compress-type applies to everything, the XML files (gz
+by default) included, and takes precedence. zstd goes beyond createrepo_c
+0.17, which does not know it.
+
+A run holds an flock on OUTPUTDIR/.repodata.lock and removes that file when
+it ends; a killed run can leave it behind, unlocked, which does not block
+the next run.
 
 Memory: the garbage collector runs with GOGC=50 unless GOGC is set.
 
@@ -89,14 +104,15 @@ func NewFlagSet(c *Config, errOut io.Writer) *flag.FlagSet {
 	c.ChangelogLimit = changelogUnset
 	fs.Var(changelogFlag{&c.ChangelogLimit}, "changelog-limit", "keep only the `N` newest changelog entries (default 10; -1 keeps all)")
 	str(&c.Checksum, "checksum,s", "checksum `TYPE`: sha256 (default), sha1, sha224, sha384, sha512, md5")
-	str(&c.CompressType, "compress-type,general-compress-type", "metadata compression `TYPE`: gz (default), zstd, xz, none")
+	str(&c.CompressType, "compress-type", "compression `TYPE` of the sqlite databases (default bz2) and of the group file's copy (default gz): gz, bz2, zstd, xz, none")
+	str(&c.GeneralCompress, "general-compress-type", "compression `TYPE` of every metadata file, the XML included (default gz): gz, bz2, zstd, xz, none")
 	str(&c.Revision, "revision", "repomd.xml revision (default: current Unix time)")
 	boolean(&c.SimpleNames, "simple-md-filenames", "name files primary.xml.gz instead of CHECKSUM-primary.xml.gz")
 	boolean(&c.UniqueNames, "unique-md-filenames", "name files CHECKSUM-primary.xml.gz (the default)")
 	boolean(&c.SkipBad, "skip-bad", "leave out packages that cannot be read, naming them, instead of failing")
 	boolean(&c.ErrorExitVal, "error-exit-val", "exit with status 2 when packages were skipped (failing without --skip-bad is the default)")
-	boolean(&c.NoDatabase, "no-database", "write no sqlite databases (the default and only mode)")
-	boolean(&c.Database, "database,d", "not supported: sqlite databases are not written")
+	boolean(&c.NoDatabase, "no-database", "write no sqlite databases (the default)")
+	boolean(&c.Database, "database,d", "also write the sqlite databases (primary_db, filelists_db, other_db), as createrepo_c 0.17 does by default")
 	boolean(&c.JSONProgress, "json-progress", "print progress and the result as JSON lines on standard output")
 	boolean(&c.NoProgress, "no-progress", "no progress bar on a terminal")
 	boolean(&c.Quiet, "quiet,q", "print only errors")
@@ -148,8 +164,8 @@ func Parse(args []string, errOut io.Writer) (*Config, error) {
 	default:
 		return nil, fmt.Errorf("one package directory expected, got %d: %s", len(pos), strings.Join(pos, " "))
 	}
-	if c.Database {
-		return nil, errors.New("--database: sqlite databases are not supported; dnf does not need them (createrepo_c >= 1.0 does not write them by default)")
+	if c.Database && c.NoDatabase {
+		return nil, errors.New("--database and --no-database exclude each other")
 	}
 	if c.SimpleNames && c.UniqueNames {
 		return nil, errors.New("--simple-md-filenames and --unique-md-filenames exclude each other")
@@ -184,11 +200,27 @@ func (c *Config) Options() (repogen.Options, error) {
 		SkipStat:    c.SkipStat,
 		SkipBad:     c.SkipBad,
 	}
-	comp, err := repogen.ParseCompression(c.CompressType)
-	if err != nil {
-		return o, fmt.Errorf("--compress-type: %w", err)
+	o.Database = c.Database
+	// As createrepo_c: --compress-type is for the databases and the group
+	// file, --general-compress-type for everything and wins.
+	for _, f := range []struct {
+		flag, value string
+		dst         []*repogen.Compression
+	}{
+		{"--compress-type", c.CompressType, []*repogen.Compression{&o.DatabaseCompression, &o.GroupCompression}},
+		{"--general-compress-type", c.GeneralCompress, []*repogen.Compression{&o.Compression, &o.DatabaseCompression, &o.GroupCompression}},
+	} {
+		if f.value == "" {
+			continue
+		}
+		comp, err := repogen.ParseCompression(f.value)
+		if err != nil {
+			return o, fmt.Errorf("%s: %w", f.flag, err)
+		}
+		for _, d := range f.dst {
+			*d = comp
+		}
 	}
-	o.Compression = comp
 	switch {
 	case c.ChangelogLimit == changelogUnset:
 	case c.ChangelogLimit == 0:

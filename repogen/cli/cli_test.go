@@ -35,7 +35,8 @@ func TestParse(t *testing.T) {
 			func(c *Config) bool { return c.Checksum == "sha1" && c.CompressType == "zstd" && c.ChangelogLimit == 5 }, ""},
 		{"no directory", []string{"--update"}, nil, "no package directory"},
 		{"two directories", []string{"a", "b"}, nil, "one package directory expected"},
-		{"database", []string{"-vd", "a"}, nil, "sqlite"},
+		{"database", []string{"-vd", "a"}, func(c *Config) bool { return c.Database && c.Verbose }, ""},
+		{"database and no database", []string{"-d", "--no-database", "a"}, nil, "exclude each other"},
 		{"unknown flag", []string{"--frobnicate", "a"}, nil, "frobnicate"},
 		{"bad number", []string{"--workers", "many", "a"}, nil, "invalid value"},
 		{"both name styles", []string{"--simple-md-filenames", "--unique-md-filenames", "a"}, nil, "exclude each other"},
@@ -65,7 +66,8 @@ func TestParseHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("Parse(--help) = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"usage: kojira createrepo", "-update", "-skip-bad", "-json-progress"} {
+	for _, want := range []string{"usage: kojira createrepo", "-update", "-skip-bad", "-json-progress",
+		"-database", "-general-compress-type", "signature header", ".repodata.lock"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
@@ -87,8 +89,21 @@ func TestOptions(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", Config{Dir: "d", ChangelogLimit: changelogUnset}, func(o repogen.Options) bool {
-			return o.BaseDir == "d" && o.ChangelogLimit == 0 && o.Compression == repogen.CompressGzip && o.Packages == nil
+			return o.BaseDir == "d" && o.ChangelogLimit == 0 && o.Packages == nil && !o.Database &&
+				o.Compression == "" && o.DatabaseCompression == "" && o.GroupCompression == ""
 		}, ""},
+		// createrepo_c 0.17: --compress-type is for the databases and the
+		// group file only; --general-compress-type for everything, and wins.
+		{"compress-type", Config{Dir: "d", CompressType: "xz", Database: true, ChangelogLimit: changelogUnset}, func(o repogen.Options) bool {
+			return o.Database && o.Compression == "" && o.DatabaseCompression == repogen.CompressXZ && o.GroupCompression == repogen.CompressXZ
+		}, ""},
+		{"general-compress-type", Config{Dir: "d", GeneralCompress: "bz2", ChangelogLimit: changelogUnset}, func(o repogen.Options) bool {
+			return o.Compression == repogen.CompressBzip2 && o.DatabaseCompression == repogen.CompressBzip2 && o.GroupCompression == repogen.CompressBzip2
+		}, ""},
+		{"general-compress-type wins", Config{Dir: "d", CompressType: "xz", GeneralCompress: "gz", ChangelogLimit: changelogUnset}, func(o repogen.Options) bool {
+			return o.Compression == repogen.CompressGzip && o.DatabaseCompression == repogen.CompressGzip && o.GroupCompression == repogen.CompressGzip
+		}, ""},
+		{"bad general compression", Config{Dir: "d", GeneralCompress: "lzip", ChangelogLimit: changelogUnset}, nil, "--general-compress-type"},
 		{"changelog 0 means none", Config{Dir: "d", ChangelogLimit: 0}, func(o repogen.Options) bool { return o.ChangelogLimit == repogen.ChangelogNone }, ""},
 		{"changelog -1 means all", Config{Dir: "d", ChangelogLimit: -1}, func(o repogen.Options) bool { return o.ChangelogLimit == repogen.ChangelogAll }, ""},
 		{"changelog -5", Config{Dir: "d", ChangelogLimit: -5}, nil, "--changelog-limit"},
@@ -241,5 +256,39 @@ func TestBarEdgeCases(t *testing.T) {
 	}
 	if got := bar(3, 10, 1.5, 4.6); !strings.Contains(got, "3/10  30%") || !strings.Contains(got, "ETA 5s") {
 		t.Errorf("bar(3, 10) = %q", got)
+	}
+}
+
+// TestRunDatabase: -d writes the three databases, bz2-compressed, next to
+// the gzip'd XML; --compress-type changes only the databases.
+func TestRunDatabase(t *testing.T) {
+	dir := corpus(t, 6)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-d"}, []string{"primary.xml.gz", "primary.sqlite.bz2", "filelists.sqlite.bz2", "other.sqlite.bz2"}},
+		{[]string{"-d", "--compress-type", "xz"}, []string{"primary.xml.gz", "primary.sqlite.xz", "other.sqlite.xz"}},
+		{[]string{"--general-compress-type", "xz"}, []string{"primary.xml.xz", "other.xml.xz"}},
+	} {
+		c, err := Parse(append(append([]string{"--quiet"}, tt.args...), dir), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Run(context.Background(), c, io.Discard, io.Discard); err != nil {
+			t.Fatalf("Run %v = %v", tt.args, err)
+		}
+		repomd, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(string(repomd), "-"+w+`"`) {
+				t.Errorf("%v: repomd.xml has no %s", tt.args, w)
+			}
+		}
+		if db := strings.Contains(string(repomd), "<database_version>10</database_version>"); db != (tt.args[0] == "-d") {
+			t.Errorf("%v: database_version present = %v", tt.args, db)
+		}
 	}
 }
