@@ -38,9 +38,10 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u"); \
 	done
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/koji-hub $(DESTDIR)$(SYSCONFDIR)/kojid
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/koji-hub $(DESTDIR)$(SYSCONFDIR)/kojid $(DESTDIR)$(SYSCONFDIR)/kojira
 	[ -e $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf ] || install -m 0600 dist/hub.conf $(DESTDIR)$(SYSCONFDIR)/koji-hub/hub.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf ] || install -m 0600 dist/kojid.conf $(DESTDIR)$(SYSCONFDIR)/kojid/kojid.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kojira/kojira.conf ] || install -m 0600 dist/kojira.conf $(DESTDIR)$(SYSCONFDIR)/kojira/kojira.conf
 
 cross:
 	GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o bin/linux-arm64/ ./cmd/...
