@@ -50,6 +50,8 @@ type Config struct {
 	MockBootstrapImage bool          `ini:"mock_bootstrap_image" help:"allow tags to use mock.bootstrap_image"`
 	BuildArchCanFail   bool          `ini:"build_arch_can_fail" help:"a failed buildArch does not cancel its siblings"`
 	LiteralTaskArches  []string      `ini:"literal_task_arches" help:"arch globs not turned into canonical arches for subtasks"`
+	CreaterepoUpdate   bool          `ini:"createrepo_update" help:"createrepo tasks update the tag's previous repo, reading only the packages it does not list"`
+	CreaterepoSkipStat bool          `ini:"createrepo_skip_stat" help:"with createrepo_update, a package whose path the previous repo lists is not stat'ed again"`
 
 	Shutdown        string        `ini:"shutdown" help:"kojigo: on SIGTERM, free (hand running tasks back) or finish them"`
 	ShutdownTimeout time.Duration `ini:"shutdown_timeout" help:"kojigo: longest wait for running tasks when shutdown = finish"`
@@ -68,9 +70,8 @@ type Config struct {
 	Plugins                string `ini:"plugins" help:"ignored: no builder plugins"`
 	PluginPath             string `ini:"pluginpath" help:"ignored: no builder plugins"`
 	ChrootTmpdir           string `ini:"chroot_tmpdir" help:"ignored"`
-	CreaterepoSkipStat     string `ini:"createrepo_skip_stat" help:"ignored: repos are kojira's"`
-	CreaterepoUpdate       string `ini:"createrepo_update" help:"ignored: repos are kojira's"`
-	UseCreaterepoC         string `ini:"use_createrepo_c" help:"ignored: repos are kojira's"`
+	UseCreaterepoC         string `ini:"use_createrepo_c" help:"ignored: the repo engine is built in (the same metadata as createrepo_c)"`
+	CopyOldRepodata        string `ini:"copy_old_repodata" help:"ignored: createrepo_update reuses the previous repo's metadata instead"`
 	FailedBuildrootLife    string `ini:"failed_buildroot_lifetime" help:"ignored: task trees are removed when the task ends"`
 	LogTimestamps          string `ini:"log_timestamps" help:"ignored"`
 	MavenRepoIgnore        string `ini:"maven_repo_ignore" help:"ignored: no maven builds"`
@@ -107,7 +108,7 @@ type Config struct {
 func ignoredKeys() []string {
 	return []string{"keepalive", "log_level", "max_retries", "retry_interval", "offline_retry",
 		"offline_retry_interval", "no_ssl_verify", "pkgurl", "plugin", "plugins", "pluginpath",
-		"chroot_tmpdir", "createrepo_skip_stat", "createrepo_update", "use_createrepo_c",
+		"chroot_tmpdir", "use_createrepo_c", "copy_old_repodata",
 		"failed_buildroot_lifetime", "log_timestamps", "maven_repo_ignore", "oz_install_timeout",
 		"task_avail_delay", "timeout", "support_rpm_source_layout", "use_fast_upload", "admin_emails",
 		"from_addr", "smtphost", "ccache", "host_principal_format", "keytab", "krb_canon_host",
@@ -149,6 +150,9 @@ func DefaultConfig() Config {
 		Shutdown:        ShutdownFree,
 		ShutdownTimeout: 0,
 		CancelPoll:      2 * time.Second,
+
+		CreaterepoUpdate:   true,
+		CreaterepoSkipStat: true,
 	}
 }
 

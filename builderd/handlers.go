@@ -39,6 +39,8 @@ func handlers() map[string]handler {
 		"buildSRPMFromSCM": srpmHandler{},
 		"buildArch":        buildArchHandler{},
 		"tagBuild":         tagBuildHandler{},
+		"newRepo":          newRepoHandler{},
+		"createrepo":       createrepoHandler{},
 	}
 }
 

@@ -59,6 +59,7 @@ func (h *Hub) register() {
 	ms = append(ms, externalRepoMethods()...)
 	ms = append(ms, groupMethods()...)
 	ms = append(ms, repoMethods()...)
+	ms = append(ms, repoProgressMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]
