@@ -47,6 +47,8 @@ func commands() []command {
 		{"add-pkg", "add packages to a tag's package list: add-pkg TAG PKG... --owner USER", runAddPkg},
 		{"list-tagged", "list the builds (or --rpms) in a tag: list-tagged TAG [PKG] [--latest]", runListTagged},
 		{"import-comps", "import a comps.xml's groups and packages into a tag: import-comps FILE TAG [--force]", runImportComps},
+		{"regen-repo", "ask for a current repo of a build tag: regen-repo TAG [--wait] [--make-task] [--debuginfo] [--src]", runRegenRepo},
+		{"wait-repo", "wait until a tag's repo is current or has builds: wait-repo TAG [--build NVR ...] [--request]", runWaitRepo},
 		{"certs", "make the farm's CA and certificates: certs init|hub NAME|host NAME|user NAME|kojira|web|renew FILE", runCerts},
 		{"demo", "run a whole farm on this machine (hub, builders, sample builds): demo [--dir DIR] [--builders N]", runDemo},
 		{"doctor", "check configs, certificates, disk, database and the hub; one sentence per fault: doctor [--config FILE ...] [--json]", runDoctor},
