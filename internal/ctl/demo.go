@@ -33,8 +33,8 @@ output is not a terminal, it prints a plain report instead and runs until
 Ctrl-C. Everything lives in DIR: the database, certificates, configs,
 logs (DIR/logs) and a koji client profile [%s] in DIR/koji.conf.
 Running the same command again resumes.
-kojihub and kojid must be next to kojictl or in PATH (make builds all three
-into bin/).
+kojihub, kojid and kojira must be next to kojictl or in PATH
+(make builds them all into bin/).
 
 flags:
 `, demo.Tag, demo.BuildTag, demo.Target, demo.ProfileName)

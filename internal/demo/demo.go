@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,11 +20,12 @@ import (
 // stopGrace is how long a daemon gets to stop after SIGTERM.
 const stopGrace = 15 * time.Second
 
-// Run is `kojictl demo`: it prepares the state directory, starts the hub and
-// the builders, sets up the tag, target and packages, submits the sample
-// builds that have not succeeded yet, and reports what happens until ctx
-// ends. Then it stops every child (SIGTERM, a grace period, then the
-// process group is killed) and returns nil.
+// Run is `kojictl demo`: it prepares the state directory, starts the hub,
+// the builders (also in the createrepo channel) and kojira, sets up the
+// tag, target and packages, submits the sample builds that have not
+// succeeded yet, requests the build tag's repo once they are done, and
+// reports what happens until ctx ends. Then it stops every child (SIGTERM,
+// a grace period, then the process group is killed) and returns nil.
 func Run(ctx context.Context, opts Options) error {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -36,6 +38,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	kojidBin, err := findBinary("kojid", o.BinDir)
+	if err != nil {
+		return err
+	}
+	kojiraBin, err := findBinary("kojira", o.BinDir)
 	if err != nil {
 		return err
 	}
@@ -71,6 +77,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	if err := writeFileAtomic(l.clientConf(), []byte(clientConf(l, hubURL)), 0o600); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(l.kojiraConf(), []byte(kojiraConf(l, hubURL)), 0o600); err != nil {
 		return err
 	}
 	minspace := minspaceMB(freeBytes(l.dir))
@@ -124,11 +133,24 @@ func Run(ctx context.Context, opts Options) error {
 		o.Logger.Debug("started", "component", "demo", "daemon", n, "pid", c.cmd.Process.Pid, "log", c.log)
 	}
 	fmt.Fprintf(out, "kojigo demo: builders: %d (%s), logs in %s\n", o.Builders, arch, l.logs())
+	// kojira last: it is stopped first, and logs out while the hub still
+	// answers. Should kojictl die, it is killed like a kojid (it would
+	// retry its logout on a hub that is going away); the next run's
+	// --force-lock takes its session over.
+	kojira, err := startChild("kojira", filepath.Join(l.logs(), "kojira.log"), syscall.SIGKILL, kojiraBin,
+		"-c", l.kojiraConf(), "--force-lock")
+	if err != nil {
+		return err
+	}
+	children = append(children, kojira)
+	o.Logger.Debug("started", "component", "demo", "daemon", "kojira", "pid", kojira.cmd.Process.Pid, "log", kojira.log)
+	fmt.Fprintf(out, "kojigo demo: kojira: turns repo requests into newRepo tasks every %d s (log %s)\n", int(kojiraSleep/time.Second), kojira.log)
 	fmt.Fprintf(out, "kojigo demo: client profile [%s] in %s\n", ProfileName, l.clientConf())
 	fmt.Fprintf(out, "kojigo demo:   kojictl -p %s --config %s list-hosts --health\n", ProfileName, l.clientConf())
 	fmt.Fprintf(out, "kojigo demo:   koji -p %s -c %s list-tasks\n", ProfileName, l.clientConf())
 
-	w := &watcher{out: out, admin: admin, l: l, st: &st, children: children, log: o.Logger}
+	dnf, _ := exec.LookPath("dnf")
+	w := &watcher{out: out, admin: admin, l: l, st: &st, children: children, log: o.Logger, arch: arch, dnf: dnf}
 	if console {
 		report, err := os.OpenFile(filepath.Join(l.logs(), "demo.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -170,7 +192,8 @@ func runConsole(ctx context.Context, o Options, w *watcher, l layout) error {
 	return err
 }
 
-// stopAll stops the builders first, then the hub.
+// stopAll stops the children in the reverse order of their start: kojira,
+// the builders, then the hub.
 func stopAll(out io.Writer, children []*child) {
 	if len(children) == 0 {
 		return

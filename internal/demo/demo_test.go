@@ -15,6 +15,7 @@ import (
 	"kojigo/internal/doctor"
 	"kojigo/internal/kojiconf"
 	"kojigo/internal/pki"
+	"kojigo/kojira"
 )
 
 func TestOptionsDefaultsAndHostileInput(t *testing.T) {
@@ -93,14 +94,22 @@ func TestOptionsDefaultsAndHostileInput(t *testing.T) {
 // TestRunRefusesBadOptionsBeforeTouchingAnything: a bad option changes nothing.
 func TestRunRefusesBadOptionsBeforeTouchingAnything(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
+	noKojira := t.TempDir() // an old bin/: kojihub and kojid, no kojira
+	for _, n := range []string{"kojihub", "kojid"} {
+		os.WriteFile(filepath.Join(noKojira, n), []byte("#!/bin/sh\nexit 1\n"), 0o755)
+	}
 	for _, o := range []Options{
 		{Dir: dir, Builders: -3},
 		{Dir: dir, Listen: "192.0.2.1:80"},
 		{Dir: dir, BinDir: t.TempDir()}, // no kojihub there
+		{Dir: dir, BinDir: noKojira},
 	} {
 		err := Run(context.Background(), o)
 		if err == nil {
 			t.Fatalf("Run(%+v) = nil", o)
+		}
+		if o.BinDir == noKojira && !strings.Contains(err.Error(), "kojira not found in "+noKojira) {
+			t.Errorf("Run without kojira = %v, want it to say kojira is not found", err)
 		}
 		if _, serr := os.Stat(dir); serr == nil {
 			t.Fatalf("Run(%+v) failed (%v) but made %s", o, err, dir)
@@ -209,6 +218,25 @@ func TestConfigsLoad(t *testing.T) {
 	}
 	if hc.DSN() != l.dsn() || hc.TLSClientCA != l.ca() || hc.KojiDir != l.topdir() {
 		t.Errorf("hub.conf read back as %+v", hc)
+	}
+
+	os.WriteFile(l.kojiraConf(), []byte(kojiraConf(l, hubURL)), 0o600)
+	rc, warns, err := kojira.LoadConfig(l.kojiraConf(), kojiconf.Options{Environ: func() []string { return nil }})
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("kojira.conf: %v %v", err, warns)
+	}
+	if err := rc.Validate(); err != nil {
+		t.Fatalf("kojira.conf: %v", err)
+	}
+	if rc.Server != hubURL+"/kojihub" || rc.TopDir != l.topdir() || rc.Cert != l.pem(KojiraUser) || rc.ServerCA != l.ca() ||
+		rc.SleepTime != kojiraSleep || rc.User != "" {
+		t.Errorf("kojira.conf read back as %+v", rc)
+	}
+	if _, err := os.Stat(rc.Cert); err != nil {
+		t.Errorf("kojira's certificate: %v", err)
+	}
+	if fi, err := os.Stat(l.repos()); err != nil || !fi.IsDir() {
+		t.Errorf("topdir/repos, which the builders must read for repo tasks: %v", err)
 	}
 
 	os.WriteFile(l.clientConf(), []byte(clientConf(l, hubURL)), 0o600)

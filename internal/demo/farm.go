@@ -111,9 +111,26 @@ func setupFarm(ctx context.Context, c caller, builders int, arch string) error {
 				return err
 			}
 		}
+		// every builder also makes repos (newRepo, createrepo tasks)
+		chans, err := call("listChannels", kojiclient.Kw{"hostID": n})
+		if err != nil {
+			return err
+		}
+		subscribed := false
+		for _, ch := range asList(chans) {
+			subscribed = subscribed || fmt.Sprint(asMap(ch)["name"]) == repoChannel
+		}
+		if !subscribed {
+			if _, err := call("addHostToChannel", n, repoChannel); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
+
+// repoChannel is the channel of the repo tasks.
+const repoChannel = "createrepo"
 
 // tracked is a build task the demo follows.
 type tracked struct {
@@ -132,8 +149,11 @@ type watcher struct {
 	st       *state
 	children []*child
 	log      *slog.Logger
+	arch     string // the build tag's arch: the repo's arch directory
+	dnf      string // dnf's path, for the line that reads the repo; "": not printed
 
 	builds    []*tracked
+	repo      repoWatch
 	hosts     map[string]string // host name → last line printed
 	hostNames map[int64]string
 	exited    map[string]bool
@@ -309,6 +329,14 @@ func (w *watcher) poll(ctx context.Context) error {
 		w.printf("kojigo demo: all sample builds finished%s: %s", took, strings.Join(parts, ", "))
 		w.printf("kojigo demo: install what was built: ls %s/packages/*/*/*/*/", w.l.topdir())
 	}
+	if w.finished && !w.repo.done {
+		if err := w.pollRepo(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.printf("kojigo demo: hub: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -391,43 +419,11 @@ func gib(n int64) string { return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30)) }
 // pollBuild prints the state changes of a build's task tree, and the end
 // of the failed build's log.
 func (w *watcher) pollBuild(ctx context.Context, b *tracked) error {
-	info, err := w.admin.Call(ctx, "getTaskInfo", b.id)
+	root, children, err := w.taskTree(ctx, b.id)
 	if err != nil {
-		return fmt.Errorf("getTaskInfo %d: %w", b.id, err)
+		return err
 	}
-	kids, err := w.admin.Call(ctx, "getTaskChildren", b.id)
-	if err != nil {
-		return fmt.Errorf("getTaskChildren %d: %w", b.id, err)
-	}
-	tasks := []map[string]any{asMap(info)}
-	var children []map[string]any
-	for _, k := range asList(kids) {
-		children = append(children, asMap(k))
-	}
-	sort.Slice(children, func(i, j int) bool { return asInt(children[i]["id"]) < asInt(children[j]["id"]) })
-	tasks = append(tasks, children...)
-	allFinal := true
-	for i, t := range tasks {
-		id, st := asInt(t["id"]), asInt(t["state"])
-		allFinal = allFinal && final(st)
-		if prev, ok := b.states[id]; ok && prev == st {
-			continue
-		}
-		b.states[id] = st
-		indent, what := "", fmt.Sprintf("%s %s", t["method"], b.pkg.Package)
-		if i > 0 {
-			indent = "  "
-			what = fmt.Sprintf("%s %s %v", t["method"], b.pkg.Package, t["arch"])
-		}
-		line := fmt.Sprintf("%stask %d %s: %s", indent, id, what, stateName(st))
-		if host := w.hostNames[asInt(t["host_id"])]; host != "" && (st == taskOpen || st == taskAssigned || final(st)) {
-			line += " on " + host
-		}
-		if i == 0 && st == taskClosed {
-			line += fmt.Sprintf(", tagged into %s", Tag)
-		}
-		w.printf("%s", line)
-	}
+	allFinal := w.printTree(root, children, b.states, b.pkg.Package, ", tagged into "+Tag)
 	if !allFinal || !final(b.states[b.id]) {
 		return nil
 	}
@@ -439,15 +435,71 @@ func (w *watcher) pollBuild(ctx context.Context, b *tracked) error {
 	return nil
 }
 
+// taskTree returns a task and its children, oldest first.
+func (w *watcher) taskTree(ctx context.Context, id int64) (root map[string]any, children []map[string]any, err error) {
+	info, err := w.admin.Call(ctx, "getTaskInfo", id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("getTaskInfo %d: %w", id, err)
+	}
+	kids, err := w.admin.Call(ctx, "getTaskChildren", id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("getTaskChildren %d: %w", id, err)
+	}
+	for _, k := range asList(kids) {
+		children = append(children, asMap(k))
+	}
+	sort.Slice(children, func(i, j int) bool { return asInt(children[i]["id"]) < asInt(children[j]["id"]) })
+	return asMap(info), children, nil
+}
+
+// printTree prints the state changes of a task and its children since
+// states (task id → last state printed, updated), naming subject; a CLOSED
+// root gets closedNote. It reports whether every task is final.
+func (w *watcher) printTree(root map[string]any, children []map[string]any, states map[int64]int64, subject, closedNote string) bool {
+	allFinal := true
+	for i, t := range append([]map[string]any{root}, children...) {
+		id, st := asInt(t["id"]), asInt(t["state"])
+		allFinal = allFinal && final(st)
+		if prev, ok := states[id]; ok && prev == st {
+			continue
+		}
+		states[id] = st
+		indent, what := "", fmt.Sprintf("%s %s", t["method"], subject)
+		if i > 0 {
+			// a createrepo task runs as noarch; its label is the
+			// repo's arch it makes
+			indent = "  "
+			arch := t["arch"]
+			if l, ok := t["label"].(string); ok && l != "" && t["method"] == "createrepo" {
+				arch = l
+			}
+			what = fmt.Sprintf("%s %s %v", t["method"], subject, arch)
+		}
+		line := fmt.Sprintf("%stask %d %s: %s", indent, id, what, stateName(st))
+		if host := w.hostNames[asInt(t["host_id"])]; host != "" && (st == taskOpen || st == taskAssigned || final(st)) {
+			line += " on " + host
+		}
+		if i == 0 && st == taskClosed {
+			line += closedNote
+		}
+		w.printf("%s", line)
+	}
+	return allFinal
+}
+
+// faultText is the message of a task's fault as the hub gave it.
+func faultText(err error) string {
+	var f *kojiclient.Fault
+	if errors.As(err, &f) {
+		return f.String
+	}
+	return err.Error()
+}
+
 // reportFailure prints why a build failed and the end of its build.log.
 func (w *watcher) reportFailure(ctx context.Context, b *tracked, children []map[string]any) {
 	if _, err := w.admin.Call(ctx, "getTaskResult", b.id); err != nil {
-		msg := err.Error()
-		var f *kojiclient.Fault
-		if errors.As(err, &f) {
-			msg = f.String
-		}
-		w.printf("build %s failed:\n    %s", b.pkg.Package, firstLines(strings.TrimSpace(msg), 8))
+		w.printf("build %s failed:\n    %s", b.pkg.Package, firstLines(strings.TrimSpace(faultText(err)), 8))
 	}
 	for _, c := range children {
 		if asInt(c["state"]) != taskFailed {

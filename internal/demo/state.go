@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"kojigo/db"
 	"kojigo/internal/pki"
@@ -33,6 +34,8 @@ func (l layout) topdir() string          { return filepath.Join(l.dir, "topdir")
 func (l layout) logs() string            { return filepath.Join(l.dir, "logs") }
 func (l layout) hubConf() string         { return filepath.Join(l.dir, "hub.conf") }
 func (l layout) clientConf() string      { return filepath.Join(l.dir, "koji.conf") }
+func (l layout) kojiraConf() string      { return filepath.Join(l.dir, "kojira.conf") }
+func (l layout) repos() string           { return filepath.Join(l.topdir(), "repos") }
 func (l layout) stateFile() string       { return filepath.Join(l.dir, "state.json") }
 func (l layout) srpms() string           { return filepath.Join(l.dir, "srpms") }
 func (l layout) builder(n string) string { return filepath.Join(l.dir, "builders", n) }
@@ -100,7 +103,8 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 
 // makeDirs creates the directory tree.
 func makeDirs(l layout, builders int) error {
-	dirs := []string{l.dir, l.topdir(), l.logs(), l.srpms()}
+	// topdir/repos now: the builders refuse repo tasks until they can read it
+	dirs := []string{l.dir, l.topdir(), l.repos(), l.logs(), l.srpms()}
 	for i := 1; i <= builders; i++ {
 		b := l.builder(builderName(i))
 		dirs = append(dirs, filepath.Join(b, "work"), filepath.Join(b, "mock"))
@@ -237,6 +241,24 @@ sleeptime = 2
 ; the demo shares its machine: do not refuse work for load
 maxload = 0
 `, hubURL, hubURL, l.topdir(), filepath.Join(b, "work"), filepath.Join(b, "mock"), name, l.pem(name), l.ca(), minspaceMB)
+}
+
+// kojiraSleep is kojira's sleeptime in the demo: a repo request becomes a
+// newRepo task within two seconds (Koji's default is 15).
+const kojiraSleep = 2 * time.Second
+
+// kojiraConf is kojira's kojira.conf: the demo's kojira user, a pass every
+// kojiraSleep.
+func kojiraConf(l layout, hubURL string) string {
+	return fmt.Sprintf(`# written by kojictl demo; rewritten at each start
+[kojira]
+server = %s/kojihub
+topdir = %s
+cert = %s
+serverca = %s
+; the demo is quick: a pass every %d s (Koji: 15)
+sleeptime = %d
+`, hubURL, l.topdir(), l.pem(KojiraUser), l.ca(), int(kojiraSleep/time.Second), int(kojiraSleep/time.Second))
 }
 
 // clientConf is the operator's koji client profile.

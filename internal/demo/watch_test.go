@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/testenv"
@@ -23,14 +26,54 @@ type fakeHub struct {
 	nextTask int64
 	calls    []string
 	uploads  []string
+
+	repoRequest  map[string]any   // repo.request's answer
+	requestErr   error            // repo.request's error
+	checkRequest []map[string]any // repo.checkRequest's answers, in turn (the last repeats)
+	channels     map[string][]any // listChannels by host
+	added        []string         // addHostToChannel calls: host/channel
 }
 
 func (f *fakeHub) Call(ctx context.Context, method string, args ...any) (any, error) {
 	f.calls = append(f.calls, method)
 	switch method {
 	case "listTagged":
+		if len(args) == 1 {
+			var all []any
+			for _, l := range f.tagged {
+				all = append(all, l...)
+			}
+			return all, nil
+		}
 		pkg := args[1].(kojiclient.Kw)["package"].(string)
 		return f.tagged[pkg], nil
+	case "repo.request":
+		if args[0] != BuildTag || args[1].(kojiclient.Kw)["min_event"] != "last" {
+			return nil, fmt.Errorf("repo.request%v, want the build tag and min_event last", args)
+		}
+		return f.repoRequest, f.requestErr
+	case "repo.checkRequest":
+		if len(f.checkRequest) == 0 {
+			return nil, fmt.Errorf("no such request %v", args[0])
+		}
+		v := f.checkRequest[0]
+		if len(f.checkRequest) > 1 {
+			f.checkRequest = f.checkRequest[1:]
+		}
+		return v, nil
+	case "getTag", "getBuildTarget", "getHost": // a farm set up by an earlier run
+		return map[string]any{"id": int64(1)}, nil
+	case "listPackages":
+		var l []any
+		for _, s := range samples() {
+			l = append(l, map[string]any{"package_name": s.Package})
+		}
+		return l, nil
+	case "listChannels":
+		return f.channels[args[0].(kojiclient.Kw)["hostID"].(string)], nil
+	case "addHostToChannel":
+		f.added = append(f.added, args[0].(string)+"/"+args[1].(string))
+		return nil, nil
 	case "getTaskInfo":
 		if t, ok := f.tasks[args[0].(int64)]; ok {
 			return t, nil
@@ -115,7 +158,8 @@ func TestPollPrintsTreeAndFailure(t *testing.T) {
 	f := newFake()
 	f.hosts = []any{map[string]any{"host_id": int64(1), "name": "builder1", "ready": true, "enabled": true, "data": map[string]any{}}}
 	f.tasks[4] = map[string]any{"id": int64(4), "state": int64(taskOpen), "method": "build", "host_id": int64(1)}
-	f.children[4] = []any{map[string]any{"id": int64(6), "state": int64(taskOpen), "method": "buildArch", "arch": "x86_64", "host_id": int64(1)}}
+	f.children[4] = []any{map[string]any{"id": int64(6), "state": int64(taskOpen), "method": "buildArch", "arch": "x86_64", "label": "x86_64", "host_id": int64(1)},
+		map[string]any{"id": int64(9), "state": int64(taskClosed), "method": "tagBuild", "arch": "noarch", "label": "tag", "host_id": int64(1)}}
 	var out bytes.Buffer
 	w := &watcher{out: &out, admin: f, l: layout{dir: t.TempDir()},
 		hosts: map[string]string{}, hostNames: map[int64]string{}, exited: map[string]bool{}}
@@ -140,6 +184,7 @@ func TestPollPrintsTreeAndFailure(t *testing.T) {
 		"host builder1: ready\n",
 		"task 4 build broken: OPEN on builder1\n",
 		"  task 6 buildArch broken x86_64: OPEN on builder1\n",
+		"  task 9 tagBuild broken noarch: CLOSED on builder1\n",
 		"  task 6 buildArch broken x86_64: FAILED on builder1\n",
 		"task 4 build broken: FAILED on builder1\n",
 		"build broken failed:\n    error building package (arch x86_64)\n    last lines of build.log:\n    broken.c:5: error: expected ';'\n",
@@ -191,5 +236,34 @@ func TestPollStopsWhenTheHubExits(t *testing.T) {
 	}
 	if err := h.stop(stopGrace); err != nil {
 		t.Errorf("stop of an exited child: %v", err)
+	}
+}
+
+// TestStopAllStopsInReverse: children are stopped in the reverse order of
+// their start, so kojira (started last) goes first and the hub last.
+func TestStopAllStopsInReverse(t *testing.T) {
+	dir := t.TempDir()
+	order := filepath.Join(dir, "order")
+	var cs []*child
+	for _, n := range []string{"kojihub", "builder1", "kojira"} {
+		log := filepath.Join(dir, n+".log")
+		c, err := startChild(n, log, syscall.SIGKILL, "/bin/sh", "-c",
+			fmt.Sprintf("trap 'echo %s >> %s; exit 0' TERM; echo ready; while :; do sleep 0.05; done", n, order))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(readTail(log, 4096), "ready"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not start", n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	var out bytes.Buffer
+	stopAll(&out, cs)
+	b, _ := os.ReadFile(order)
+	if got := strings.Fields(string(b)); strings.Join(got, " ") != "kojira builder1 kojihub" {
+		t.Errorf("stopped in the order %q, want kojira builder1 kojihub\n%s", got, out.String())
 	}
 }

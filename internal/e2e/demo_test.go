@@ -20,11 +20,14 @@ import (
 // TestDemo runs `kojictl demo --no-tui` as a newcomer would, in a fresh
 // directory: the two sample packages that should build are CLOSED, tagged
 // into demo and install with rpm; the broken one FAILED and its log is
-// shown; Ctrl-C leaves no daemon running; a second run resumes without
-// building anything again.
+// shown; then kojira has the build tag's repo made: it is READY, latest
+// points at it and the real dnf lists both packages from it; Ctrl-C leaves
+// no daemon running, kojira included; a second run resumes without
+// building anything or making the repo again.
 func TestDemo(t *testing.T) {
 	testenv.NeedTool(t, "rpmbuild")
 	testenv.NeedTool(t, "rpm")
+	dnf := testenv.NeedTool(t, "dnf")
 	dir := filepath.Join(t.TempDir(), "demo")
 	kojictl := bin(t, "kojictl")
 
@@ -32,14 +35,22 @@ func TestDemo(t *testing.T) {
 	demo := start(t, "kojictl demo", nil, kojictl, "demo", "--no-tui", "--dir", dir)
 	waitOutput(t, demo, 3*time.Minute, "kojigo demo: all sample builds finished")
 	t.Logf("kojictl demo: all sample builds finished %v after start", time.Since(began).Round(100*time.Millisecond))
+	waitOutput(t, demo, 2*time.Minute, "of demo-build READY with 2 packages")
+	t.Logf("kojictl demo: repo of demo-build READY %v after start", time.Since(began).Round(100*time.Millisecond))
 	out := demo.out.String()
+	_, arch, _ := strings.Cut(out, "kojigo demo: builders: 2 (")
+	arch, _, _ = strings.Cut(arch, ")")
 	for _, want := range []string{
 		"host builder1: ready", "host builder2: ready",
 		"kojigo demo: hub https://127.0.0.1:",
+		"kojigo demo: kojira: turns repo requests into newRepo tasks every 2 s (log " + filepath.Join(dir, "logs", "kojira.log") + ")",
 		"client profile [kojigo-demo] in " + filepath.Join(dir, "koji.conf"),
 		"build hello: submitted", "build greeting: submitted", "build broken: submitted",
 		"buildArch broken", "last lines of build.log of task",
 		"hello CLOSED, greeting CLOSED, broken FAILED (as intended)",
+		"repo demo-build: requested as koji regen-repo does (repo.request ",
+		"newRepo demo-build: CLOSED on builder", "createrepo demo-build " + arch + ": CLOSED on builder",
+		"(greeting-2.1-3.noarch, hello-1.0-1." + arch + ")",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -102,17 +113,61 @@ func TestDemo(t *testing.T) {
 			t.Errorf("not installed: %v", err)
 		}
 	}
+
+	// the build tag's repo is READY, latest points at it, and it is the
+	// one the demo reported
+	repo := asMap(call("getRepo", "demo-build"))
+	repoID := asInt(repo["id"])
+	if repo == nil || asInt(repo["state"]) != 1 {
+		t.Fatalf("getRepo demo-build = %v, want a READY repo", repo)
+	}
+	latest := filepath.Join(dir, "topdir", "repos", "demo-build", "latest")
+	if l, err := os.Readlink(latest); err != nil || l != fmt.Sprint(repoID) {
+		t.Errorf("%s -> %q (%v), want %d", latest, l, err, repoID)
+	}
+	if want := fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 2 packages", repoID); !strings.Contains(out, want) {
+		t.Errorf("demo output lacks %q", want)
+	}
 	c.Logout(ctx)
 
 	// the commands the demo prints work as written
+	var dnfLine string
 	for _, line := range strings.Split(out, "\n") {
+		if l, ok := strings.CutPrefix(line, "kojigo demo:   dnf "); ok {
+			dnfLine = l
+		}
 		cmdline, ok := strings.CutPrefix(line, "kojigo demo:   kojictl ")
 		if !ok {
 			continue
 		}
+		want := "builder1"
+		if strings.Contains(cmdline, " taskinfo ") {
+			want = "createrepo" // the newRepo task with its children
+		}
 		printed := exec.Command(kojictl, strings.Fields(cmdline)...)
-		if b, err := printed.CombinedOutput(); err != nil || !strings.Contains(string(b), "builder1") {
-			t.Errorf("the printed command kojictl %s: %v\n%s", cmdline, err, b)
+		if b, err := printed.CombinedOutput(); err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("the printed command kojictl %s: %v, want %q in\n%s", cmdline, err, want, b)
+		}
+	}
+	// the printed dnf command, kept off this machine's repos and cache,
+	// lists both packages from the repo
+	if dnfLine == "" {
+		t.Errorf("the demo printed no dnf command to read the repo")
+	} else {
+		if !strings.Contains(dnfLine, "file://"+latest+"/"+arch+" ") {
+			t.Errorf("the printed dnf command does not read %s/%s: dnf %s", latest, arch, dnfLine)
+		}
+		root := t.TempDir()
+		args := append([]string{"-q", "--disableplugin=*", "--setopt=reposdir=/dev/null", "--installroot", root,
+			"--setopt=cachedir=" + filepath.Join(root, "cache"), "--releasever=40"}, strings.Fields(dnfLine)...)
+		b, err := exec.Command(dnf, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("dnf %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		for _, pkg := range []string{"hello." + arch, "greeting.noarch"} {
+			if !strings.Contains("\n"+string(b), "\n"+pkg) {
+				t.Errorf("dnf list --available of the demo's repo lacks %s:\n%s", pkg, b)
+			}
 		}
 	}
 	for _, args := range [][]string{{"--batch", "--view", "hosts"}, {"--batch", "--view", "tasks"}} {
@@ -122,31 +177,41 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	// Ctrl-C stops every child
-	if n := len(daemonsIn(dir)); n != 3 {
-		t.Errorf("%d daemons run from %s, want kojihub and 2 kojid", n, dir)
+	// Ctrl-C stops every child, kojira first
+	if d := daemonsIn(dir); len(d) != 4 || !strings.Contains(strings.Join(d, "\n"), "/kojira -c "+filepath.Join(dir, "kojira.conf")) {
+		t.Errorf("daemons run from %s: %q, want kojihub, 2 kojid and kojira", dir, d)
 	}
 	interrupt(t, demo)
 	if left := daemonsIn(dir); len(left) > 0 {
 		t.Fatalf("left running after Ctrl-C: %v", left)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "logs", "kojira.log")); err != nil || !strings.HasSuffix(strings.TrimSpace(string(b)), "msg=stopped component=kojira") ||
+		strings.Contains(string(b), "not reachable") {
+		t.Errorf("kojira did not stop cleanly before the hub (%v):\n%s", err, tail(string(b), 1500))
+	}
 
-	// a second run resumes: nothing built again, the failure shown again
+	// a second run resumes: nothing built again, the failure shown again,
+	// the repo current as it is
 	again := start(t, "kojictl demo again", nil, kojictl, "demo", "--no-tui", "--dir", dir)
 	waitOutput(t, again, time.Minute, "kojigo demo: all sample builds finished")
+	waitOutput(t, again, time.Minute, "of demo-build READY with 2 packages")
 	out = again.out.String()
 	for _, want := range []string{
 		"resuming in " + dir,
 		"build hello: hello-1.0-1 already built and tagged into demo",
 		"build greeting: greeting-2.1-3 already built and tagged into demo",
 		fmt.Sprintf("build broken: following task %d from the previous run (FAILED)", tasks["broken"]),
+		fmt.Sprintf("repo demo-build: repo %d is current", repoID),
+		fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 2 packages", repoID),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second run's output lacks %q", want)
 		}
 	}
-	if strings.Contains(out, "submitted") {
-		t.Errorf("second run submitted a build:\n%s", out)
+	for _, not := range []string{"submitted", "requested", "newRepo demo-build"} {
+		if strings.Contains(out, not) {
+			t.Errorf("second run's output has %q: a build or the repo made again:\n%s", not, out)
+		}
 	}
 	interrupt(t, again)
 	if left := daemonsIn(dir); len(left) > 0 {
@@ -275,8 +340,8 @@ func TestDemoKilled(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	demo := start(t, "kojictl demo", []string{"PATH=" + t.TempDir()}, bin(t, "kojictl"), "demo", "--no-tui", "--builders", "1", "--dir", dir)
 	waitOutput(t, demo, time.Minute, "host builder1: not ready")
-	if n := len(daemonsIn(dir)); n != 2 {
-		t.Fatalf("%d daemons run from %s, want kojihub and kojid", n, dir)
+	if n := len(daemonsIn(dir)); n != 3 {
+		t.Fatalf("%d daemons run from %s, want kojihub, kojid and kojira", n, dir)
 	}
 	demo.cmd.Process.Kill()
 	<-demo.done
