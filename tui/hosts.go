@@ -15,20 +15,15 @@ import (
 
 // hostsView is the hosts list and its detail pane.
 type hostsView struct {
-	all          []farm.Host
-	rows         []farm.Host
-	hidden       int // hosts the filter hides
-	cursor, top  int
-	sortBy       sortKey
-	desc         bool
-	marks        map[string]bool
-	filter       string
-	problemsOnly bool
-	detailOpen   bool
-	detail       *farm.HostDetail
-	detailErr    error
-	now          time.Time
-	snap         *farm.Snapshot
+	all    []farm.Host
+	rows   []farm.Host
+	hidden int // hosts the filter hides
+	list
+	marks     map[string]bool
+	detail    *farm.HostDetail
+	detailErr error
+	now       time.Time
+	snap      *farm.Snapshot
 }
 
 func newHostsView() hostsView { return hostsView{marks: map[string]bool{}} }
@@ -295,37 +290,17 @@ func moveCursor(ks keyMap, k tea.KeyPressMsg, cursor *int, n, page int) bool {
 func (m *Model) hostsKey(k tea.KeyPressMsg) tea.Cmd {
 	v := &m.hosts
 	ks := m.keys
-	prev := v.cursor
-	if moveCursor(ks, k, &v.cursor, len(v.rows), m.listHeight()) {
-		if v.detailOpen && v.cursor != prev {
-			v.detail, v.detailErr = nil, nil
-			if h, ok := v.selected(); ok {
-				return m.hostDetailCmd(h)
-			}
+	detail := func() tea.Cmd {
+		v.detail, v.detailErr = nil, nil
+		if h, ok := v.selected(); ok {
+			return m.hostDetailCmd(h)
 		}
 		return nil
 	}
-	resort := func(s sortKey) {
-		toggleSort(&v.sortBy, &v.desc, s)
-		v.recompute()
+	if cmd, done := m.listKey(&v.list, k, len(v.rows), v.recompute, detail, sortName, sortState, sortLoad, sortAge); done {
+		return cmd
 	}
 	switch {
-	case key.Matches(k, ks.Back):
-		switch {
-		case v.detailOpen:
-			v.detailOpen = false
-		case v.filter != "":
-			v.setFilter("")
-		case v.problemsOnly:
-			v.problemsOnly = false
-			v.recompute()
-		}
-	case key.Matches(k, ks.Detail):
-		v.detailOpen = !v.detailOpen
-		if h, ok := v.selected(); ok && v.detailOpen {
-			v.detail, v.detailErr = nil, nil
-			return m.hostDetailCmd(h)
-		}
 	case key.Matches(k, ks.Mark):
 		if h, ok := v.selected(); ok {
 			if v.marks[h.Name] {
@@ -337,17 +312,6 @@ func (m *Model) hostsKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(k, ks.ClearMarks):
 		clear(v.marks)
-	case key.Matches(k, ks.Problems):
-		v.problemsOnly = !v.problemsOnly
-		v.recompute()
-	case key.Matches(k, ks.SortName):
-		resort(sortName)
-	case key.Matches(k, ks.SortState):
-		resort(sortState)
-	case key.Matches(k, ks.SortLoad):
-		resort(sortLoad)
-	case key.Matches(k, ks.SortAge):
-		resort(sortAge)
 	case key.Matches(k, ks.Enable):
 		m.openHostsDialog(true)
 	case key.Matches(k, ks.Disable):

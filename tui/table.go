@@ -3,6 +3,8 @@ package tui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -16,13 +18,69 @@ const (
 	sortAge
 )
 
-// toggleSort sorts by s, or reverses the order when already sorted by s.
-func toggleSort(by *sortKey, desc *bool, s sortKey) {
-	if *by == s {
-		*desc = !*desc
-		return
+// list is what the hosts and tasks lists share: cursor and scroll, sort,
+// filter, the problems-only switch and whether the detail pane is open.
+type list struct {
+	cursor, top  int
+	sortBy       sortKey
+	desc         bool
+	filter       string
+	problemsOnly bool
+	detailOpen   bool
+}
+
+// listKey answers the keys both lists answer alike: moving (the open
+// detail pane follows the cursor), Esc (closes the pane, then clears the
+// filter, then the problems-only switch), Enter, ctrl+z and the sort keys
+// of sorts (the same key again reverses). n is the row count, recompute
+// filters and sorts again, detail reads the selected row's detail. It
+// reports whether k was one of them.
+func (m *Model) listKey(l *list, k tea.KeyPressMsg, n int, recompute func(), detail func() tea.Cmd, sorts ...sortKey) (tea.Cmd, bool) {
+	ks := m.keys
+	prev := l.cursor
+	if moveCursor(ks, k, &l.cursor, n, m.listHeight()) {
+		if l.detailOpen && l.cursor != prev {
+			return detail(), true
+		}
+		return nil, true
 	}
-	*by, *desc = s, false
+	switch {
+	case key.Matches(k, ks.Back):
+		switch {
+		case l.detailOpen:
+			l.detailOpen = false
+		case l.filter != "":
+			l.filter = ""
+			recompute()
+		case l.problemsOnly:
+			l.problemsOnly = false
+			recompute()
+		}
+		return nil, true
+	case key.Matches(k, ks.Detail):
+		l.detailOpen = !l.detailOpen
+		if l.detailOpen {
+			return detail(), true
+		}
+		return nil, true
+	case key.Matches(k, ks.Problems):
+		l.problemsOnly = !l.problemsOnly
+		recompute()
+		return nil, true
+	}
+	bindings := map[sortKey]key.Binding{sortName: ks.SortName, sortState: ks.SortState, sortLoad: ks.SortLoad, sortAge: ks.SortAge}
+	for _, s := range sorts {
+		if key.Matches(k, bindings[s]) {
+			if l.sortBy == s {
+				l.desc = !l.desc
+			} else {
+				l.sortBy, l.desc = s, false
+			}
+			recompute()
+			return nil, true
+		}
+	}
+	return nil, false
 }
 
 // column is one column of a list.

@@ -21,18 +21,13 @@ type taskRow struct {
 
 // tasksView lists active and recently finished tasks, as a tree or flat.
 type tasksView struct {
-	snap        *farm.Snapshot
-	rows        []taskRow
-	hidden      int
-	cursor, top int
-	flat        bool
-	sortBy      sortKey // sortState: state then id; sortName: method; sortAge: created
-	desc        bool
-	filter      string
-	failedOnly  bool
-	detailOpen  bool
-	detail      *farm.TaskDetail
-	detailErr   error
+	snap      *farm.Snapshot
+	rows      []taskRow
+	hidden    int
+	list      // sortState: state then id; sortName: method; sortAge: created; problems: failed only
+	flat      bool
+	detail    *farm.TaskDetail
+	detailErr error
 }
 
 func newTasksView() tasksView { return tasksView{} }
@@ -140,7 +135,7 @@ func (v *tasksView) recompute() {
 	}
 	var shown []farm.Task
 	for _, t := range all {
-		if v.failedOnly && t.State != farm.Failed {
+		if v.problemsOnly && t.State != farm.Failed {
 			continue
 		}
 		if f.match(t) {
@@ -277,50 +272,21 @@ func (m *Model) mayActOn(t farm.Task) bool {
 func (m *Model) tasksKey(k tea.KeyPressMsg) tea.Cmd {
 	v := &m.tasks
 	ks := m.keys
-	prev := v.cursor
-	if moveCursor(ks, k, &v.cursor, len(v.rows), m.listHeight()) {
-		if v.detailOpen && v.cursor != prev {
-			v.detail, v.detailErr = nil, nil
-			if t, ok := v.selected(); ok {
-				return m.taskDetailCmd(t.ID)
-			}
+	detail := func() tea.Cmd {
+		v.detail, v.detailErr = nil, nil
+		if t, ok := v.selected(); ok {
+			return m.taskDetailCmd(t.ID)
 		}
 		return nil
 	}
-	resort := func(s sortKey) {
-		toggleSort(&v.sortBy, &v.desc, s)
-		v.recompute()
+	if cmd, done := m.listKey(&v.list, k, len(v.rows), v.recompute, detail, sortName, sortState, sortAge); done {
+		return cmd
 	}
 	t, ok := v.selected()
 	switch {
-	case key.Matches(k, ks.Back):
-		switch {
-		case v.detailOpen:
-			v.detailOpen = false
-		case v.filter != "":
-			v.setFilter("")
-		case v.failedOnly:
-			v.failedOnly = false
-			v.recompute()
-		}
-	case key.Matches(k, ks.Detail):
-		v.detailOpen = !v.detailOpen
-		if ok && v.detailOpen {
-			v.detail, v.detailErr = nil, nil
-			return m.taskDetailCmd(t.ID)
-		}
-	case key.Matches(k, ks.Problems):
-		v.failedOnly = !v.failedOnly
-		v.recompute()
 	case key.Matches(k, ks.Tree):
 		v.flat = !v.flat
 		v.recompute()
-	case key.Matches(k, ks.SortName):
-		resort(sortName)
-	case key.Matches(k, ks.SortState):
-		resort(sortState)
-	case key.Matches(k, ks.SortAge):
-		resort(sortAge)
 	case key.Matches(k, ks.OpenLog) && ok:
 		return m.openTaskLogs(t, "")
 	case key.Matches(k, ks.CancelTask) && ok && m.mayActOn(t):
