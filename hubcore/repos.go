@@ -800,8 +800,19 @@ func mRepoReferences(c *call, a *kojixml.Args) (any, error) {
 
 // tagLastChangeEvent(tag, before=None, inherit=True)
 func mTagLastChangeEvent(c *call, a *kojixml.Args) (any, error) {
+	return tagChangeEvent(c, a, "before", c.hub.tagLastChange)
+}
+
+// tagFirstChangeEvent(tag, after=None, inherit=True)
+func mTagFirstChangeEvent(c *call, a *kojixml.Args) (any, error) {
+	return tagChangeEvent(c, a, "after", c.hub.tagFirstChange)
+}
+
+// tagChangeEvent reads (tag, bound=None, inherit=True) and answers find's
+// event, or None.
+func tagChangeEvent(c *call, a *kojixml.Args, boundName string, find func(*call, db.Tag, *int64, bool) (*int64, error)) (any, error) {
 	info := a.Any(0, "tag")
-	before := a.OptAny(1, "before", nil)
+	bound := a.OptAny(1, boundName, nil)
 	inherit := a.OptBool(2, "inherit", true)
 	if err := a.Done(); err != nil {
 		return nil, err
@@ -811,41 +822,14 @@ func mTagLastChangeEvent(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	var bp *int64
-	if before != nil {
-		n, err := intArg("before", before)
+	if bound != nil {
+		n, err := intArg(boundName, bound)
 		if err != nil {
 			return nil, err
 		}
 		bp = &n
 	}
-	ev, err := c.hub.tagLastChange(c, t, bp, inherit)
-	if err != nil {
-		return nil, err
-	}
-	return optInt(ev), nil
-}
-
-// tagFirstChangeEvent(tag, after=None, inherit=True)
-func mTagFirstChangeEvent(c *call, a *kojixml.Args) (any, error) {
-	info := a.Any(0, "tag")
-	after := a.OptAny(1, "after", nil)
-	inherit := a.OptBool(2, "inherit", true)
-	if err := a.Done(); err != nil {
-		return nil, err
-	}
-	t, err := c.hub.mustTag(c, info)
-	if err != nil {
-		return nil, err
-	}
-	var ap *int64
-	if after != nil {
-		n, err := intArg("after", after)
-		if err != nil {
-			return nil, err
-		}
-		ap = &n
-	}
-	ev, err := c.hub.tagFirstChange(c, t, ap, inherit)
+	ev, err := find(c, t, bp, inherit)
 	if err != nil {
 		return nil, err
 	}
