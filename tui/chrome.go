@@ -169,7 +169,7 @@ func (m *Model) helpLines(height int) []string {
 		out := []string{st.Section.Render(title)}
 		for _, b := range enabled(bs) {
 			h := b.Help()
-			out = append(out, fmt.Sprintf("  %-10s %s", h.Key, h.Desc))
+			out = append(out, fmt.Sprintf("  %-12s %s", h.Key, h.Desc))
 		}
 		return out
 	}

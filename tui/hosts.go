@@ -578,7 +578,11 @@ func (v *hostsView) detailLines(m *Model, width, height int) []string {
 			if i == 3 {
 				break
 			}
-			out = append(out, fmt.Sprintf("  scheduler %s ago: %s", since(v.now, lm.At), clean(lm.Msg)))
+			msg := clean(lm.Msg)
+			if lm.TaskID != 0 {
+				msg = fmt.Sprintf("task %d: %s", lm.TaskID, msg)
+			}
+			out = append(out, fmt.Sprintf("  scheduler %s ago: %s", since(v.now, lm.At), msg))
 		}
 	}
 	sep := st.Dim.Render(strings.Repeat("─", width))

@@ -402,7 +402,7 @@ func (v *tasksView) row(m *Model, r taskRow, cols []column, restW int, selected 
 		// why it waits is what the operator came for: first
 		rest = "waits: " + clean(r.WaitReason) + " · " + rest
 	case r.State == farm.Free && v.snap != nil && !v.snap.Has(farm.PartReasons):
-		rest += " · waits (reason unavailable on this hub)"
+		rest = "waits (reason unavailable on this hub) · " + rest
 	case r.Host != "":
 		rest += " · " + clean(r.Host)
 	}

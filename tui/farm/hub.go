@@ -329,11 +329,17 @@ func requestLabel(method string, req any) string {
 			return lastPathPart(x)
 		case int64:
 			return fmt.Sprint(x)
+		case map[string]any: // a tag as {id, name} (repo.checkQueue's newRepo)
+			return str(x, "name")
 		}
 		return ""
 	}
 	switch method {
-	case "build", "buildSRPMFromSCM", "buildArch", "rebuildSRPM", "buildNotification", "newRepo", "createrepo":
+	case "createrepo": // [repo_id, arch, oldrepo]
+		if len(args) > 1 {
+			return fmt.Sprintf("repo %v %v", args[0], args[1])
+		}
+	case "build", "buildSRPMFromSCM", "buildArch", "rebuildSRPM", "buildNotification", "newRepo":
 		s := first()
 		if method == "build" && len(args) > 1 {
 			if target, ok := args[1].(string); ok && target != "" {

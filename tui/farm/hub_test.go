@@ -205,6 +205,8 @@ func TestRequestLabel(t *testing.T) {
 		{"build", []any{"git+https://src.example.org/rpms/hello.git#abc"}, "hello.git#abc"},
 		{"buildArch", []any{"tasks/3/3/hello-1.0-1.src.rpm", int64(2), "x86_64"}, "hello-1.0-1.src.rpm"},
 		{"newRepo", []any{"f40-build"}, "f40-build"},
+		{"newRepo", []any{map[string]any{"id": int64(2), "name": "f40-build"}, map[string]any{"__starstar": true}}, "f40-build"},
+		{"createrepo", []any{int64(7), "x86_64", nil}, "repo 7 x86_64"},
 		{"tagBuild", []any{int64(1), int64(2)}, "tag 1, build 2"},
 		{"build", nil, ""},
 		{"build", "not a list", ""},
