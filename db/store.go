@@ -254,7 +254,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error) error {
 		s.tasksAdded()
 	}
 	if err != nil {
-		return mapErr(fmt.Errorf("commit: %w", err))
+		return commitErr(err)
 	}
 	return nil
 }

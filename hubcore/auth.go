@@ -1,10 +1,13 @@
 package hubcore
 
 import (
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"kojigo/db"
@@ -42,14 +45,46 @@ func mLogin(c *call, a *kojixml.Args) (any, error) {
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return nil, err
 	}
-	if err != nil || u.PasswordHash == "" || password.Check(u.PasswordHash, pw) != nil {
+	// Verify against a dummy hash when there is no user or no password, so
+	// that a refusal takes as long whether the user exists or not.
+	hash, why := u.PasswordHash, "wrong password"
+	switch {
+	case err != nil:
+		hash, why = dummyHash(), "no such user"
+	case hash == "":
+		hash, why = dummyHash(), "the user has no password (certificate logins only)"
+	}
+	if cerr := c.hub.checkPassword(hash, pw); cerr != nil || why != "wrong password" {
+		if cerr != nil && !errors.Is(cerr, password.ErrMismatch) {
+			why = cerr.Error() + "; set a new password for " + name
+		}
 		c.hub.metrics.loginFailures.WithLabelValues("password").Inc()
+		c.hub.log.Warn("login refused", "user", name, "peer", c.remote, "reason", why)
 		return nil, fault(kojixml.AuthError, "invalid username or password")
 	}
 	if u.Status == db.StatusBlocked {
 		return nil, fault(kojixml.AuthError, "logins by %s are not allowed", u.Name)
 	}
 	return c.hub.openSession(c, u.ID, db.AuthNormal, nil)
+}
+
+// dummyHash is a hash of a random password with the current parameters,
+// checked when a login names no user (or one without a password) so that
+// the refusal costs what a wrong password costs.
+var dummyHash = sync.OnceValue(func() string {
+	var pw [32]byte
+	rand.Read(pw[:])
+	h, err := password.Hash(hex.EncodeToString(pw[:]))
+	if err != nil {
+		panic("password.Hash of a random password: " + err.Error())
+	}
+	return h
+})
+
+// checkPassword runs one password verification and counts it.
+func (h *Hub) checkPassword(hash, pw string) error {
+	h.metrics.passwordChecks.Inc()
+	return password.Check(hash, pw)
 }
 
 // sslLogin(proxyuser=None, proxyauthtype=None, renew=False, exclusive=None):
@@ -172,19 +207,51 @@ func subjectComponent(cert *x509.Certificate, comp string) string {
 // handshakes, so that operators see both in one list, under pki's problem
 // names (the /metrics label).
 func (h *Hub) noteLoginFailure(c *call, name string, problem pki.Problem, why string) {
+	h.keepCertFailure(c, name, "sslLogin refused", problem, why)
+}
+
+// keepCertFailure logs msg with the diagnosis, counts it under its problem
+// and lists it with the refused handshakes.
+func (h *Hub) keepCertFailure(c *call, name, msg string, problem pki.Problem, why string) {
 	f := pki.Failure{Time: time.Now(), RemoteAddr: c.remote, Problem: problem, Message: why, CommonName: name}
 	if c.tls != nil && len(c.tls.PeerCertificates) > 0 {
 		pc := c.tls.PeerCertificates[0]
 		f.Subject, f.CommonName, f.Issuer, f.NotAfter = pc.Subject.String(), pc.Subject.CommonName, pc.Issuer.String(), pc.NotAfter
 	}
-	h.RecordTLSFailure(f)
+	h.recordFailure(msg, f)
+}
+
+// noteNotAHost logs a host method called by a session that is not a host's.
+// The handshake and the login succeeded, so it is not a TLS failure; but a
+// builder whose certificate names no host logs in as a normal user and ends
+// here, so a certificate session is also listed as a name mismatch, where
+// operators look for certificates that do not fit.
+func (h *Hub) noteNotAHost(c *call) {
+	if c.session == nil || c.session.AuthType != db.AuthSSL {
+		h.log.Warn("host method refused: the caller is not a host", "method", c.method, "user", c.user.Name, "peer", c.remote)
+		return
+	}
+	h.keepCertFailure(c, c.user.Name, "host method refused: the caller is not a host", pki.ProblemNameMismatch, fmt.Sprintf(
+		"certificate CN=%s logged in as user %s, which is not a host, and called %s; register it with koji add-host %s ARCH, or issue the builder's certificate for its host name",
+		c.user.Name, c.user.Name, c.method, c.user.Name))
 }
 
 // kojigo.getTLSFailures(): the hub's recent refused handshakes and sslLogins,
 // newest last, each with the one-sentence diagnosis.
+//
+// Admins only: the list holds client addresses and certificate names,
+// which tell an outsider which hosts and users exist and where they are.
+// kojitop shows it to an admin and says why to anyone else.
 func mGetTLSFailures(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
+	}
+	if !c.hasPerm("admin") {
+		who := "you are not logged in"
+		if c.user != nil {
+			who = "logged in as " + c.user.Name
+		}
+		return nil, notAllowed("admin permission required (%s): kojigo.getTLSFailures lists client addresses and certificate names; log in as an admin to see it", who)
 	}
 	h := c.hub
 	h.tlsLog.mu.Lock()

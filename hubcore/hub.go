@@ -48,6 +48,10 @@ type Config struct {
 	SessionRenewalTimeout time.Duration
 	// HealthHistory is how many check-ins are kept per host (default 1440).
 	HealthHistory int
+	// TopdirMinSpace is the free space in bytes below which /healthz says
+	// topdir is degraded and the hub warns (default 8 GiB, kojid's
+	// minspace; negative: not checked) [TopdirMinSpace, MiB]. See topdir.go.
+	TopdirMinSpace int64
 	// Scheduler tunes the hub-side scheduler.
 	Scheduler SchedulerConfig
 	// Repo tunes repo requests and the repo queue (repos.go).
@@ -154,16 +158,6 @@ func noDirListing(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (h *Hub) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := h.store.CheckSchema(ctx); err != nil {
-		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	io.WriteString(w, "ok\n")
 }
 
 // ServeHTTP answers POST /kojihub: an XML-RPC call, or a raw upload when the
@@ -322,8 +316,8 @@ func (h *Hub) newCall(r *http.Request, method string) *call {
 func (h *Hub) dispatch(c *call, name string, params []any, r *http.Request) (result any, ferr *kojixml.Fault) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("panic in method", "method", name, "panic", fmt.Sprint(p))
-			result, ferr = nil, genericErr("internal error in %s; the hub log has the details", name)
+			ref := h.logInternal(name, "panic in method", fmt.Errorf("%v", p))
+			result, ferr = nil, internalFault(name, ref)
 		}
 	}()
 	m, ok := h.methods[name]
@@ -343,7 +337,7 @@ func (h *Hub) dispatch(c *call, name string, params []any, r *http.Request) (res
 	a := kojixml.NewArgs(name, params)
 	res, err := m.fn(c, a)
 	if err != nil {
-		f := toFault(err)
+		f := h.toFault(name, err)
 		if f.Code == kojixml.GenericError || f.Code == kojixml.UnknownError {
 			h.log.Debug("call failed", "method", name, "err", err)
 		}

@@ -18,17 +18,29 @@ import (
 // the process; gauges of tasks and hosts are read from the database at
 // scrape time, so every hub reports the farm's state.
 type metrics struct {
-	reg           *prometheus.Registry
-	calls         *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	loginFailures *prometheus.CounterVec
-	TLSFailures   *prometheus.CounterVec
-	schedRuns     prometheus.Counter
-	schedAssigned prometheus.Counter
+	reg            *prometheus.Registry
+	calls          *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	loginFailures  *prometheus.CounterVec
+	passwordChecks prometheus.Counter
+	TLSFailures    *prometheus.CounterVec
+	schedRuns      prometheus.Counter
+	schedAssigned  prometheus.Counter
+	topdir         *topdirWatch
+	// known reports whether a method name may be a label: only names of
+	// the method table, so that made-up names cannot grow /metrics.
+	known func(method string) bool
 }
 
+// unknownMethod is the label of calls to methods the hub does not have.
+const unknownMethod = "unknown"
+
 func newMetrics(h *Hub) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+	m := &metrics{reg: prometheus.NewRegistry(), topdir: newTopdirWatch(h.cfg.TopDir, h.cfg.TopdirMinSpace, h.log)}
+	m.known = func(name string) bool {
+		_, ok := h.methods[name]
+		return ok || name == rawUploadName
+	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kojihub_calls_total", Help: "XML-RPC calls by method and outcome (ok or the fault code).",
 	}, []string{"method", "outcome"})
@@ -39,12 +51,15 @@ func newMetrics(h *Hub) *metrics {
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kojihub_login_failures_total", Help: "Refused logins by kind (password, ssl).",
 	}, []string{"kind"})
+	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kojihub_password_checks_total", Help: "Password verifications run by login (argon2id), those of unknown users against a dummy hash included.",
+	})
 	m.TLSFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kojihub_tls_handshake_failures_total", Help: "Failed TLS handshakes by diagnosis.",
 	}, []string{"reason"})
 	m.schedRuns = prometheus.NewCounter(prometheus.CounterOpts{Name: "kojihub_scheduler_runs_total", Help: "Scheduler passes run by this hub."})
 	m.schedAssigned = prometheus.NewCounter(prometheus.CounterOpts{Name: "kojihub_scheduler_assignments_total", Help: "Tasks assigned by this hub's scheduler."})
-	m.reg.MustRegister(m.calls, m.latency, m.loginFailures, m.TLSFailures, m.schedRuns, m.schedAssigned,
+	m.reg.MustRegister(m.calls, m.latency, m.loginFailures, m.passwordChecks, m.TLSFailures, m.schedRuns, m.schedAssigned, m.topdir,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &farmCollector{h: h})
 	return m
 }
@@ -52,7 +67,12 @@ func newMetrics(h *Hub) *metrics {
 // TLSFailureCounter lets the TLS listener count refused handshakes.
 func (h *Hub) TLSFailureCounter(reason string) { h.metrics.TLSFailures.WithLabelValues(reason).Inc() }
 
+// observe counts a call under its method, or under "unknown" when the hub
+// has no such method.
 func (m *metrics) observe(method string, f *kojixml.Fault, d time.Duration) {
+	if !m.known(method) {
+		method = unknownMethod
+	}
 	outcome := "ok"
 	if f != nil {
 		outcome = strconv.Itoa(f.Code)

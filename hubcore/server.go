@@ -45,6 +45,7 @@ type FileConfig struct {
 	DisableURLSessions    bool          `ini:"DisableURLSessions" help:"refuse session parameters in the query string"`
 	SessionRenewalTimeout time.Duration `ini:"SessionRenewalTimeout" unit:"m" help:"session lifetime in minutes"`
 	HealthHistory         int           `ini:"HealthHistory" help:"check-ins kept per host for trends"`
+	TopdirMinSpace        int64         `ini:"TopdirMinSpace" help:"MiB that KojiDir's filesystem must keep free; below it /healthz says degraded and the hub warns (0: not checked)"`
 	MaxJobs               int           `ini:"MaxJobs" help:"tasks per host when the host does not say"`
 	CapacityOvercommit    float64       `ini:"CapacityOvercommit" help:"how far a task's weight may exceed a host's free capacity"`
 	ReadyTimeout          time.Duration `ini:"ReadyTimeout" help:"seconds without check-in before a host is marked not ready"`
@@ -74,7 +75,8 @@ func DefaultFileConfig() FileConfig {
 	return FileConfig{
 		Listen: "127.0.0.1:8080", KojiDir: "/mnt/koji", MaxRequestLength: 4 << 20, LoginCreatesUser: true,
 		DNUsernameComponent: "CN", CheckClientIP: true, SessionRenewalTimeout: 24 * time.Hour, HealthHistory: 1440,
-		MaxJobs: 15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
+		TopdirMinSpace: DefaultTopdirMinSpace >> 20,
+		MaxJobs:        15, CapacityOvercommit: 5, ReadyTimeout: 180 * time.Second, AssignTimeout: 300 * time.Second,
 		SoftRefusalTimeout: 900 * time.Second, HostTimeout: 900 * time.Second, RunInterval: 60 * time.Second,
 		SchedulerLogLifetime: 14 * 24 * time.Hour,
 		MaxRepoTasks:         10, MaxRepoTasksMaven: 2, RepoRetries: 3, RequestCleanTime: 24 * time.Hour, AllowNewRepo: true,
@@ -106,6 +108,9 @@ func (f *FileConfig) Validate() error {
 	}
 	if f.MaxRequestLength < 1024 {
 		errs = append(errs, &kojiconf.Error{Key: "MaxRequestLength", Msg: "must be at least 1024"})
+	}
+	if f.TopdirMinSpace < 0 || f.TopdirMinSpace > maxTopdirMinSpace {
+		errs = append(errs, &kojiconf.Error{Key: "TopdirMinSpace", Msg: fmt.Sprintf("want MiB from 0 (not checked) to %d; kojid's minspace is 8192", maxTopdirMinSpace)})
 	}
 	for _, n := range []struct {
 		key string
@@ -144,6 +149,19 @@ func (f *FileConfig) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+// maxTopdirMinSpace bounds TopdirMinSpace (MiB): 1 EiB, far above any
+// filesystem, and far below where MiB to bytes overflows.
+const maxTopdirMinSpace = 1 << 40
+
+// topdirMinSpace is TopdirMinSpace in bytes for Config: 0 in the file
+// means not checked.
+func (f *FileConfig) topdirMinSpace() int64 {
+	if f.TopdirMinSpace == 0 {
+		return -1
+	}
+	return f.TopdirMinSpace << 20
 }
 
 func isLoopback(addr string) bool {
@@ -214,6 +232,73 @@ type ServerOptions struct {
 	Listener net.Listener
 	// Ready, when set, is called with the address once the hub serves.
 	Ready func(addr string)
+	// Timeouts of the HTTP server and TLS listener; zero values are the
+	// Default* constants.
+	Timeouts ServerTimeouts
+}
+
+// ServerTimeouts bound what a client may hold the hub for without sending.
+// There is no write timeout: kojigo.waitChanges and kojigo.waitTasks answer
+// after up to a minute, and a large kojifiles download takes as long as it
+// takes.
+type ServerTimeouts struct {
+	// Handshake bounds a TLS handshake (pki.DefaultHandshakeTimeout).
+	Handshake time.Duration
+	// Header bounds reading a request's headers (DefaultHeaderTimeout).
+	Header time.Duration
+	// Body bounds reading a request body: Body plus a second per MiB
+	// announced (an hour at most), so that a 64 MiB upload chunk gets 64 s
+	// more (DefaultBodyTimeout).
+	Body time.Duration
+	// Idle closes a keep-alive connection that sends no request for this
+	// long (DefaultIdleTimeout).
+	Idle time.Duration
+}
+
+// Defaults of ServerTimeouts.
+const (
+	DefaultHeaderTimeout = 30 * time.Second
+	DefaultBodyTimeout   = 60 * time.Second
+	DefaultIdleTimeout   = 2 * time.Minute
+)
+
+func (t ServerTimeouts) withDefaults() ServerTimeouts {
+	if t.Handshake <= 0 {
+		t.Handshake = pki.DefaultHandshakeTimeout
+	}
+	if t.Header <= 0 {
+		t.Header = DefaultHeaderTimeout
+	}
+	if t.Body <= 0 {
+		t.Body = DefaultBodyTimeout
+	}
+	if t.Idle <= 0 {
+		t.Idle = DefaultIdleTimeout
+	}
+	return t
+}
+
+// bodyTimeout is how long reading a body of n announced bytes may take.
+// The extra time is capped at an hour, so that a hostile Content-Length
+// cannot overflow it (the handlers refuse such a body anyway).
+func (t ServerTimeouts) bodyTimeout(n int64) time.Duration {
+	return t.Body + time.Duration(min(max(n, 0)>>20, 3600))*time.Second
+}
+
+// withBodyDeadline bounds reading each request body by t.bodyTimeout.
+// net/http lifts the deadline itself once the body has been read (it then
+// watches the connection for the client going away while the handler runs,
+// which a long-poll may do for a minute), and a body left unread is drained
+// under it. Requests without a body are left alone: net/http watches their
+// connection from the start, and a deadline passing there would cancel the
+// request.
+func withBodyDeadline(next http.Handler, t ServerTimeouts) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(t.bodyTimeout(r.ContentLength)))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // NewLogger returns the hub's slog logger for a level and format.
@@ -261,6 +346,7 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 		TopDir: fc.KojiDir, MaxRequestLength: fc.MaxRequestLength, DisableLoginCreatesUser: !fc.LoginCreatesUser,
 		DNUsernameComponent: fc.DNUsernameComponent, CheckClientIP: fc.CheckClientIP, DisableURLSessions: fc.DisableURLSessions,
 		SessionRenewalTimeout: fc.SessionRenewalTimeout, HealthHistory: fc.HealthHistory, Version: o.Version, Logger: log,
+		TopdirMinSpace: fc.topdirMinSpace(),
 		Scheduler: SchedulerConfig{
 			MaxJobs: fc.MaxJobs, CapacityOvercommit: fc.CapacityOvercommit, ReadyTimeout: fc.ReadyTimeout,
 			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
@@ -277,6 +363,7 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 			return fmt.Errorf("listen on %s: %w", fc.Listen, err)
 		}
 	}
+	to := o.Timeouts.withDefaults()
 	scheme := "http"
 	if fc.TLSCert != "" {
 		tlsCfg, err := pki.ServerTLSConfig(fc.TLSCert, fc.TLSKey, fc.TLSClientCA, hub.RecordTLSFailure)
@@ -287,12 +374,18 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 		if fc.TLSClientCA != "" {
 			hub.cfg.ClientCertVerifier = func(cs *tls.ConnectionState) (*x509.Certificate, error) { return pki.VerifyClientCert(cs, tlsCfg) }
 		}
-		ln = pki.NewListener(ln, tlsCfg, pki.ListenerOptions{OnFailure: hub.RecordTLSFailure})
+		ln = pki.NewListener(ln, tlsCfg, pki.ListenerOptions{OnFailure: hub.RecordTLSFailure, HandshakeTimeout: to.Handshake})
 		scheme = "https"
 	}
-	srv := &http.Server{Handler: hub.Handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	srv := &http.Server{
+		Handler:           withBodyDeadline(hub.Handler(), to),
+		ReadHeaderTimeout: to.Header,
+		IdleTimeout:       to.Idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
+	g.Go(func() error { hub.metrics.topdir.run(gctx, topdirCheckInterval); return nil })
 	g.Go(func() error {
 		log.Info("hub serving", "url", scheme+"://"+ln.Addr().String()+"/kojihub", "db", store.Backend(), "topdir", fc.KojiDir)
 		if o.Ready != nil {
@@ -323,8 +416,12 @@ const maxTLSFailures = 200
 
 // RecordTLSFailure logs, counts and keeps a refused handshake or client
 // certificate with the diagnosis.
-func (h *Hub) RecordTLSFailure(f pki.Failure) {
-	h.log.Warn("TLS handshake refused", "peer", f.RemoteAddr, "problem", string(f.Problem), "diagnosis", f.Message, "subject", f.Subject)
+func (h *Hub) RecordTLSFailure(f pki.Failure) { h.recordFailure("TLS handshake refused", f) }
+
+// recordFailure logs f under msg (what was refused), counts it under its
+// problem and keeps it for kojigo.getTLSFailures.
+func (h *Hub) recordFailure(msg string, f pki.Failure) {
+	h.log.Warn(msg, "peer", f.RemoteAddr, "problem", string(f.Problem), "diagnosis", f.Message, "subject", f.Subject)
 	h.metrics.TLSFailures.WithLabelValues(string(f.Problem)).Inc()
 	h.tlsLog.mu.Lock()
 	defer h.tlsLog.mu.Unlock()

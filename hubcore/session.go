@@ -6,13 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
-	"kojigo/internal/pki"
 )
 
 // retryWhitelist are the methods a client may repeat with the same callnum
@@ -73,7 +71,7 @@ func (h *Hub) authenticate(c *call, r *http.Request, m *method) (*int64, *kojixm
 	s := auth.Session
 	if err != nil || s.Closed || subtle.ConstantTimeCompare([]byte(s.KeyHash), []byte(hashKey(key))) != 1 {
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
-			return nil, toFault(internalErr("read session", err))
+			return nil, h.toFault(m.name, internalErr("read session", err))
 		}
 		return nil, fault(kojixml.AuthError, "Invalid session or bad credentials")
 	}
@@ -145,12 +143,8 @@ func (c *call) hasPerm(perm string) bool {
 	if c.user == nil {
 		return false
 	}
-	if c.perms == nil {
-		p, err := c.hub.store.UserPerms(c.ctx, c.user.ID)
-		if err != nil {
-			return false
-		}
-		c.perms = append(p, "")
+	if c.loadPerms() != nil {
+		return false
 	}
 	for _, p := range c.perms {
 		if p == perm || p == "admin" {
@@ -160,9 +154,26 @@ func (c *call) hasPerm(perm string) bool {
 	return false
 }
 
+// loadPerms reads the caller's permissions once.
+func (c *call) loadPerms() error {
+	if c.perms != nil {
+		return nil
+	}
+	p, err := c.hub.store.UserPerms(c.ctx, c.user.ID)
+	if err != nil {
+		return internalErr("read permissions", err)
+	}
+	c.perms = append(p, "")
+	return nil
+}
+
 // requirePerm fails unless the caller has perm (or admin), as Koji's assertPerm.
 func (c *call) requirePerm(perm string) error {
 	if err := c.requireLogin(); err != nil {
+		return err
+	}
+	if err := c.loadPerms(); err != nil {
+		// A database outage is not a missing permission.
 		return err
 	}
 	if !c.hasPerm(perm) {
@@ -178,13 +189,7 @@ func (c *call) requireHost() (db.Host, error) {
 		return db.Host{}, err
 	}
 	if c.host == nil {
-		if c.session.AuthType == db.AuthSSL {
-			// A builder whose certificate CN is not the name given to
-			// add-host logs in as a normal user: say so where operators look.
-			c.hub.noteLoginFailure(c, c.user.Name, pki.ProblemNameMismatch, fmt.Sprintf(
-				"certificate CN=%s logged in as user %s, which is not a host, and called %s; register it with koji add-host %s ARCH, or issue the builder's certificate for its host name",
-				c.user.Name, c.user.Name, c.method, c.user.Name))
-		}
+		c.hub.noteNotAHost(c)
 		return db.Host{}, fault(kojixml.AuthError, "User %d is not a host", c.user.ID)
 	}
 	host := *c.host

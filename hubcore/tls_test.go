@@ -25,6 +25,7 @@ import (
 	"kojigo/internal/doctor"
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
+	"kojigo/internal/password"
 	"kojigo/internal/pki"
 	"kojigo/internal/pki/pkitest"
 )
@@ -93,6 +94,22 @@ func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, hs hubSe
 			t.Fatal(err)
 		}
 	}
+	// kojigo.getTLSFailures is for admins: failures() logs in as this one.
+	adminHash, err := password.Hash(realHubAdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminID, err := store.CreateUser(ctx, db.User{Name: realHubAdmin, PasswordHash: adminHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminPerm, err := store.GetPermByName(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.GrantPerm(ctx, adminID, adminPerm.ID, nil); err != nil {
+		t.Fatal(err)
+	}
 	if hs.Seed != nil {
 		if err := hs.Seed(ctx, store); err != nil {
 			t.Fatal(err)
@@ -155,9 +172,13 @@ func startRealHub(t testing.TB, opts pkitest.HubOptions, caFile string, hs hubSe
 // tlsFailure is one entry of kojigo.getTLSFailures.
 type tlsFailure struct {
 	Peer, Problem, Message, CommonName string
+	Msg                                string // the log message (logged only)
 }
 
-// failures calls kojigo.getTLSFailures anonymously.
+// The password admin of every startRealHub hub.
+const realHubAdmin, realHubAdminPassword = "tlsadmin", "tlsadmin-pw"
+
+// failures calls kojigo.getTLSFailures as an admin (with a password).
 func (h *realHub) failures(t testing.TB) []tlsFailure {
 	t.Helper()
 	kc, err := kojiclient.New(kojiclient.Options{Server: h.URL, HTTPClient: h.anon, MaxRetries: -1})
@@ -166,6 +187,10 @@ func (h *realHub) failures(t testing.TB) []tlsFailure {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if err := kc.Login(ctx, realHubAdmin, realHubAdminPassword); err != nil {
+		t.Fatalf("login as %s: %v", realHubAdmin, err)
+	}
+	defer kc.Logout(ctx)
 	v, err := kc.Call(ctx, "kojigo.getTLSFailures")
 	if err != nil {
 		t.Fatalf("kojigo.getTLSFailures: %v", err)
@@ -223,7 +248,12 @@ func (h *realHub) metric(t testing.TB) map[string]int {
 	return out
 }
 
-// logged returns the hub's "TLS handshake refused" log records.
+// refusedMsgs are the log messages of what getTLSFailures lists: a refused
+// handshake, a refused sslLogin, a certificate session that is not a host's
+// calling a host method.
+var refusedMsgs = map[string]bool{"TLS handshake refused": true, "sslLogin refused": true, "host method refused: the caller is not a host": true}
+
+// logged returns the hub's log records of what getTLSFailures lists.
 func (h *realHub) logged(t testing.TB) []tlsFailure {
 	t.Helper()
 	var out []tlsFailure
@@ -234,8 +264,8 @@ func (h *realHub) logged(t testing.TB) []tlsFailure {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("hub log line %q: %v", line, err)
 		}
-		if rec.Msg == "TLS handshake refused" {
-			out = append(out, tlsFailure{Peer: rec.Peer, Problem: rec.Problem, Message: rec.Diagnosis})
+		if refusedMsgs[rec.Msg] {
+			out = append(out, tlsFailure{Peer: rec.Peer, Problem: rec.Problem, Message: rec.Diagnosis, Msg: rec.Msg})
 		}
 	}
 	return out
@@ -252,7 +282,7 @@ func (h *realHub) checkRecorded(t testing.TB, fs []tlsFailure) {
 	want := map[string]int{}
 	for i, f := range fs {
 		want[f.Problem]++
-		if i < len(logs) && logs[i] != (tlsFailure{Peer: f.Peer, Problem: f.Problem, Message: f.Message}) {
+		if i < len(logs) && logs[i] != (tlsFailure{Peer: f.Peer, Problem: f.Problem, Message: f.Message, Msg: logs[i].Msg}) {
 			t.Errorf("hub log %+v differs from getTLSFailures %+v", logs[i], f)
 		}
 		oneSentence(t, "hub", f.Message)
@@ -551,6 +581,17 @@ func TestRealHubCNNotAHost(t *testing.T) {
 		}
 		if !listed {
 			t.Errorf("kojigo.getTLSFailures does not list carol's host call as a name mismatch: %+v", hub.failures(t))
+		}
+		// ... but logs it as what it is: the handshake and login succeeded
+		// (issue 14, item 5).
+		for _, l := range hub.logged(t) {
+			if strings.Contains(l.Message, "which is not a host") && l.Msg != "host method refused: the caller is not a host" {
+				t.Errorf("carol's host call logged as %q, want \"host method refused: the caller is not a host\"", l.Msg)
+			}
+		}
+		// carol may not read the list: it holds other clients' addresses.
+		if _, err := kc.Call(ctx, "kojigo.getTLSFailures"); !errors.As(err, &f) || f.Code != kojixml.ActionNotAllowed || !strings.Contains(f.String, "admin permission required (logged in as carol)") {
+			t.Errorf("kojigo.getTLSFailures as carol = %v, want ActionNotAllowed naming the admin permission", err)
 		}
 		rep := runDoctor(t, hub.URL, doctorConfig(t, t.TempDir(), hub.URL, carol.PEM, farm.CAFile, pki.RoleHost, "carol"))
 		nf := findFinding(rep, pki.ProblemNameMismatch, doctor.Error)

@@ -512,7 +512,7 @@ func (h *Hub) rawUpload(c *call, w http.ResponseWriter, r *http.Request) (result
 	}
 	res, err := h.writeRawUpload(c, w, r)
 	if err != nil {
-		return nil, toFault(err)
+		return nil, h.toFault(rawUploadName, err)
 	}
 	if c.session != nil && callnum != nil {
 		if err := h.store.SetCallnum(c.ctx, c.session.ID, *callnum); err != nil {
@@ -618,13 +618,16 @@ func (h *Hub) writeRawUpload(c *call, w http.ResponseWriter, r *http.Request) (a
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
+		var we *writeErr
+		if errors.As(err, &we) {
+			return nil, c.uploadWriteFailed(t, f, we.err)
+		}
+		// The client may send the chunk again: keep what came before it.
 		if st, serr := f.Stat(); serr == nil && st.Size() > restore {
 			f.Truncate(restore)
 		}
-		var we *writeErr
-		if errors.As(err, &we) {
-			return nil, fmt.Errorf("write %s: %w", t.rel, we.err)
-		}
+		c.hub.log.Warn("upload interrupted: the request body ended early; the client may send the chunk again",
+			"task", uploadTask(t), "path", t.rel, "user", c.user.Name, "peer", c.remote, "offset", offset, "got", n, "want", size, "err", err)
 		return nil, genericErr("upload of %s: body ended after %d of %d bytes (%v)", quoteOdd(t.rel), n, size, err)
 	}
 	c.wrote = true
@@ -633,6 +636,50 @@ func (h *Hub) writeRawUpload(c *call, w http.ResponseWriter, r *http.Request) (a
 		res["hexdigest"] = hexDigest(sum)
 	}
 	return res, nil
+}
+
+// uploadTask is the task id of an upload under tasks/, "" for others.
+func uploadTask(t uploadTarget) string {
+	if len(t.dir) >= 3 && t.dir[0] == "tasks" {
+		return t.dir[2]
+	}
+	return ""
+}
+
+// uploadWriteFailed handles the hub failing to write an upload (a full
+// topdir, an I/O error): the whole file is removed, since a partial one
+// only takes space and the client must start over anyway, the failure is
+// logged with the task and path, and topdir is measured again so that a
+// full disk is also reported as such. f must be locked by the caller.
+func (c *call) uploadWriteFailed(t uploadTarget, f *os.File, werr error) error {
+	h := c.hub
+	removed := "removed"
+	if err := h.removeUpload(t); err != nil {
+		removed = "not removed: " + err.Error()
+		f.Truncate(0)
+	}
+	hint := "the hub could not write it; see the hub log"
+	if errors.Is(werr, syscall.ENOSPC) || errors.Is(werr, syscall.EDQUOT) {
+		hint = "the hub's topdir is full: free space in KojiDir"
+	}
+	h.log.Error("upload failed: "+hint, "task", uploadTask(t), "path", t.rel, "user", c.user.Name, "peer", c.remote,
+		"err", werr, "partial_file", removed)
+	h.metrics.topdir.check()
+	return genericErr("upload of %s failed: %v; %s, then upload the file again from the start (the partial file was %s)",
+		quoteOdd(t.rel), bareErr(werr), hint, removed)
+}
+
+// removeUpload unlinks an upload's file without following links.
+func (h *Hub) removeUpload(t uploadTarget) error {
+	dirfd, err := h.openDir(t.dir, false)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(dirfd)
+	if err := syscall.Unlinkat(dirfd, t.name); err != nil && !errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("remove %s: %w", t.rel, err)
+	}
+	return nil
 }
 
 // writeErr marks a failure to write (as opposed to reading the body).
@@ -787,7 +834,7 @@ func mUploadFile(c *call, a *kojixml.Args) (any, error) {
 		return nil, genericErr("upload offset %d is past the end of %s (%d bytes)", offset, quoteOdd(t.rel), st.Size())
 	}
 	if _, err := f.WriteAt(contents, at); err != nil {
-		return nil, fmt.Errorf("write %s: %w", t.rel, err)
+		return nil, c.uploadWriteFailed(t, f, err)
 	}
 	if offset != -1 {
 		return true, nil

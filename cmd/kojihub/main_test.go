@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,5 +99,34 @@ func TestVersionServesNothing(t *testing.T) {
 	}
 	if _, err := loadConfig([]string{"serve"}, func() []string { return nil }, io.Discard); err == nil || !strings.Contains(err.Error(), `unexpected argument "serve"`) {
 		t.Errorf("loadConfig(serve) = %v, want an unexpected-argument error", err)
+	}
+}
+
+// TestTopdirMinSpaceFromHubConf: TopdirMinSpace (MiB) is read from hub.conf
+// and KOJI_HUB_TOPDIRMINSPACE; missing means 8192, and wrong, negative,
+// oversized or hostile values are errors that name the key and the line.
+func TestTopdirMinSpaceFromHubConf(t *testing.T) {
+	base := "[hub]\nDB = sqlite:///srv/koji.db\n"
+	cfg, err := loadConfig([]string{"--config", writeHubConf(t, base)}, func() []string { return nil }, io.Discard)
+	if err != nil || cfg.TopdirMinSpace != 8192 {
+		t.Fatalf("missing TopdirMinSpace: %v, %v; want 8192", cfg, err)
+	}
+	for _, tc := range []struct{ value, env string }{{"0", ""}, {"100", ""}, {"100", "KOJI_HUB_TOPDIRMINSPACE=200"}} {
+		cfg, err := loadConfig([]string{"--config", writeHubConf(t, base+"TopdirMinSpace = "+tc.value+"\n")},
+			func() []string { return []string{tc.env} }, io.Discard)
+		want := tc.value
+		if tc.env != "" {
+			want = strings.TrimPrefix(tc.env, "KOJI_HUB_TOPDIRMINSPACE=")
+		}
+		if err != nil || cfg == nil || strconv.FormatInt(cfg.TopdirMinSpace, 10) != want {
+			t.Errorf("TopdirMinSpace = %s (%s): %v, %v; want %s", tc.value, tc.env, cfg, err, want)
+		}
+	}
+	for _, bad := range []string{"-1", "eight", "8G", "1e3", "1099511627777", "99999999999999999999999", "0x10", "", strings.Repeat("9", 5000)} {
+		path := writeHubConf(t, base+"TopdirMinSpace = "+bad+"\n")
+		_, err := loadConfig([]string{"--config", path}, func() []string { return nil }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "TopdirMinSpace") {
+			t.Errorf("TopdirMinSpace = %.20q: %v, want an error naming the key", bad, err)
+		}
 	}
 }

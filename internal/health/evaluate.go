@@ -98,17 +98,7 @@ func Evaluate(cfg Config, p Probe) (ready bool, reasons []string) {
 		reasons = append(reasons, fmt.Sprintf("at maxjobs %d/%d", p.Jobs, cfg.MaxJobs))
 	}
 	for _, d := range p.Disks {
-		switch {
-		case d.Err != nil:
-			reasons = append(reasons, fmt.Sprintf("%s %s: %v", d.Role, d.Path, d.Err))
-			continue
-		case cfg.MinSpace > 0 && d.Free < uint64(cfg.MinSpace):
-			reasons = append(reasons, fmt.Sprintf("%s %s: %s free < minspace %s",
-				d.Role, d.Path, FormatBytes(d.Free), FormatBytes(uint64(cfg.MinSpace))))
-		}
-		if d.WriteErr != nil {
-			reasons = append(reasons, fmt.Sprintf("%s not writable: %v", d.Role, d.WriteErr))
-		}
+		reasons = append(reasons, DiskReasons(d, cfg.MinSpace)...)
 	}
 	for _, t := range cfg.RequiredTools {
 		if p.Tools[t] != "" {
@@ -143,6 +133,24 @@ func Evaluate(cfg Config, p Probe) (ready bool, reasons []string) {
 		}
 	}
 	return len(reasons) == 0, reasons
+}
+
+// DiskReasons says what is wrong with one measured disk, in Evaluate's
+// words: not measurable, less than minSpace bytes free, not writable.
+// minSpace <= 0 is not checked. Nil when nothing is wrong.
+func DiskReasons(d Disk, minSpace int64) []string {
+	if d.Err != nil {
+		return []string{fmt.Sprintf("%s %s: %v", d.Role, d.Path, d.Err)}
+	}
+	var reasons []string
+	if minSpace > 0 && d.Free < uint64(minSpace) {
+		reasons = append(reasons, fmt.Sprintf("%s %s: %s free < minspace %s",
+			d.Role, d.Path, FormatBytes(d.Free), FormatBytes(uint64(minSpace))))
+	}
+	if d.WriteErr != nil {
+		reasons = append(reasons, fmt.Sprintf("%s not writable: %v", d.Role, d.WriteErr))
+	}
+	return reasons
 }
 
 // FormatBytes writes n in binary units with at most one decimal, rounded

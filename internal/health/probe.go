@@ -137,15 +137,7 @@ func (p *Prober) Probe(ctx context.Context) Probe {
 		if ctx.Err() != nil {
 			break
 		}
-		d := Disk{Role: w.Role, Path: w.Path}
-		d.Free, d.Total, d.Err = statfs(w.Path)
-		if d.Err == nil {
-			d.Mount = mountOf(mounts, w.Path)
-			if w.Writable {
-				d.WriteErr = tryWrite(w.Path)
-			}
-		}
-		pr.Disks = append(pr.Disks, d)
+		pr.Disks = append(pr.Disks, measureDisk(w, mounts))
 	}
 	pr.MemTotal, pr.MemAvailable, _ = readMeminfo(filepath.Join(p.opts.ProcDir, "meminfo"))
 	pr.Load1, pr.Load5, pr.Load15, pr.LoadErr = readLoadavg(filepath.Join(p.opts.ProcDir, "loadavg"))
@@ -161,6 +153,24 @@ func (p *Prober) Probe(ctx context.Context) Probe {
 		pr.CertNotAfter, pr.CertErr = CertNotAfter(p.opts.CertFile)
 	}
 	return pr
+}
+
+// MeasureDisk measures one watched directory now, as Probe does each of its
+// watches: the hub uses it for its own topdir.
+func MeasureDisk(w Watch) Disk {
+	return measureDisk(w, readMounts("/proc/self/mountinfo"))
+}
+
+func measureDisk(w Watch, mounts []string) Disk {
+	d := Disk{Role: w.Role, Path: w.Path}
+	d.Free, d.Total, d.Err = statfs(w.Path)
+	if d.Err == nil {
+		d.Mount = mountOf(mounts, w.Path)
+		if w.Writable {
+			d.WriteErr = tryWrite(w.Path)
+		}
+	}
+	return d
 }
 
 // statfs returns free (f_bavail) and total bytes of the filesystem holding dir.

@@ -377,7 +377,12 @@ type TransportError struct {
 	// StatusCode is the HTTP status when the hub (or a proxy) answered with
 	// something other than 200; zero otherwise.
 	StatusCode int
-	Err        error
+	// Retryable says the failure was one the client retries (the hub
+	// could not be reached, a dropped connection, HTTP 5xx): the same call
+	// may succeed later. Certificate and TLS failures, a wrong URL scheme
+	// and other HTTP answers are not.
+	Retryable bool
+	Err       error
 }
 
 func (e *TransportError) Error() string {
@@ -389,6 +394,19 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// Unreachable reports whether err says the hub, or its database, could not
+// be reached: a retryable TransportError, or the hub's ServerOffline
+// fault. The call did not run and can be repeated once the hub is back;
+// kojid does so for as long as it takes.
+func Unreachable(err error) bool {
+	var f *Fault
+	if errors.As(err, &f) {
+		return f.Code == kojixml.ServerOffline
+	}
+	var te *TransportError
+	return errors.As(err, &te) && te.Retryable
+}
 
 // HTTPStatusError is an HTTP answer other than 200 OK.
 type HTTPStatusError struct {
@@ -415,8 +433,8 @@ func (e *attemptTimeout) Error() string { return fmt.Sprintf("no answer within %
 // failures, and a server URL with the wrong scheme, into one sentence naming
 // the fault and its fix (the original error stays reachable with
 // errors.As/Is).
-func (c *Client) wrapTransportError(method, hubURL string, attempts int, err error) error {
-	te := &TransportError{Method: method, URL: hubURL, Attempts: attempts, Err: err}
+func (c *Client) wrapTransportError(method, hubURL string, attempts int, retryable bool, err error) error {
+	te := &TransportError{Method: method, URL: hubURL, Attempts: attempts, Retryable: retryable, Err: err}
 	var se *HTTPStatusError
 	var at *attemptTimeout
 	if errors.As(err, &se) {
@@ -495,6 +513,7 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 	var firstFailure time.Time
 	for attempt := 1; ; attempt++ {
 		v, retry, err := c.attempt(ctx, req, target, header)
+		retryable := retry // the verdict on the failure, before the limits
 		if err == nil {
 			log.Debug("hub call", "attempts", attempt, "duration", c.clockNow().Sub(start))
 			return v, nil
@@ -524,7 +543,7 @@ func (c *Client) do(ctx context.Context, req *rpcRequest) (any, error) {
 			}
 			var te *transportFailure
 			if errors.As(err, &te) {
-				return nil, c.wrapTransportError(req.method, req.url, attempt, te.err)
+				return nil, c.wrapTransportError(req.method, req.url, attempt, retryable, te.err)
 			}
 			return nil, fmt.Errorf("%s: %w", req.method, err)
 		}

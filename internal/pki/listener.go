@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -18,12 +19,27 @@ type ListenerOptions struct {
 	// timeouts. Clients that connect and close without a word (health
 	// checks, port scans) are not reported. Nil: failures are dropped.
 	OnFailure func(Failure)
-	// HandshakeTimeout bounds one handshake; 10s when zero.
+	// HandshakeTimeout bounds one handshake, from accept to Finished; 5s
+	// when zero (a Koji client on any network finishes in well under a
+	// second; a peer that sends nothing is dropped that much sooner).
 	HandshakeTimeout time.Duration
 	// MaxHandshakes bounds handshakes in progress; further connections wait
-	// in the kernel's backlog. 256 when zero.
+	// in the kernel's backlog. 4096 when zero: a goroutine and a few KiB
+	// each, so that silent peers cannot fill it before they time out.
 	MaxHandshakes int
+	// MaxHandshakesPerIP bounds handshakes in progress from one address;
+	// a connection beyond it is closed at once (and reported once until
+	// that address's handshakes drain), so that one peer cannot hold all
+	// of MaxHandshakes. 256 when zero.
+	MaxHandshakesPerIP int
 }
+
+// Defaults of ListenerOptions.
+const (
+	DefaultHandshakeTimeout   = 5 * time.Second
+	DefaultMaxHandshakes      = 4096
+	DefaultMaxHandshakesPerIP = 256
+)
 
 // NewListener wraps inner so that Accept returns only connections whose TLS
 // handshake with cfg has succeeded. Handshakes run in their own goroutines,
@@ -35,10 +51,13 @@ type ListenerOptions struct {
 // Close stops accepting, cancels handshakes in progress and waits for them.
 func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) net.Listener {
 	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = 10 * time.Second
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if opts.MaxHandshakes <= 0 {
-		opts.MaxHandshakes = 256
+		opts.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if opts.MaxHandshakesPerIP <= 0 {
+		opts.MaxHandshakesPerIP = DefaultMaxHandshakesPerIP
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{
@@ -49,6 +68,7 @@ func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) net.
 		cancel: cancel,
 		conns:  make(chan *tls.Conn),
 		sem:    make(chan struct{}, opts.MaxHandshakes),
+		perIP:  map[string]*ipHandshakes{},
 		dead:   make(chan struct{}),
 	}
 	l.wg.Add(1)
@@ -65,6 +85,9 @@ type listener struct {
 	conns  chan *tls.Conn
 	sem    chan struct{}
 	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	perIP map[string]*ipHandshakes // handshakes in progress by peer address
 
 	dead    chan struct{} // closed when the accept loop ends
 	errOnce sync.Once
@@ -103,10 +126,76 @@ func (l *listener) acceptLoop() {
 			return
 		}
 		delay = 0
+		ip := peerIP(c)
+		if n, first := l.enter(ip); n > l.opts.MaxHandshakesPerIP {
+			l.leave(ip)
+			<-l.sem
+			c.Close()
+			if first {
+				l.reportBusy(ip)
+			}
+			continue
+		}
 		l.wg.Add(1)
-		go l.handshake(c)
+		go l.handshake(c, ip)
 	}
 }
+
+// ipHandshakes counts one address's handshakes in progress.
+type ipHandshakes struct {
+	n        int
+	reported bool // its refusal was reported since n was last zero
+}
+
+// enter counts a handshake from ip and returns how many are in progress,
+// and whether this is the first time in this episode it exceeds the limit.
+func (l *listener) enter(ip string) (n int, firstOver bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.perIP[ip]
+	if e == nil {
+		e = &ipHandshakes{}
+		l.perIP[ip] = e
+	}
+	e.n++
+	if e.n > l.opts.MaxHandshakesPerIP && !e.reported {
+		e.reported = true
+		return e.n, true
+	}
+	return e.n, false
+}
+
+func (l *listener) leave(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.perIP[ip]; e != nil {
+		if e.n--; e.n <= 0 {
+			delete(l.perIP, ip)
+		}
+	}
+}
+
+// peerIP is the address part of c's remote address.
+func peerIP(c net.Conn) string {
+	addr := c.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+func (l *listener) reportBusy(ip string) {
+	if l.opts.OnFailure == nil || l.ctx.Err() != nil {
+		return
+	}
+	d := Diagnosis{Problem: ProblemHandshake, Err: errTooManyHandshakes,
+		Message: fmt.Sprintf("the client at %s has more than %d TLS handshakes in progress; further connections from it are closed until they finish or time out (%s); if it is a gateway in front of many Koji clients, spread them over more addresses",
+			ip, l.opts.MaxHandshakesPerIP, l.opts.HandshakeTimeout)}
+	l.opts.OnFailure(newFailure(d, ip, timeOf(l.cfg)))
+}
+
+// errTooManyHandshakes is the Err of a reportBusy failure.
+var errTooManyHandshakes = errors.New("too many TLS handshakes in progress from one address")
 
 func (l *listener) stop(err error) {
 	l.errOnce.Do(func() {
@@ -115,13 +204,14 @@ func (l *listener) stop(err error) {
 	})
 }
 
-func (l *listener) handshake(raw net.Conn) {
+func (l *listener) handshake(raw net.Conn, ip string) {
 	defer l.wg.Done()
 	tc := tls.Server(raw, l.cfg)
 	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
 	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
+	l.leave(ip)
 	<-l.sem
 	if err != nil {
 		var rhe tls.RecordHeaderError

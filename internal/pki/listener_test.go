@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,5 +192,167 @@ func TestListenerAnswersPlainHTTP(t *testing.T) {
 	fs := h.WaitFailures(3, 5*time.Second)
 	if len(fs) != 3 || fs[0].Problem != pki.ProblemPlainHTTP {
 		t.Errorf("failures = %+v, want three plain-HTTP ones", fs)
+	}
+}
+
+// silentConns opens n TCP connections to addr from the loopback address
+// from (127.0.0.x) that never send a ClientHello; they close at cleanup.
+func silentConns(t *testing.T, addr, from string, n int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
+	cs := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	})
+	for range n {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("silent connection %d from %s: %v", len(cs), from, err)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// serveAccepted accepts on ln until it closes and hands each connection to
+// a goroutine that answers one byte with "ok".
+func serveAccepted(ln net.Listener) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 1)
+				if _, err := c.Read(b); err == nil {
+					c.Write([]byte("ok"))
+				}
+			}()
+		}
+	}()
+}
+
+// TestListenerSilentPeersDoNotBlock: hundreds of connections that never
+// send a ClientHello, all still open and still inside their (long)
+// handshake deadline, do not keep a real client from being served (issue
+// 14, item 2: 300 of them stalled every client for the 10 s timeout). The
+// silent peers' deadline is a minute and the real client's 30 s, so a
+// listener that serialises behind them fails the test rather than slows it.
+func TestListenerSilentPeersDoNotBlock(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	hubF := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	u := f.Issue("u", pki.Request{Role: pki.RoleUser, Name: "u"})
+	cfg, err := pki.ServerTLSConfig(hubF.Cert, hubF.Key, f.CAFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log failureLog
+	ln := pki.NewListener(inner, cfg, pki.ListenerOptions{OnFailure: log.add, HandshakeTimeout: time.Minute})
+	defer ln.Close()
+	serveAccepted(ln)
+	addr := ln.Addr().String()
+	silent := append(silentConns(t, addr, "127.0.0.2", 200), silentConns(t, addr, "127.0.0.3", 200)...)
+
+	cc, err := pki.ClientTLSConfig(u.PEM, "", f.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cc)
+	if err != nil {
+		t.Fatalf("real client behind %d silent connections: %v", len(silent), err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.Write([]byte("x"))
+	got, err := io.ReadAll(c)
+	if string(got) != "ok" {
+		t.Fatalf("real client got %q, %v; want ok", got, err)
+	}
+	// The silent peers are still in their handshakes, not dropped to make room.
+	for i, s := range silent {
+		s.SetReadDeadline(time.Now().Add(time.Millisecond))
+		var ne net.Error
+		if _, err := s.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("silent connection %d: read = %v, want a timeout (still open on the listener)", i, err)
+		}
+	}
+	if fs := log.wait(t, 0); len(fs) != 0 {
+		t.Errorf("failures reported while handshakes are within their deadline: %+v", fs)
+	}
+}
+
+// TestListenerPerIPLimit: one address cannot hold more than
+// MaxHandshakesPerIP handshakes; its further connections are closed at once
+// and reported once, while other addresses are served.
+func TestListenerPerIPLimit(t *testing.T) {
+	f := pkitest.NewFarm(t, "")
+	hubF := f.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1"})
+	u := f.Issue("u", pki.Request{Role: pki.RoleUser, Name: "u"})
+	cfg, err := pki.ServerTLSConfig(hubF.Cert, hubF.Key, f.CAFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log failureLog
+	ln := pki.NewListener(inner, cfg, pki.ListenerOptions{OnFailure: log.add, HandshakeTimeout: time.Minute, MaxHandshakesPerIP: 4})
+	defer ln.Close()
+	serveAccepted(ln)
+	addr := ln.Addr().String()
+	held := silentConns(t, addr, "127.0.0.2", 4)
+	over := silentConns(t, addr, "127.0.0.2", 3)
+	for i, c := range over {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("connection %d over the per-address limit: read = %d, %v; want it closed", i, n, err)
+		}
+	}
+	fs := log.wait(t, 1)
+	if len(fs) != 1 || fs[0].Problem != pki.ProblemHandshake || fs[0].RemoteAddr != "127.0.0.2" ||
+		!strings.Contains(fs[0].Message, "more than 4 TLS handshakes in progress") {
+		t.Errorf("failures = %+v, want one saying 127.0.0.2 has more than 4 handshakes in progress", fs)
+	}
+	cc, err := pki.ClientTLSConfig(u.PEM, "", f.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", addr, cc)
+	if err != nil {
+		t.Fatalf("client from another address: %v", err)
+	}
+	c.Close()
+	for i, s := range held {
+		s.SetReadDeadline(time.Now().Add(time.Millisecond))
+		var ne net.Error
+		if _, err := s.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("connection %d within the limit: read = %v, want a timeout (still handshaking)", i, err)
+		}
+	}
+	// Once they finish (here: fail), the address may connect again.
+	for _, s := range held {
+		s.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}, "tcp", addr, cc)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("127.0.0.2 still refused after its handshakes ended: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
