@@ -60,6 +60,7 @@ func (h *Hub) register() {
 	ms = append(ms, groupMethods()...)
 	ms = append(ms, repoMethods()...)
 	ms = append(ms, repoProgressMethods()...)
+	ms = append(ms, importMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

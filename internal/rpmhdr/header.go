@@ -151,6 +151,13 @@ func (h *Header) fixed(tag uint32, size int, types ...uint32) (b []byte, cnt int
 	return h.data[off:end], int(n), true
 }
 
+// Bin returns a BIN tag's bytes (the signature's MD5, for one) without
+// copying; nil when the tag is absent.
+func (h *Header) Bin(tag uint32) []byte {
+	b, _, _ := h.fixed(tag, 1, TypeBin)
+	return b
+}
+
 // Uint32s returns an INT32 array tag.
 func (h *Header) Uint32s(tag uint32) []uint32 {
 	b, n, ok := h.fixed(tag, 4, TypeInt32)
