@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -337,14 +338,27 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		list = []string{} // an empty repo, not "every rpm in the directory"
 	}
 
+	// With external repos, createrepo writes the tag's own packages into a
+	// pre-merge directory (Koji's name: kojid's buildroots recognise the
+	// local packages in pkgorigins by it) and the merge writes repo/.
 	out := filepath.Join(t.dir, "repo")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, noSpace(fmt.Errorf("create output directory: %w", err), t.d.cfg.WorkDir)
+	ext, err := t.externalRepos(ctx, rinfo, arch)
+	if err != nil {
+		return nil, err
+	}
+	genOut := out
+	if ext != nil {
+		genOut = filepath.Join(t.dir, fmt.Sprintf("repo_%d_premerge", repoID))
+	}
+	for _, d := range []string{out, genOut} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, noSpace(fmt.Errorf("create output directory: %w", err), t.d.cfg.WorkDir)
+		}
 	}
 	opts := repogen.Options{
 		BaseDir:   archDir,
 		Packages:  list,
-		OutputDir: out,
+		OutputDir: genOut,
 		Database:  true, // Koji runs createrepo_c -d
 		Logger:    slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
@@ -358,21 +372,14 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 			opts.Update, opts.UpdateFrom, opts.SkipStat = true, dir, t.d.cfg.CreaterepoSkipStat
 		}
 	}
-	ext, err := t.d.hub.Call(ctx, "getExternalRepoList", rinfo["tag_id"], kw("event", rinfo["create_event"]))
-	if err != nil {
-		return nil, fmt.Errorf("getExternalRepoList: %w", err)
-	}
-	if n := len(asList(ext)); n > 0 {
-		return nil, genericErrorf("tag %s has %d external repos: merging them into the repo (Koji's mergerepo_c step) is not supported by this kojid yet", tagName, n)
-	}
 
 	logf("repo %d (%s) arch %s: %d packages, groups %s, update from %s", repoID, tagName, arch, len(list), orNone(opts.GroupFile), orNone(opts.UpdateFrom))
 	progress := t.startRepoProgress(ctx, repoProgressEvery)
 	progress.set(0, len(list))
 	opts.Progress = progress.set
 	res, err := repogen.Generate(ctx, opts)
-	progress.finish()
 	if err != nil {
+		progress.finish()
 		logf("failed: %v", err)
 		var bad *repogen.BadPackagesError
 		if errors.As(err, &bad) {
@@ -384,12 +391,24 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, noSpace(genericErrorf("failed to create repo %d (%s) for %s: %v", repoID, tagName, arch, err), t.d.cfg.WorkDir)
 	}
 	logf("done: %d packages (%d read, %d reused) in %v", res.Packages, res.Read, res.Reused, res.Timings.Total.Round(time.Millisecond))
+	if ext != nil {
+		ext.local, ext.out, ext.groups = genOut, out, opts.GroupFile
+		ext.blocklist = filepath.Join(archDir, "blocklist")
+		mres, err := t.mergeRepos(ctx, ext, arch, progress)
+		progress.finish()
+		if err != nil {
+			return nil, err
+		}
+		res.RepodataDir = mres.RepodataDir
+	} else {
+		progress.finish()
+	}
 
 	datadir := res.RepodataDir
 	if datadir == "" {
 		datadir = filepath.Join(out, "repodata")
 	}
-	if len(list) == 0 {
+	if len(list) == 0 && ext == nil { // as Koji: a merged repo is not marked empty
 		if err := os.WriteFile(filepath.Join(datadir, "EMPTY_REPO"), []byte(emptyRepoNote), 0o644); err != nil {
 			return nil, noSpace(fmt.Errorf("write EMPTY_REPO: %w", err), t.d.cfg.WorkDir)
 		}
@@ -409,6 +428,113 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		files = append(files, e.Name())
 	}
 	return []any{t.uploadDir(), files}, nil
+}
+
+// mergePlan is the merge step of a createrepo task (Koji's merge_repos):
+// the tag's external repos for the arch, in priority order.
+type mergePlan struct {
+	mode                          repogen.MergeMode
+	repos                         []repogen.ExternalRepo
+	local, out, groups, blocklist string
+}
+
+// externalRepos is the merge plan for the tag's external repos at the
+// repo's create event, nil when it has none. As in Koji, an external repo
+// whose arches do not include arch is left out, and a tag whose external
+// repos have different merge modes cannot be merged.
+func (t *task) externalRepos(ctx context.Context, rinfo map[string]any, arch string) (*mergePlan, error) {
+	v, err := t.d.hub.Call(ctx, "getExternalRepoList", rinfo["tag_id"], kw("event", rinfo["create_event"]))
+	if err != nil {
+		return nil, fmt.Errorf("getExternalRepoList: %w", err)
+	}
+	list := asList(v)
+	if len(list) == 0 {
+		return nil, nil
+	}
+	modes := map[string]bool{}
+	for _, e := range list {
+		m := asString(asMap(e)["merge_mode"])
+		if m == "" {
+			m = string(repogen.MergeKoji)
+		}
+		modes[m] = true
+	}
+	if len(modes) > 1 {
+		names := make([]string, 0, len(modes))
+		for m := range modes {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		return nil, genericErrorf("Found multiple merge modes for external repos: %s (give every external repo of the tag the same merge mode)", strings.Join(names, ", "))
+	}
+	p := &mergePlan{}
+	for m := range modes {
+		if p.mode, err = repogen.ParseMergeMode(m); err != nil {
+			return nil, genericErrorf("external repos: %v", err)
+		}
+	}
+	for _, e := range list {
+		m := asMap(e)
+		name := asString(m["external_repo_name"])
+		if arches := asString(m["arches"]); arches != "" && !slices.Contains(strings.Fields(arches), arch) {
+			t.log.Info("external repo not merged: not for this arch", "external_repo", name, "arches", arches, "arch", arch)
+			continue
+		}
+		url := asString(m["url"])
+		if url == "" {
+			return nil, genericErrorf("external repo %q has no url", name)
+		}
+		p.repos = append(p.repos, repogen.ExternalRepo{Name: name, URL: url})
+	}
+	return p, nil
+}
+
+// mergeRepos merges the external repos of p into the repo createrepo
+// made, logging to mergerepos.log (Koji's name) and reporting progress.
+func (t *task) mergeRepos(ctx context.Context, p *mergePlan, arch string, progress *repoProgress) (repogen.MergeResult, error) {
+	log, err := t.logFile("mergerepos.log")
+	if err != nil {
+		return repogen.MergeResult{}, err
+	}
+	defer log.Close()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(log, "%s %s\n", time.Now().UTC().Format("2006-01-02 15:04:05,000"), fmt.Sprintf(format, args...))
+	}
+	logf("merging %d external repos into %s (mode %s)", len(p.repos), arch, p.mode)
+	for i, r := range p.repos {
+		logf("  %d. %s %s", i+1, r.Name, strings.ReplaceAll(r.URL, "$arch", arch))
+	}
+	opts := repogen.MergeOptions{
+		LocalRepo: p.local,
+		External:  p.repos,
+		Mode:      p.mode,
+		Arch:      arch,
+		OutputDir: p.out,
+		WorkDir:   filepath.Join(t.dir, "merge-work"),
+		GroupFile: p.groups,
+		Database:  true,
+		Progress:  progress.set,
+		Logger:    slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	if p.mode != repogen.MergeBare && isRegular(p.blocklist) {
+		opts.BlocklistFile = p.blocklist
+	}
+	res, err := repogen.Merge(ctx, opts)
+	if err != nil {
+		logf("failed: %v", err)
+		if ctx.Err() != nil {
+			return res, context.Cause(ctx)
+		}
+		if errors.Is(err, repogen.ErrExternalRepo) {
+			return res, genericErrorf("failed to merge repos: %v", err)
+		}
+		return res, noSpace(genericErrorf("failed to merge repos: %v", err), t.d.cfg.WorkDir)
+	}
+	logf("done: %d packages in %v", res.Packages, res.Took.Round(time.Millisecond))
+	for _, r := range res.Repos {
+		logf("  %s: %d of %d packages merged", r.URL, r.Kept, r.Packages)
+	}
+	return res, nil
 }
 
 // oldRepodata is the repodata directory of oldrepo's arch, or "" (with a

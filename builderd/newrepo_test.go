@@ -21,6 +21,7 @@ import (
 
 	"kojigo/internal/kojiconf"
 	"kojigo/internal/kojixml"
+	"kojigo/repogen"
 )
 
 // repoHub is the fake hub plus the repo calls, answered as kojigo's hub
@@ -40,6 +41,7 @@ type repoHub struct {
 	parents   []any                    // getFullInheritance answer
 	hint      any                      // tag extra repo.oldrepo_hint
 	external  []any                    // getExternalRepoList answer
+	blocked   []string                 // <arch>/blocklist lines
 	inits     [][]any                  // host.repoInit arguments (after the codec)
 	dones     [][]any                  // host.repoDone arguments
 	progress  []progressCall
@@ -153,6 +155,13 @@ func (h *repoHub) answer(method string, params []any) (any, error) {
 				text += l + "\n"
 			}
 			if err := os.WriteFile(filepath.Join(ad, "pkglist"), []byte(text), 0o644); err != nil {
+				return nil, err
+			}
+			block := ""
+			for _, b := range h.blocked {
+				block += b + "\n"
+			}
+			if err := os.WriteFile(filepath.Join(ad, "blocklist"), []byte(block), 0o644); err != nil {
 				return nil, err
 			}
 		}
@@ -617,14 +626,141 @@ func TestCreaterepoBadPackageFailsTheTask(t *testing.T) {
 	}
 }
 
-func TestCreaterepoRefusesExternalRepos(t *testing.T) {
+// externalRepo writes a repository of small packages into a new
+// directory, its metadata made by the engine, and returns its file:// URL.
+func externalRepo(t *testing.T, pkgs ...[3]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var list []string
+	for _, p := range pkgs {
+		list = append(list, strings.TrimPrefix(writeRPM(t, dir, p[0], p[1], p[2]), "toplink/"))
+	}
+	if _, err := repogen.Generate(context.Background(), repogen.Options{BaseDir: dir, Packages: list}); err != nil {
+		t.Fatal(err)
+	}
+	return "file://" + dir + "/"
+}
+
+// mergedRepo runs newRepo and returns the x86_64 createrepo task and its
+// published primary.xml.
+func mergedRepo(t *testing.T, e *env, h *repoHub) (fakeTask, string, []string) {
+	t.Helper()
+	tk := runNewRepo(t, e)
+	c := e.hub.children(tk.id)["x86_64"]
+	if tk.state != stateClosed || c.state != stateClosed {
+		t.Fatalf("newRepo = %s %v, createrepo = %s %v, want both CLOSED", stateName(tk.state), tk.fault, stateName(c.state), c.fault)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.dones) != 1 {
+		t.Fatalf("host.repoDone calls = %d, want 1", len(h.dones))
+	}
+	files := asStrings(asList(asMap(h.dones[0][1])["x86_64"])[1])
+	dd := filepath.Join(e.top, "repos", "f40-build", strconv.FormatInt(id64(h.dones[0][0]), 10), "x86_64", "repodata")
+	return c, readGz(t, repodataFile(t, dd, files, "primary.xml.gz")), files
+}
+
+// TestCreaterepoMergesExternalRepos: koji mode, as Koji's mergerepo_c
+// --koji: the tag's own hello hides the external one, a blocked name is
+// left out, extra-tool comes with its external location, and an external
+// repo for other arches is not fetched at all.
+func TestCreaterepoMergesExternalRepos(t *testing.T) {
 	e, h := repoEnv(t)
 	h.pkglists["x86_64"] = []string{writeRPM(t, e.top, "hello", "1.0", "x86_64")}
-	h.external = []any{map[string]any{"external_repo_name": "fedora", "url": "https://example.org/$arch/", "merge_mode": "koji"}}
+	h.blocked = []string{"blocked-thing"}
+	url := externalRepo(t, [3]string{"hello", "2.0", "x86_64"}, [3]string{"extra-tool", "1.0", "noarch"}, [3]string{"blocked-thing", "1.0", "x86_64"})
+	h.external = []any{
+		map[string]any{"external_repo_name": "ext", "external_repo_id": int64(3), "url": url, "merge_mode": "koji", "priority": int64(5), "arches": nil},
+		map[string]any{"external_repo_name": "ppc-only", "external_repo_id": int64(4), "url": "file:///nonexistent/$arch/", "merge_mode": "koji", "priority": int64(6), "arches": "ppc64le"},
+	}
 	e.startWith(t, h)
-	tk := runNewRepo(t, e)
-	if tk.state != stateFailed || !strings.Contains(tk.fault.String, "external repos") {
-		t.Errorf("newRepo of a tag with external repos = %s %v, want FAILED naming them", stateName(tk.state), tk.fault)
+	c, primary, files := mergedRepo(t, e, h)
+	base := strings.TrimSuffix(url, "/")
+	for _, want := range []string{`packages="2"`, `<location href="toplink/packages/hello/1.0/1/x86_64/hello-1.0-1.x86_64.rpm"/>`,
+		`<location xml:base="` + base + `" href="packages/extra-tool/1.0/1/noarch/extra-tool-1.0-1.noarch.rpm"/>`} {
+		if !strings.Contains(primary, want) {
+			t.Errorf("merged primary lacks %s:\n%s", want, primary)
+		}
+	}
+	for _, unwanted := range []string{`ver="2.0"`, "blocked-thing"} {
+		if strings.Contains(primary, unwanted) {
+			t.Errorf("merged primary has %s:\n%s", unwanted, primary)
+		}
+	}
+	for _, kind := range []string{"repomd.xml", "primary.sqlite.bz2", "pkgorigins.gz"} {
+		repodataFile(t, "", files, kind)
+	}
+	if hasName(files, "EMPTY_REPO") {
+		t.Errorf("merged repo files = %v, want no EMPTY_REPO", files)
+	}
+	if log := e.hub.file(taskRelPath(c.id) + "/mergerepos.log"); !strings.Contains(log, "1 external repos") || !strings.Contains(log, "merged repodata written") {
+		t.Errorf("mergerepos.log:\n%s", log)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var last progressCall
+	for _, p := range h.progress {
+		if p.task == c.id {
+			last = p
+		}
+	}
+	if last.total != 4 || last.done != 4 { // 1 local + 3 external packages looked at
+		t.Errorf("last progress = %+v, want 4 of 4", last)
+	}
+}
+
+// TestCreaterepoMergeBareWithoutLocalPackages: bare mode keeps every
+// package (no blocklist), and a merged repo is not marked empty.
+func TestCreaterepoMergeBareWithoutLocalPackages(t *testing.T) {
+	e, h := repoEnv(t)
+	h.pkglists["x86_64"] = nil
+	h.blocked = []string{"extra-tool"}
+	url := externalRepo(t, [3]string{"extra-tool", "1.0", "noarch"}, [3]string{"hello", "2.0", "aarch64"})
+	h.external = []any{map[string]any{"external_repo_name": "ext", "url": url, "merge_mode": "bare"}}
+	e.startWith(t, h)
+	_, primary, files := mergedRepo(t, e, h)
+	if !strings.Contains(primary, `packages="1"`) || !strings.Contains(primary, "<name>extra-tool</name>") {
+		t.Errorf("bare merge primary:\n%s", primary)
+	}
+	if hasName(files, "EMPTY_REPO") {
+		t.Errorf("merged repo files = %v, want no EMPTY_REPO", files)
+	}
+}
+
+// TestCreaterepoMergeFailures: what stops a merge fails the task with a
+// fault saying why, and the repo is not finished.
+func TestCreaterepoMergeFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		external []any
+		want     string
+	}{
+		{"mixed merge modes", []any{
+			map[string]any{"external_repo_name": "a", "url": "file:///a/", "merge_mode": "koji"},
+			map[string]any{"external_repo_name": "b", "url": "file:///b/", "merge_mode": "bare"}}, "multiple merge modes"},
+		{"unknown merge mode", []any{map[string]any{"external_repo_name": "a", "url": "file:///a/", "merge_mode": "fancy"}}, "unknown merge mode"},
+		{"unreachable repo", []any{map[string]any{"external_repo_name": "gone", "url": "file:///nonexistent/$arch/", "merge_mode": "koji"}},
+			"file:///nonexistent/x86_64/"},
+		{"no url", []any{map[string]any{"external_repo_name": "empty", "merge_mode": "koji"}}, "has no url"},
+		{"hostile scheme", []any{map[string]any{"external_repo_name": "ftp", "url": "ftp://example.org/repo/", "merge_mode": "simple"}}, "not supported"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, h := repoEnv(t)
+			h.pkglists["x86_64"] = []string{writeRPM(t, e.top, "hello", "1.0", "x86_64")}
+			h.external = tc.external
+			e.startWith(t, h)
+			tk := runNewRepo(t, e)
+			c := e.hub.children(tk.id)["x86_64"]
+			if tk.state != stateFailed || c.fault == nil || !strings.Contains(c.fault.String, tc.want) {
+				t.Errorf("newRepo = %s, createrepo fault %v, want FAILED naming %q", stateName(tk.state), c.fault, tc.want)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if len(h.dones) != 0 {
+				t.Errorf("host.repoDone called after a failed merge")
+			}
+		})
 	}
 }
 
