@@ -21,6 +21,7 @@ import (
 
 	"kojigo/builderd/pgroup"
 	"kojigo/internal/health"
+	"kojigo/internal/kojixml"
 )
 
 // Prober measures the host for each check-in (*health.Prober implements it).
@@ -142,6 +143,7 @@ func Run(ctx context.Context, cfg Config, hub Hub, opts Options) error {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.log = d.log.With("component", "kojid")
+	d.hub = newOutageHub(hub, d.log)
 	if d.lookPath == nil {
 		d.lookPath = exec.LookPath
 	}
@@ -687,7 +689,7 @@ func (d *daemon) takeTask(ctx context.Context, id int64, method string) (bool, e
 	if _, err := d.hub.Call(ctx, "host.setTaskWeight", id, weight); err != nil {
 		d.log.Warn("host.setTaskWeight failed", "task_id", id, "err", err)
 	}
-	tctx, cancel := context.WithCancelCause(d.base)
+	tctx, cancel := context.WithCancelCause(patient(d.base))
 	rt := &runningTask{id: id, method: method, weight: weight, cancel: cancel, done: make(chan struct{})}
 	t.rt = rt
 	d.mu.Lock()
@@ -719,18 +721,22 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 	}
 	t.close()
 	cause := context.Cause(ctx)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-	defer cancel()
 	switch {
 	case ctx.Err() != nil && errors.Is(cause, errCanceledByHub):
 		t.log.Warn("task stopped", "reason", cause, "duration", time.Since(start).Round(time.Millisecond))
 	case ctx.Err() != nil && errors.Is(cause, errShutdown):
 		t.log.Warn("task stopped by shutdown, handing it back to the hub")
-		if _, ferr := d.hub.Call(rctx, "host.freeTasks", []any{t.id}); ferr != nil {
+		fctx, cancel := context.WithTimeout(impatient(context.WithoutCancel(ctx)), 5*time.Minute)
+		defer cancel()
+		if _, ferr := d.hub.Call(fctx, "host.freeTasks", []any{t.id}); ferr != nil {
 			t.log.Error("host.freeTasks failed; the hub frees it after its host timeout", "err", ferr)
 		}
 	default:
 		rt.finishing.Store(true)
+		// The result is reported however long the hub is away; only a
+		// forced stop (a second SIGTERM) abandons it.
+		rctx, cancel := d.untilForceStop(context.WithoutCancel(ctx))
+		defer cancel()
 		if rerr := d.report(rctx, t.id, result, err); rerr != nil {
 			t.log.Error("could not report the task's end", "err", rerr)
 		}
@@ -753,20 +759,24 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 }
 
 // report closes the task with its result or fails it with its error's
-// fault, retrying transport failures for a while. A fault from the hub (the
-// task is no longer ours) ends the attempt.
+// fault. An unreachable hub is waited out (the task's context is patient).
+// Other transport failures are retried a few times. A fault may mean that
+// an earlier attempt was applied and its answer lost (the hub answers
+// RetryError when it knows, or "not open" to the repeated call): the
+// task's state on the hub decides, so a task is never reported twice.
 func (d *daemon) report(ctx context.Context, id int64, result any, taskErr error) error {
 	var doc string
 	var method string
 	var err error
+	want := int64(stateFailed)
 	if taskErr != nil {
 		method = "host.failTask"
 		doc, err = encodeFault(toFault(taskErr))
 	} else {
-		method = "host.closeTask"
+		method, want = "host.closeTask", stateClosed
 		doc, err = encodeResult(result)
 		if err != nil {
-			method = "host.failTask"
+			method, want = "host.failTask", stateFailed
 			doc, err = encodeFault(toFault(fmt.Errorf("encode task result: %w", err)))
 		}
 	}
@@ -778,16 +788,59 @@ func (d *daemon) report(ctx context.Context, id int64, result any, taskErr error
 		if err == nil {
 			return nil
 		}
-		if _, ok := isFault(err); ok || attempt >= 8 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return fmt.Errorf("%s %d: %w", method, id, err)
 		}
-		t := time.NewTimer(jitter(time.Duration(attempt) * time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
+		f, isF := isFault(err)
+		if isF {
+			state, serr := d.hubTaskState(ctx, id)
+			switch {
+			case serr != nil:
+				return fmt.Errorf("%s %d: %w (and reading the task's state failed: %v)", method, id, err, serr)
+			case state == want:
+				d.log.Info("task end already recorded by an earlier attempt", "task_id", id, "call", method, "fault", f.String)
+				return nil
+			case state != stateOpen || f.Code != kojixml.RetryError || attempt >= 8:
+				return fmt.Errorf("%s %d: %w", method, id, err)
+			}
+			// RetryError and still OPEN: the earlier attempt was not applied.
+		} else if attempt >= 8 {
+			return fmt.Errorf("%s %d: %w", method, id, err)
+		}
+		if werr := sleepCtx(ctx, jitter(time.Duration(attempt)*time.Second)); werr != nil {
+			return fmt.Errorf("%s %d: %w", method, id, err)
 		}
 	}
+}
+
+// hubTaskState is the task's state on the hub when it is still this
+// host's (OPEN, CLOSED or FAILED here), -1 when another host has it.
+func (d *daemon) hubTaskState(ctx context.Context, id int64) (int64, error) {
+	info, err := callMap(ctx, d.hub, "getTaskInfo", id)
+	if err != nil {
+		return 0, err
+	}
+	if info == nil {
+		return -1, nil
+	}
+	state, _ := asInt(info["state"])
+	if host, _ := asInt(info["host_id"]); host != d.hostID {
+		return -1, nil
+	}
+	return state, nil
+}
+
+// untilForceStop returns ctx, cancelled when opts.ForceStop closes.
+func (d *daemon) untilForceStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-d.opts.ForceStop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // shutdown stops taking work and ends the running tasks as configured.

@@ -11,11 +11,13 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
 )
 
@@ -29,16 +31,19 @@ type fakeHub struct {
 	workDir string
 	hostID  int64
 
-	mu          sync.Mutex
-	nextID      int64
-	tasks       map[int64]*fakeTask
-	calls       []string
-	updates     []fakeUpdate
-	refusals    []fakeRefusal
-	freed       []int64
-	enabled     bool
-	capacity    float64
-	failCalls   int // transport errors to return before answering again
+	mu        sync.Mutex
+	nextID    int64
+	tasks     map[int64]*fakeTask
+	calls     []string
+	updates   []fakeUpdate
+	refusals  []fakeRefusal
+	freed     []int64
+	enabled   bool
+	capacity  float64
+	failCalls int // transport errors to return before answering again
+	// loseAnswers applies the next calls of a method and then returns a
+	// transport error, as when the connection drops before the answer.
+	loseAnswers map[string]int
 	builds      map[int64]map[string]any
 	completed   map[int64][]any // build id -> completeBuild args
 	failedBuild []int64
@@ -76,7 +81,8 @@ type fakeRefusal struct {
 	msg  string
 }
 
-var errTransport = errors.New("connection refused (fake)")
+// errTransport is what kojiclient returns when the hub cannot be reached.
+var errTransport = &kojiclient.TransportError{Method: "fake", Retryable: true, Err: errors.New("connection refused (fake)")}
 
 func newFakeHub(t testing.TB, topDir string) *fakeHub {
 	t.Helper()
@@ -98,6 +104,28 @@ func newFakeHub(t testing.TB, topDir string) *fakeHub {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// fakeRepoID is the build tag's repo that repo.request answers with.
+const fakeRepoID = 7
+
+// writeEmptyRepo makes repo metadata without packages for the arches the
+// tests build, where rpmbuild mode looks up BuildRequires.
+func writeEmptyRepo(t testing.TB, dir string) {
+	t.Helper()
+	for _, arch := range []string{"x86_64", "aarch64", "i686", "ppc64le", "s390x"} {
+		data := filepath.Join(dir, arch, "repodata")
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		repomd := `<repomd><data type="primary"><location href="repodata/primary.xml"/></data></repomd>`
+		if err := os.WriteFile(filepath.Join(data, "repomd.xml"), []byte(repomd), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, "primary.xml"), []byte(`<metadata packages="0"></metadata>`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // addTask creates a top-level FREE task.
@@ -236,6 +264,10 @@ func (h *fakeHub) Call(ctx context.Context, method string, args ...any) (any, er
 		return nil, errTransport
 	}
 	v, err := h.dispatch(method, params)
+	if h.loseAnswers[method] > 0 {
+		h.loseAnswers[method]--
+		v, err = nil, errTransport
+	}
 	h.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -487,6 +519,9 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 		return nil, fault(kojixml.GenericError, "No such entry in table package: %s", name)
 	case "getRepo":
 		return nil, nil
+	case "repo.request":
+		writeEmptyRepo(h.t, filepath.Join(filepath.Dir(h.workDir), "repos", "f40-build", strconv.Itoa(fakeRepoID)))
+		return map[string]any{"repo": map[string]any{"id": int64(fakeRepoID), "tag_id": id64(arg(0)), "tag_name": "f40-build", "state": int64(1), "create_event": int64(5)}}, nil
 	case "repoInfo":
 		return map[string]any{"id": id64(arg(0)), "state": int64(1), "tag_name": "f40-build", "tag_id": int64(10), "create_event": int64(5)}, nil
 	case "getBuildConfig":

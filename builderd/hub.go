@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"sync"
+	"time"
 
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
 )
 
@@ -195,4 +199,131 @@ func toFault(err error) *kojixml.Fault {
 		code = f.Code
 	}
 	return &kojixml.Fault{Code: code, String: err.Error()}
+}
+
+// patienceKey marks the context of a running task: its hub calls wait out
+// an outage of the hub or its database instead of failing the task.
+type patienceKey struct{}
+
+// patient returns ctx with its hub calls made patient (see outageHub).
+func patient(ctx context.Context) context.Context {
+	return context.WithValue(ctx, patienceKey{}, true)
+}
+
+// impatient undoes patient for one call that must give up (freeing tasks
+// at shutdown).
+func impatient(ctx context.Context) context.Context {
+	return context.WithValue(ctx, patienceKey{}, nil)
+}
+
+func isPatient(ctx context.Context) bool {
+	v, _ := ctx.Value(patienceKey{}).(bool)
+	return v
+}
+
+// maxOutageDelay caps the wait between two attempts while the hub is
+// unreachable: the hub's return is noticed within this.
+const maxOutageDelay = 30 * time.Second
+
+// outageHub wraps the hub client. A call made with a patient context (a
+// running task's: waiting for subtasks, uploading results, reporting its
+// end) that fails because the hub or its database cannot be reached
+// (kojiclient.Unreachable: the call did not run) is repeated with backoff
+// for as long as the outage lasts, so that an outage costs time but never
+// a build or its RPMs. One line is logged when the hub is lost and one when
+// it is back, however many tasks wait. Other calls pass through: the main
+// loop has its own backoff.
+type outageHub struct {
+	Hub
+	log *slog.Logger
+	// wait sleeps between attempts; tests replace it.
+	wait func(ctx context.Context, d time.Duration) error
+
+	mu        sync.Mutex
+	downSince time.Time // zero while the hub answers
+}
+
+func newOutageHub(h Hub, log *slog.Logger) *outageHub {
+	return &outageHub{Hub: h, log: log, wait: sleepCtx}
+}
+
+func (o *outageHub) Call(ctx context.Context, method string, args ...any) (any, error) {
+	var v any
+	err := o.persist(ctx, method, func() error {
+		var err error
+		v, err = o.Hub.Call(ctx, method, args...)
+		return err
+	})
+	return v, err
+}
+
+func (o *outageHub) UploadChunk(ctx context.Context, serverDir, name string, offset int64, data []byte, overwrite bool) error {
+	return o.persist(ctx, "rawUpload", func() error {
+		return o.Hub.UploadChunk(ctx, serverDir, name, offset, data, overwrite)
+	})
+}
+
+// UploadFile starts the file over after an outage: its first chunk
+// truncates, so a half-uploaded copy cannot survive.
+func (o *outageHub) UploadFile(ctx context.Context, localPath, serverDir, name string, progress func(done, total int64)) error {
+	return o.persist(ctx, "upload "+name, func() error {
+		return o.Hub.UploadFile(ctx, localPath, serverDir, name, progress)
+	})
+}
+
+// persist runs call until it gets an answer, repeating it while the hub is
+// unreachable and ctx is patient and live.
+func (o *outageHub) persist(ctx context.Context, what string, call func() error) error {
+	for fails := 1; ; fails++ {
+		err := call()
+		if err == nil {
+			o.reachable()
+			return nil
+		}
+		if !kojiclient.Unreachable(err) || !isPatient(ctx) || ctx.Err() != nil {
+			return err
+		}
+		delay := jitter(min(time.Second<<min(fails-1, 16), maxOutageDelay))
+		o.unreachable(what, err, delay)
+		if werr := o.wait(ctx, delay); werr != nil {
+			return fmt.Errorf("%w (while the hub was unreachable: %w)", werr, err)
+		}
+	}
+}
+
+func (o *outageHub) unreachable(what string, err error, delay time.Duration) {
+	o.mu.Lock()
+	first := o.downSince.IsZero()
+	if first {
+		o.downSince = time.Now()
+	}
+	o.mu.Unlock()
+	if first {
+		o.log.Warn("hub unreachable: running tasks keep their work and results and retry until it is back",
+			"call", what, "err", err)
+	} else {
+		o.log.Debug("hub still unreachable", "call", what, "retry_in", delay.Round(time.Millisecond), "err", err)
+	}
+}
+
+func (o *outageHub) reachable() {
+	o.mu.Lock()
+	since := o.downSince
+	o.downSince = time.Time{}
+	o.mu.Unlock()
+	if !since.IsZero() {
+		o.log.Info("hub reachable again: tasks resume", "outage", time.Since(since).Round(time.Second))
+	}
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }

@@ -126,8 +126,13 @@ func (t *task) flushLogs() {
 	t.stop()
 	<-t.done
 	t.stop = nil
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	// The logs are part of the result: wait out a hub outage for them
+	// too; a shutdown (the daemon's base context) ends the wait.
+	base := t.d.base
+	if base == nil {
+		base = context.Background()
+	}
+	ctx := patient(base)
 	if err := t.logs.Sync(ctx); err != nil {
 		t.log.Warn("last log upload failed", "err", err)
 	}

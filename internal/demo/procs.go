@@ -65,10 +65,9 @@ func startChild(name, logFile string, deathSig syscall.Signal, path string, args
 	c.cmd = exec.Command(path, args...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	c.cmd.SysProcAttr = childAttr(deathSig)
-	if err := c.cmd.Start(); err != nil {
+	if err := startPinned(c.cmd, func() { c.err = c.cmd.Wait(); close(c.done) }); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
 	return c, nil
 }
 

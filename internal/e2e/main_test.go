@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -88,11 +89,12 @@ func start(t testing.TB, name string, env []string, path string, args ...string)
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
+	// SIGKILL from the kernel if the test binary dies: a killed test
+	// must not leave a hub and builders on the test database.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := startPinned(p.cmd, func() { p.err = p.cmd.Wait(); close(p.done) }); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.stop(syscall.SIGTERM, 20*time.Second)
 		if t.Failed() {
@@ -100,6 +102,26 @@ func start(t testing.TB, name string, env []string, path string, args ...string)
 		}
 	})
 	return p
+}
+
+// startPinned starts cmd and runs wait (which waits for it) on an OS thread
+// locked for the child's life: Pdeathsig fires when the thread that forked
+// the child exits (golang/go#27505), which Go may do to any thread whose
+// goroutine exits locked; this one stays blocked in wait.
+func startPinned(cmd *exec.Cmd, wait func()) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			runtime.UnlockOSThread()
+			started <- err
+			return
+		}
+		started <- nil
+		wait()
+		runtime.UnlockOSThread()
+	}()
+	return <-started
 }
 
 // stop signals the process and waits, killing its group after grace.
