@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"kojigo/internal/repowatch"
 )
 
 // buildHandler is the parent of a build: build(src, target, opts).
@@ -30,6 +32,8 @@ type buildOpts struct {
 	archOverride []string
 	failFast     bool
 	repoID       *int64
+	waitRepo     bool            // a repo as current as the build's start
+	waitBuilds   []repowatch.NVR // a repo holding these builds
 }
 
 func parseBuildOpts(m map[string]any) (buildOpts, error) {
@@ -56,6 +60,21 @@ func parseBuildOpts(m map[string]any) (buildOpts, error) {
 			return o, buildErrorf("repo_id must be a positive integer, not %v", v)
 		}
 		o.repoID = &id
+	}
+	o.waitRepo = asBool(m["wait_repo"])
+	if v, ok := m["wait_builds"]; ok && v != nil {
+		l, ok := v.([]any)
+		if !ok {
+			return o, buildErrorf("wait_builds must be a list of NVRs, not %T", v)
+		}
+		for _, e := range l {
+			s, _ := e.(string)
+			b, err := repowatch.ParseNVR(s)
+			if err != nil {
+				return o, buildErrorf("wait_builds: %v", err)
+			}
+			o.waitBuilds = append(o.waitBuilds, b)
+		}
 	}
 	return o, nil
 }
@@ -98,9 +117,7 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 	srpm := src
 	if isSCMURL(src) {
 		sopts := map[string]any{"scratch": opts.scratch}
-		if repoID != nil {
-			sopts["repo_id"] = *repoID
-		}
+		sopts["repo_id"] = repoID
 		id, err := t.subtask(ctx, "buildSRPMFromSCM", []any{src, buildTag, sopts}, "srpm", "noarch")
 		if err != nil {
 			return nil, err
@@ -204,28 +221,31 @@ func (t *task) checkPackageList(ctx context.Context, destTag int64, destName, pk
 	return buildErrorf("package %s not in list for tag %s", pkg, destName)
 }
 
-// buildRepo returns the repo the build uses, or nil in rpmbuild mode, which
-// builds against the host. This is where Koji's waitrepo subtask goes once
-// kojira makes repos: with mock, no repo yet means waiting for one.
-func (t *task) buildRepo(ctx context.Context, buildTag int64, tagName string, opts buildOpts) (*int64, error) {
+// buildRepo returns the repo the build uses: the one asked for (it must
+// be the build tag's), else one of the build tag that the build waits for
+// as Koji's do (getRepo, then a waitrepo subtask), in every build mode:
+// rpmbuild mode checks BuildRequires against it, mock builds from it.
+func (t *task) buildRepo(ctx context.Context, buildTag int64, tagName string, opts buildOpts) (int64, error) {
 	if opts.repoID != nil {
-		return opts.repoID, nil
+		repo, err := callMap(ctx, t.d.hub, "repoInfo", *opts.repoID, kw("strict", true))
+		if err != nil {
+			return 0, err
+		}
+		if id, _ := asInt(repo["tag_id"]); id != buildTag {
+			return 0, buildErrorf("Repo/Target mismatch: %s/%s", asString(repo["tag_name"]), tagName)
+		}
+		return *opts.repoID, nil
 	}
-	if useMock, _ := t.mockChoice(); !useMock {
-		return nil, nil
-	}
-	repo, err := callMap(ctx, t.d.hub, "getRepo", buildTag)
+	repo, err := t.waitForRepo(ctx, buildTag, opts.waitBuilds, opts.waitRepo)
 	if err != nil {
-		return nil, err
-	}
-	if repo == nil {
-		return nil, buildErrorf("no repo for build tag %s yet: mock builds need one (kojira makes them)", tagName)
+		return 0, err
 	}
 	id, ok := asInt(repo["id"])
 	if !ok {
-		return nil, errors.New("getRepo: answer without an id")
+		return 0, errors.New("the hub's repo has no id")
 	}
-	return &id, nil
+	t.log.Info("using repo", "repo_id", id, "tag", tagName, "create_event", repo["create_event"])
+	return id, nil
 }
 
 type archResults struct {
@@ -237,14 +257,11 @@ type archResults struct {
 
 // runArches creates one buildArch subtask per arch, waits for all, and
 // merges their results for completeBuild.
-func (t *task) runArches(ctx context.Context, srpm string, buildTag int64, arches []string, repoID *int64, opts buildOpts) (*archResults, error) {
+func (t *task) runArches(ctx context.Context, srpm string, buildTag int64, arches []string, repoID int64, opts buildOpts) (*archResults, error) {
 	sub := map[string]int64{}
 	var ids []int64
 	for i, arch := range arches {
-		aopts := map[string]any{}
-		if repoID != nil {
-			aopts["repo_id"] = *repoID
-		}
+		aopts := map[string]any{"repo_id": repoID}
 		id, err := t.subtask(ctx, "buildArch", []any{srpm, buildTag, arch, i == 0, aopts}, arch,
 			taskArch(arch, t.d.cfg.LiteralTaskArches))
 		if err != nil {

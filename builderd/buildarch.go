@@ -114,7 +114,7 @@ func (buildArchHandler) run(ctx context.Context, t *task) (any, error) {
 type archResult struct {
 	rpms    []string // local paths of binary rpms
 	srpm    string   // local path of the source rpm to keep
-	brootID any      // hub buildroot id, nil without one (rpmbuild mode)
+	brootID any      // hub buildroot id, nil without one (a buildArch task without a repo)
 }
 
 // rpmbuildRebuild runs rpmbuild --rebuild in a private tree.
@@ -127,10 +127,33 @@ func (t *task) rpmbuildRebuild(ctx context.Context, a buildArchArgs, srpm string
 	if err != nil {
 		return nil, err
 	}
-	t.describeRPMBuildMode(tree, why, hdr.Requires)
-	if a.opts != nil && a.opts["repo_id"] != nil {
-		t.logf("root.log", "repo %v of the build tag is not used in this mode", a.opts["repo_id"])
+	withRepo := a.opts != nil && a.opts["repo_id"] != nil
+	deps := "BuildRequires are looked up in the build tag's repo, then on this host; packages from the repo are unpacked (not installed: no scriptlets) into an overlay that CPATH, LIBRARY_PATH, PKG_CONFIG_PATH and PATH search first"
+	if !withRepo {
+		deps = "this task has no repo (repo_id): BuildRequires are neither installed nor checked"
+		if len(hdr.Requires) > 0 {
+			deps += ": " + strings.Join(hdr.Requires, ", ")
+		}
 	}
+	t.describeRPMBuildMode(tree, why, deps)
+	var brootID any
+	if withRepo {
+		brid, env, err := t.repoBuildroot(ctx, a, srpm)
+		if brid != 0 {
+			brootID = brid
+			// the buildroot ends EXPIRED, as mock builds' do
+			defer func() { _, _ = t.d.hub.Call(context.WithoutCancel(ctx), "host.setBuildRootState", brid, "EXPIRED") }()
+			if err == nil {
+				_, _ = t.d.hub.Call(ctx, "host.setBuildRootState", brid, "BUILDING")
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		tree.env = mergeEnv(tree.env, env)
+	}
+	// BuildRequires were checked above against the repo; rpmbuild's own
+	// check would look in this host's rpm database instead.
 	argv := append([]string{rpmbuild, "--rebuild", "--nodeps"}, tree.defines(&t.d.cfg)...)
 	if a.arch != "noarch" {
 		argv = append(argv, "--target", a.arch)
@@ -161,7 +184,23 @@ func (t *task) rpmbuildRebuild(ctx context.Context, a buildArchArgs, srpm string
 			return nil, err
 		}
 	}
-	return &archResult{rpms: rpms, srpm: srpm}, nil
+	return &archResult{rpms: rpms, srpm: srpm, brootID: brootID}, nil
+}
+
+// mergeEnv is env with the variables of extra replacing those of the same
+// name.
+func mergeEnv(env, extra []string) []string {
+	out := append([]string{}, extra...)
+	set := map[string]bool{}
+	for _, e := range extra {
+		set[e[:strings.IndexByte(e, '=')+1]] = true
+	}
+	for _, e := range env {
+		if i := strings.IndexByte(e, '='); i < 0 || !set[e[:i+1]] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // mockBuild builds in a mock chroot made from the build tag's repo, as

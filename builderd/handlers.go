@@ -40,6 +40,7 @@ func handlers() map[string]handler {
 		"buildArch":        buildArchHandler{},
 		"tagBuild":         tagBuildHandler{},
 		"newRepo":          newRepoHandler{},
+		"waitrepo":         waitrepoHandler{},
 		"createrepo":       createrepoHandler{},
 	}
 }
@@ -142,18 +143,14 @@ func (r *rpmTree) defines(cfg *Config) []string {
 
 // describeRPMBuildMode writes to root.log which buildroot is used and what it
 // does not protect against, so nobody mistakes it for mock's chroot.
-func (t *task) describeRPMBuildMode(r *rpmTree, why string, requires []string) {
+func (t *task) describeRPMBuildMode(r *rpmTree, why, deps string) {
 	t.logf("root.log", "buildroot: rpmbuild in a private tree (%s)", why)
 	t.logf("root.log", "  _topdir=%s", r.top)
 	t.logf("root.log", "  HOME=%s TMPDIR=%s", r.home, r.tmp)
 	t.logf("root.log", "  runs as %s, in its own process group; the environment is reset", r.who)
 	t.logf("root.log", "limits of this mode (mock gives a chroot instead):")
-	t.logf("root.log", "  no chroot: the build sees the host's tools and libraries, not the build tag's repo")
-	if len(requires) > 0 {
-		t.logf("root.log", "  BuildRequires are neither installed nor checked (--nodeps): %s", strings.Join(requires, ", "))
-	} else {
-		t.logf("root.log", "  BuildRequires are neither installed nor checked (--nodeps)")
-	}
+	t.logf("root.log", "  no chroot: the build sees the host's tools and libraries")
+	t.logf("root.log", "  %s", deps)
 	if r.cred == nil {
 		t.logf("root.log", "  the build may write wherever %s may: run kojid as root with a mockuser account to confine it", r.who)
 	} else {

@@ -34,6 +34,9 @@ type ServeOptions struct {
 // the daemon until SIGTERM or SIGINT (a second one during a "finish"
 // shutdown cancels running tasks). SIGUSR1 is a graceful restart: Serve
 // returns ErrRestart once no task runs, and the caller re-executes.
+// kojidCallRetry bounds how long one hub call of kojid retries by itself.
+const kojidCallRetry = 10 * time.Second
+
 func Serve(ctx context.Context, o ServeOptions) error {
 	log := o.Logger
 	if log == nil {
@@ -49,7 +52,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if cfg.Server == "" {
 		return fmt.Errorf("no hub: set server = https://HUB/kojihub in %s (or --server)", o.ConfigFile)
 	}
-	copts := kojiclient.Options{Server: cfg.Server, Logger: log.With("component", "client")}
+	// One call retries only briefly: kojid's own outage handling (hub.go)
+	// waits out longer outages, says once when the hub is lost and once
+	// when it is back, and does not hold the session's call slot meanwhile.
+	copts := kojiclient.Options{Server: cfg.Server, Logger: log.With("component", "client"), MaxRetryTime: kojidCallRetry}
 	if cfg.ServerCA != "" {
 		if _, err := os.Stat(cfg.ServerCA); err == nil {
 			copts.ServerCAFile = cfg.ServerCA

@@ -98,7 +98,7 @@ func (srpmHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, buildErrorf("multiple spec files found in %s: %s", src, strings.Join(names, ", "))
 	}
 	out := filepath.Join(tree.top, "SRPMS")
-	t.describeRPMBuildMode(tree, "source packages are built with rpmbuild -bs", nil)
+	t.describeRPMBuildMode(tree, "source packages are built with rpmbuild -bs", "BuildRequires are not needed to make a source package (rpmbuild -bs --nodeps)")
 	argv := append([]string{rpmbuild, "-bs", "--nodeps"}, tree.defines(&t.d.cfg)...)
 	argv = append(argv, "--define", "_sourcedir "+moddir, "--define", "_specdir "+moddir, "--define", "_srcrpmdir "+out, specs[0])
 	t.logf("root.log", "command: %s", strings.Join(argv, " "))

@@ -189,6 +189,9 @@ func TestImportRPMAndRepo(t *testing.T) {
 		admin.must("packageListAdd", "dist", "foo", kw{"owner": "kojiadmin"})
 		admin.must("packageListAdd", "dist", "bar", kw{"owner": "kojiadmin"})
 		hc, hostID := th.addHost("builder1")
+		// a host that never checked in has its OPEN tasks freed by the
+		// scheduler's next pass (HostTimeout)
+		hc.must("host.updateHost", 0.0, true)
 		for _, nvr := range []string{"foo-1.0-1", "bar-2-1"} {
 			task := admin.must("tagBuild", "dist", nvr).(int64)
 			if _, ok, err := th.store.OpenTask(ctx, task, hostID); err != nil || !ok {

@@ -572,7 +572,10 @@ func planSchedule(in schedInput) schedPlan {
 		// A parent waiting for its subtasks takes neither a job slot nor
 		// capacity (kojid counts it the same way): otherwise a builder
 		// full of waiting build parents could never be given their subtasks.
-		if h := byID[*t.HostID]; h != nil && !t.Waiting {
+		// A waitrepo task only polls the hub for the repo a newRepo task
+		// makes: counted, builds waiting for a repo could keep that newRepo
+		// task off a builder that is also in the createrepo channel.
+		if h := byID[*t.HostID]; h != nil && !t.Waiting && t.Method != "waitrepo" {
 			h.ntasks++
 			h.load += t.Weight
 		}

@@ -88,6 +88,8 @@ func TestPlanEligibility(t *testing.T) {
 			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 2, Waiting: true}}, want: 1},
 		{name: "waiting parents take no job slot", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.maxJobs = 2 })},
 			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 0.2, Waiting: true}, {ID: 2, HostID: ptr(int64(1)), Weight: 0.2, Waiting: true}}, want: 1},
+		{name: "waitrepo tasks take no job slot", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.maxJobs = 2 })},
+			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 0.2, Method: "waitrepo"}, {ID: 2, HostID: ptr(int64(1)), Weight: 0.2, Method: "waitrepo"}}, want: 1},
 		{name: "needs disk", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.diskFreeMB = 1024 })},
 			req: func(db.SchedTask) (int64, int64) { return 8192, 0 }, reason: "needs 8 GiB free disk"},
 		{name: "disk unknown is not checked", task: task, hosts: []*schedHost{host(1, "b1", nil)},

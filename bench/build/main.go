@@ -45,7 +45,7 @@ func run(runs, lines int) error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/kojihub", "./cmd/kojid", "./cmd/kojictl")
+	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/kojihub", "./cmd/kojid", "./cmd/kojictl", "./cmd/kojira")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
@@ -116,6 +116,24 @@ func run(runs, lines int) error {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// builds wait for their build tag's repo: kojira makes it, through the
+	// builder in the createrepo channel, before the timed builds
+	if _, err := c.Call(ctx, "addHostToChannel", "builder1", "createrepo"); err != nil {
+		return fmt.Errorf("addHostToChannel: %w", err)
+	}
+	kojiraUser, _ := store.CreateUser(ctx, db.User{Name: "kojira", PasswordHash: hash})
+	repoPerm, _ := store.GetPermByName(ctx, "repo")
+	store.GrantPerm(ctx, kojiraUser, repoPerm.ID, nil)
+	kconf := filepath.Join(tmp, "kojira.conf")
+	os.WriteFile(kconf, []byte(fmt.Sprintf("[kojira]\nserver = %s\ntopdir = %s\nuser = kojira\npassword = pw\ncert =\nsleeptime = 1\n", url, topdir)), 0o600)
+	kojira := exec.Command(bin+"/kojira", "-c", kconf)
+	if err := kojira.Start(); err != nil {
+		return err
+	}
+	defer func() { kojira.Process.Signal(syscall.SIGTERM); kojira.Wait() }()
+	if out, err := exec.Command(bin+"/kojictl", "regen-repo", "--server", url, "--user", "admin", "--password", "pw", "--wait", "dist-build").CombinedOutput(); err != nil {
+		return fmt.Errorf("kojictl regen-repo --wait dist-build: %v\n%s", err, out)
 	}
 	time.Sleep(2 * time.Second) // idle: the builder is waiting for work
 

@@ -16,6 +16,8 @@ import (
 
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
+
+	"kojigo/internal/repowatch"
 )
 
 // defaultPoll is how often watch-task and watch-logs ask the hub.
@@ -36,6 +38,9 @@ func runBuild(ctx context.Context, env *Env, args []string) error {
 	channel := fs.String("channel", "", "run the task in this `CHANNEL` instead of the default")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
 	noProgress := fs.Bool("noprogress", false, "do not show upload progress")
+	waitRepo := fs.Bool("wait-repo", false, "wait for a repo of the build tag as current as the build's start")
+	var waitBuilds repeated
+	fs.Var(&waitBuilds, "wait-build", "wait for a repo of the build tag that holds this `NVR` (repeatable)")
 	poll := fs.Duration("poll-interval", defaultPoll, "how often to ask the hub while watching")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -69,6 +74,22 @@ func runBuild(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		opts["arch_override"] = a
+	}
+	if *waitRepo {
+		opts["wait_repo"] = true
+	}
+	if len(waitBuilds) > 0 {
+		l := make([]any, len(waitBuilds))
+		for i, b := range waitBuilds {
+			if err := checkNames("build", b); err != nil {
+				return err
+			}
+			if _, err := repowatch.ParseNVR(b); err != nil {
+				return usageErr("--wait-build %v", err)
+			}
+			l[i] = b
+		}
+		opts["wait_builds"] = l
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -345,6 +345,8 @@ func TestBuildFailsAndRefuses(t *testing.T) {
 		{[]string{"build", "f4\x1b0", srpm}, 2, "bad target"},
 		{[]string{"build", "f40-candidate", srpm, "--priority", "high"}, 2, "invalid value"},
 		{[]string{"build", "f40-candidate", srpm, "--channel", "a b"}, 2, "bad channel"},
+		{[]string{"build", "f40-candidate", srpm, "--wait-build", "hello"}, 2, "want NAME-VERSION-RELEASE"},
+		{[]string{"build", "f40-candidate", srpm, "--wait-build", "he\x1bllo-1-1"}, 2, "bad build"},
 	} {
 		code := te.run(t, tt.args...)
 		if code != tt.code || !strings.Contains(te.stderr.String(), tt.msg) {
@@ -353,6 +355,14 @@ func TestBuildFailsAndRefuses(t *testing.T) {
 	}
 	// the locked tag is fine for a scratch build
 	te.mustRun(t, 0, "build", "--nowait", "--scratch", "locked", "git+https://h/x#1")
+	// --wait-repo and --wait-build become the build's opts, as koji build's
+	te.mustRun(t, 0, "build", "--nowait", "--wait-repo", "--wait-build", "greet-devel-1.0-1", "--wait-build", "lib-2-1", "f40-candidate", "git+https://h/x#1")
+	calls := fh.called("build")
+	got := calls[len(calls)-1].args[2]
+	want := map[string]any{"wait_repo": true, "wait_builds": []any{"greet-devel-1.0-1", "lib-2-1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("build opts %v, want %v", got, want)
+	}
 }
 
 func TestProgress(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
+	"kojigo/internal/repowatch"
 )
 
 // regen-repo and wait-repo, as Koji 1.35's handle_regen_repo and
@@ -138,7 +139,7 @@ func (r *repoRun) regenRequest(ctx context.Context, arg string, target, wait boo
 	if err != nil {
 		return err
 	}
-	check, err := w.request(ctx, w.minEvent)
+	check, err := w.Request(ctx, w.MinEvent)
 	if err != nil {
 		return err
 	}
@@ -158,7 +159,7 @@ func (r *repoRun) regenRequest(ctx context.Context, arg string, target, wait boo
 		}
 		return nil
 	}
-	repo, err := w.waitRequest(ctx, req)
+	repo, err := w.WaitRequest(ctx, req)
 	if err != nil {
 		return r.failed(w, err, again...)
 	}
@@ -249,13 +250,13 @@ func runWaitRepo(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	builds := make([]nvr, len(nvrs))
+	builds := make([]repowatch.NVR, len(nvrs))
 	for i, s := range nvrs {
 		if err := checkNames("build", s); err != nil {
 			return err
 		}
-		if builds[i], err = parseNVR(s); err != nil {
-			return err
+		if builds[i], err = repowatch.ParseNVR(s); err != nil {
+			return usageErr("--build %v", err)
 		}
 	}
 	switch {
@@ -297,17 +298,17 @@ func runWaitRepo(ctx context.Context, env *Env, args []string) error {
 		warn(env, "This tag is not configured for automatic regeneration")
 	}
 	for _, b := range builds {
-		v, err := s.call(ctx, "getLatestBuilds", tagID, kojiclient.Kw{"package": b.name})
+		v, err := s.call(ctx, "getLatestBuilds", tagID, kojiclient.Kw{"package": b.Name})
 		if err != nil {
 			return err
 		}
 		latest := asMaps(v)
 		if len(latest) == 0 {
-			warn(env, fmt.Sprintf("No %s builds in tag %s", clean(b.name), tagName))
+			warn(env, fmt.Sprintf("No %s builds in tag %s", clean(b.Name), tagName))
 			continue
 		}
-		if present := mstr(latest[0], "nvr"); present != b.nvr() {
-			warn(env, fmt.Sprintf("nvr %s is not current in tag %s\n  latest build is %s", clean(b.nvr()), tagName, clean(present)))
+		if present := mstr(latest[0], "nvr"); present != b.String() {
+			warn(env, fmt.Sprintf("nvr %s is not current in tag %s\n  latest build is %s", clean(b.String()), tagName, clean(present)))
 		}
 	}
 	// with builds: a repo that has them, not necessarily a current one
@@ -315,7 +316,7 @@ func runWaitRepo(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	repo, err := w.waitRepo(ctx, !request.is(true))
+	repo, err := w.WaitRepo(ctx, !request.is(true))
 	if err != nil {
 		again := []string{"wait-repo"}
 		if request.is(true) {
@@ -441,18 +442,18 @@ func (r *repoRun) gotRepo(repo map[string]any) {
 // failed prints Koji's "Failed to get repo -- …" for an error of the
 // wait, with what to do next, and returns exit status 1. Errors that are
 // not the wait's (a fault, a lost hub) are returned as they are.
-func (r *repoRun) failed(w *repoWatcher, err error, again ...string) error {
-	var we *waitError
+func (r *repoRun) failed(w *repowatch.Watcher, err error, again ...string) error {
+	var we *repowatch.WaitError
 	switch {
 	case errors.As(err, &we):
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		we = &waitError{msg: "interrupted", active: true}
+		we = &repowatch.WaitError{Msg: "interrupted", Active: true}
 	default:
 		return r.hint(err, "")
 	}
 	if r.level > levelQuiet {
-		fmt.Fprintf(r.env.Stderr, "Failed to get repo -- %s\n", we.msg)
-		for _, l := range w.nextSteps(we, commandLine("kojictl", r.again, again...)) {
+		fmt.Fprintf(r.env.Stderr, "Failed to get repo -- %s\n", we.Msg)
+		for _, l := range r.nextSteps(w, we, commandLine("kojictl", r.again, again...)) {
 			fmt.Fprintln(r.env.Stderr, l)
 		}
 	}
@@ -505,425 +506,52 @@ func logLevel(quiet, verbose bool) int {
 	return levelChanges
 }
 
-// repoWatcher is koji.util.RepoWatcher: it asks for a repo of one tag and
-// waits until one satisfies it (an event, builds), logging to stdout as
-// Koji's watcher does.
-type repoWatcher struct {
-	r        *repoRun
-	tagID    int64
-	tagName  string // cleaned
-	builds   []nvr
-	minEvent any // nil or int64
-	opts     map[string]any
-	now      func() time.Time
-	start    time.Time
-	reqID    int64 // the request waited on, for the messages
-	taskID   int64
-	progress bool   // the hub has kojigo.getRepoProgress, as far as we know
-	lastProg string // last progress printed
-}
-
-// waitError is a wait that ended without a repo: Koji's GenericError in
-// the watcher.
-type waitError struct {
-	msg     string
-	timeout bool
-	active  bool // the request stays active (a timeout, an interrupt)
-}
-
-func (e *waitError) Error() string { return e.msg }
-
-// newWatcher is RepoWatcher.__init__: the tag again (strict) and, for a
-// current repo, the tag's last change as the minimum event.
-func (r *repoRun) newWatcher(ctx context.Context, tag map[string]any, builds []nvr, current bool, opts map[string]any) (*repoWatcher, error) {
-	v, err := r.s.call(ctx, "getTag", tag["id"], kojiclient.Kw{"strict": true})
+// newWatcher is a repowatch.Watcher that prints to stdout at the run's
+// level, as Koji's watcher logs, and adds what to do to the faults an
+// operator can act on.
+func (r *repoRun) newWatcher(ctx context.Context, tag map[string]any, builds []repowatch.NVR, current bool, opts map[string]any) (*repowatch.Watcher, error) {
+	call := func(ctx context.Context, method string, args ...any) (any, error) {
+		if n := len(args); n > 0 {
+			if kw, ok := args[n-1].(repowatch.Kw); ok {
+				args[n-1] = kojiclient.Kw(kw)
+			}
+		}
+		v, err := r.s.call(ctx, method, args...)
+		switch {
+		case err == nil:
+		case method == "repo.request":
+			err = r.hint(err, "")
+		case method == "repo.get" && isInvalidMethod(err, "repo.get"):
+			err = &hintError{err: err, hint: "this hub is older than Koji 1.35 (no repo requests): use the koji CLI of its version"}
+		}
+		return v, err
+	}
+	w, err := repowatch.New(ctx, call, tag["id"], builds, current, opts)
 	if err != nil {
 		return nil, err
 	}
-	t := asMap(v)
-	id, ok := mint(t, "id")
-	if !ok {
-		return nil, errors.New("getTag: the hub answered no tag id")
-	}
-	w := &repoWatcher{r: r, tagID: id, tagName: clean(mstr(t, "name")), builds: builds, now: time.Now, progress: true}
-	if len(opts) > 0 {
-		w.opts = opts
-	}
-	if current {
-		ev, err := r.s.call(ctx, "tagLastChangeEvent", id)
-		if err != nil {
-			return nil, err
+	w.Timeout, w.Poll = r.timeout, r.poll
+	w.Progress = r.level >= levelChanges
+	w.Log = func(l repowatch.Level, msg string) {
+		// Koji's ERROR lines print even with --quiet
+		if l == repowatch.Error || r.level >= int(l) {
+			fmt.Fprintln(r.env.Stdout, msg)
 		}
-		n, ok := ev.(int64)
-		if !ok {
-			return nil, fmt.Errorf("tagLastChangeEvent: hub answered %T instead of an event id", ev)
-		}
-		w.minEvent = n
 	}
 	return w, nil
 }
 
-func (w *repoWatcher) logf(level int, format string, args ...any) {
-	if w.r.level >= level {
-		fmt.Fprintf(w.r.env.Stdout, format+"\n", args...)
-	}
-}
-
-// errorf logs at Koji's ERROR: printed even with --quiet.
-func (w *repoWatcher) errorf(format string, args ...any) {
-	fmt.Fprintf(w.r.env.Stdout, format+"\n", args...)
-}
-
-func (w *repoWatcher) getStart() time.Time {
-	if w.start.IsZero() {
-		w.start = w.now()
-	}
-	return w.start
-}
-
-func (w *repoWatcher) timedOut() bool {
-	return !w.now().Before(w.getStart().Add(w.r.timeout))
-}
-
-// duration is koji.util.duration: M:SS since the start.
-func (w *repoWatcher) duration() string {
-	d := w.now().Sub(w.getStart())
-	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-func (w *repoWatcher) pause(ctx context.Context) error {
-	t := time.NewTimer(w.r.poll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// request is RepoWatcher.request: repo.request(tag, min_event, at_event,
-// opts), answering {repo} or {request}.
-func (w *repoWatcher) request(ctx context.Context, minEvent any) (map[string]any, error) {
-	w.logf(levelVerbose, "Requesting a repo")
-	var opts any
-	if w.opts != nil {
-		opts = w.opts
-	}
-	v, err := w.r.s.call(ctx, "repo.request", w.tagID, kojiclient.Kw{"min_event": minEvent, "at_event": nil, "opts": opts})
-	if err != nil {
-		return nil, w.r.hint(err, "")
-	}
-	check := asMap(v)
-	if check == nil {
-		return nil, fmt.Errorf("repo.request: hub answered %T instead of a struct", v)
-	}
-	return check, nil
-}
-
-// watchFields are the request fields whose changes are printed.
-var watchFields = []string{"task_id", "task_state", "repo_id", "active", "tries"}
-
-// waitRequest is RepoWatcher.wait_request: repo.checkRequest until the
-// request has a repo, is given up, or the timeout passes.
-func (w *repoWatcher) waitRequest(ctx context.Context, req map[string]any) (map[string]any, error) {
-	w.getStart()
-	w.reqID, _ = mint(req, "id")
-	seen := map[string]string{}
-	for _, f := range watchFields {
-		seen[f] = pyStr(req, f)
-	}
-	for {
-		v, err := w.r.s.call(ctx, "repo.checkRequest", w.reqID)
-		if err != nil {
-			return nil, err
-		}
-		check := asMap(v)
-		if repo := asMap(check["repo"]); repo != nil {
-			return repo, nil
-		}
-		cur := asMap(check["request"])
-		if cur == nil {
-			return nil, fmt.Errorf("repo.checkRequest(%d): hub answered no request", w.reqID)
-		}
-		w.taskID, _ = mint(cur, "task_id")
-		for _, f := range watchFields {
-			if now := pyStr(cur, f); now != seen[f] {
-				w.logf(levelChanges, "Request updated: %s: %s -> %s", f, seen[f], now)
-				seen[f] = now
-			}
-		}
-		w.showProgress(ctx)
-		if w.timedOut() {
-			return nil, &waitError{msg: fmt.Sprintf("Unsuccessfully waited %s for a new %s repo", w.duration(), w.tagName), timeout: true, active: mbool(cur, "active")}
-		}
-		if !mbool(cur, "active") {
-			if w.taskID != 0 {
-				w.errorf("Task %d state is %s", w.taskID, pyStr(cur, "task_state"))
-			}
-			return nil, &waitError{msg: "Repo request no longer active"}
-		}
-		if err := w.pause(ctx); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// showProgress prints the packages done of the total of the request's
-// newRepo task from kojigo.getRepoProgress, when it changed; a hub
-// without the call (stock Koji) or with no report prints nothing.
-func (w *repoWatcher) showProgress(ctx context.Context) {
-	if !w.progress || w.taskID == 0 || w.r.level < levelChanges {
-		return
-	}
-	v, err := w.r.s.c.Call(ctx, "kojigo.getRepoProgress", kojiclient.Kw{"task_id": w.taskID})
-	if err != nil {
-		// a display aid: a hub without it, or failing it, is not asked again
-		w.progress = false
-		return
-	}
-	p := asMap(v)
-	done, ok1 := mint(p, "done")
-	total, ok2 := mint(p, "total")
-	if !ok1 || !ok2 || total <= 0 {
-		return
-	}
-	line := fmt.Sprintf("Repo progress: %d/%d packages (%d%%)", done, total, done*100/total)
-	if line != w.lastProg {
-		w.lastProg = line
-		w.logf(levelChanges, "%s", line)
-	}
-}
-
-// waitRepo is RepoWatcher.waitrepo: anonymously it polls repo.get,
-// otherwise it requests a repo and waits on the request; with builds it
-// first waits for them to be tagged. Unlike Koji 1.35, the anonymous wait
-// also ends at the timeout.
-func (w *repoWatcher) waitRepo(ctx context.Context, anon bool) (map[string]any, error) {
-	w.logf(levelVerbose, "Waiting on repo for %s", w.tagName)
-	w.getStart()
-	minEvent := w.minEvent
-	var req map[string]any
-	for {
-		if req != nil {
-			repo, err := w.waitRequest(ctx, req)
-			if err != nil {
-				return nil, err
-			}
-			ok, err := w.checkRepo(ctx, repo)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				return repo, nil
-			}
-			ev, err := w.r.s.call(ctx, "tagLastChangeEvent", w.tagID)
-			if err != nil {
-				return nil, err
-			}
-			minEvent = ev
-			w.errorf("Repo request did not satisfy conditions")
-		} else if anon {
-			v, err := w.r.s.call(ctx, "repo.get", w.tagID, kojiclient.Kw{"min_event": minEvent, "at_event": nil, "opts": nil})
-			if err != nil {
-				if isInvalidMethod(err, "repo.get") {
-					return nil, &hintError{err: err, hint: "this hub is older than Koji 1.35 (no repo requests): use the koji CLI of its version"}
-				}
-				return nil, err
-			}
-			if repo := asMap(v); repo != nil {
-				ok, err := w.checkRepo(ctx, repo)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					return repo, nil
-				}
-			}
-		}
-		if len(w.builds) > 0 {
-			if err := w.waitBuilds(ctx); err != nil {
-				return nil, err
-			}
-			ev, err := w.r.s.call(ctx, "tagLastChangeEvent", w.tagID)
-			if err != nil {
-				return nil, err
-			}
-			minEvent = ev
-		}
-		if !anon {
-			check, err := w.request(ctx, minEvent)
-			if err != nil {
-				return nil, err
-			}
-			if repo := asMap(check["repo"]); repo != nil {
-				ok, err := w.checkRepo(ctx, repo)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					return repo, nil
-				}
-			} else {
-				req = asMap(check["request"])
-				if req == nil {
-					return nil, errors.New("repo.request: the hub answered neither a repo nor a request")
-				}
-				w.logf(levelVerbose, "Got request: %s", clean(mstr(req, "id")))
-				if minEvent == nil {
-					minEvent = req["min_event"]
-					w.logf(levelVerbose, "Updated min_event from hub: %s", pyStr(req, "min_event"))
-				}
-			}
-		} else if w.timedOut() {
-			return nil, &waitError{msg: fmt.Sprintf("Unsuccessfully waited %s for a new %s repo", w.duration(), w.tagName), timeout: true}
-		}
-		if err := w.pause(ctx); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// waitBuilds is RepoWatcher.wait_builds: until every build is tagged.
-func (w *repoWatcher) waitBuilds(ctx context.Context) error {
-	w.getStart()
-	w.logf(levelVerbose, "Waiting for nvrs %s in tag %s", w.nvrList(), w.tagName)
-	for {
-		ok, err := w.checkBuilds(ctx, nil)
-		if err != nil || ok {
-			return err
-		}
-		if w.timedOut() {
-			var names []string
-			for _, b := range w.builds {
-				names = append(names, clean(b.raw))
-			}
-			return &waitError{msg: fmt.Sprintf("Unsuccessfully waited %s for %s to appear in the %s repo", w.duration(), printList(names), w.tagName), timeout: true}
-		}
-		if err := w.pause(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// checkBuilds is koji.util.checkForBuilds: every build tagged (with
-// inheritance) at the event, nil for now.
-func (w *repoWatcher) checkBuilds(ctx context.Context, event any) (bool, error) {
-	for _, b := range w.builds {
-		v, err := w.r.s.call(ctx, "listTagged", w.tagID, kojiclient.Kw{"event": event, "package": b.name, "inherit": true})
-		if err != nil {
-			return false, err
-		}
-		found := false
-		for _, t := range asMaps(v) {
-			if mstr(t, "version") == b.version && mstr(t, "release") == b.release {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// checkRepo is RepoWatcher.check_repo: the right tag, not older than the
-// minimum event, and with the builds. (The opts check is left out: Koji's
-// callers never reach it with opts set.)
-func (w *repoWatcher) checkRepo(ctx context.Context, repo map[string]any) (bool, error) {
-	if tag, _ := mint(repo, "tag_id"); tag != w.tagID {
-		w.errorf("Got repo for wrong tag, expected %d, got %s", w.tagID, pyStr(repo, "tag_id"))
-		return false, nil
-	}
-	ev, _ := mint(repo, "create_event")
-	if min, ok := w.minEvent.(int64); ok && ev < min {
-		w.logf(levelVerbose, "Got repo before min event. %d < %d", ev, min)
-		return false, nil
-	}
-	if len(w.builds) > 0 {
-		ok, err := w.checkBuilds(ctx, ev)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			w.logf(levelVerbose, "Got repo without needed builds")
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
 // nextSteps says what to do after a failed wait.
-func (w *repoWatcher) nextSteps(e *waitError, again string) []string {
+func (r *repoRun) nextSteps(w *repowatch.Watcher, e *repowatch.WaitError, again string) []string {
 	switch {
-	case e.active && w.reqID != 0:
-		return []string{fmt.Sprintf("Request %d is still active: the repo will be made without you waiting. Wait again with: %s", w.reqID, again)}
-	case e.active || e.timeout:
+	case e.Active && w.RequestID != 0:
+		return []string{fmt.Sprintf("Request %d is still active: the repo will be made without you waiting. Wait again with: %s", w.RequestID, again)}
+	case e.Active || e.Timeout:
 		return []string{"No repo yet: is kojira running? Wait again with: " + again}
-	case w.taskID != 0:
-		return []string{fmt.Sprintf("See why the task failed: %s", commandLine("kojictl", w.r.again, "taskinfo", strconv.FormatInt(w.taskID, 10)))}
+	case w.TaskID != 0:
+		return []string{fmt.Sprintf("See why the task failed: %s", commandLine("kojictl", r.again, "taskinfo", strconv.FormatInt(w.TaskID, 10)))}
 	}
 	return nil
-}
-
-// nvrList is Python's repr of the list of NVRs, as Koji logs it.
-func (w *repoWatcher) nvrList() string {
-	var q []string
-	for _, b := range w.builds {
-		q = append(q, "'"+clean(b.raw)+"'")
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// nvr is koji.parse_NVR's result.
-type nvr struct{ raw, name, version, release string }
-
-func (n nvr) nvr() string { return n.name + "-" + n.version + "-" + n.release }
-
-// parseNVR is koji.parse_NVR (an epoch "E:" before the name is dropped).
-func parseNVR(s string) (nvr, error) {
-	bad := usageErr("--build %q: want NAME-VERSION-RELEASE", clean(s))
-	p2 := strings.LastIndex(s, "-")
-	if p2 <= 0 || p2 == len(s)-1 {
-		return nvr{}, bad
-	}
-	p1 := strings.LastIndex(s[:p2], "-")
-	if p1 <= 0 || p1 == p2-1 {
-		return nvr{}, bad
-	}
-	name := s[:p1]
-	if i := strings.Index(name, ":"); i >= 0 {
-		name = name[i+1:]
-	}
-	return nvr{raw: s, name: name, version: s[p1+1 : p2], release: s[p2+1:]}, nil
-}
-
-// printList is koji.util.printList: "a", "a and b", "a, b, and c".
-func printList(l []string) string {
-	switch len(l) {
-	case 0:
-		return ""
-	case 1:
-		return l[0]
-	case 2:
-		return l[0] + " and " + l[1]
-	}
-	return strings.Join(l[:len(l)-1], ", ") + ", and " + l[len(l)-1]
-}
-
-// pyStr is a request or repo field as Python's %s shows it: None, True,
-// a task state's name for task_state.
-func pyStr(m map[string]any, k string) string {
-	switch v := m[k].(type) {
-	case nil:
-		return "None"
-	case int64:
-		if k == "task_state" {
-			return stateName(v)
-		}
-	}
-	return clean(mstr(m, k))
 }
 
 // pyTrue is Python truthiness of an extra value.

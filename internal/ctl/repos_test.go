@@ -479,40 +479,6 @@ func TestRegenRepoLastFlagWins(t *testing.T) {
 	}
 }
 
-func TestParseNVR(t *testing.T) {
-	tests := []struct {
-		in   string
-		want nvr
-		ok   bool
-	}{
-		{"hello-1.0-1.fc40", nvr{"hello-1.0-1.fc40", "hello", "1.0", "1.fc40"}, true},
-		{"python3-foo-bar-2-3", nvr{"python3-foo-bar-2-3", "python3-foo-bar", "2", "3"}, true},
-		{"1:hello-1-1", nvr{"1:hello-1-1", "hello", "1", "1"}, true},
-		{"hello-1", nvr{}, false},
-		{"hello", nvr{}, false},
-		{"-1-1", nvr{}, false},
-		{"hello-1-", nvr{}, false},
-		{"hello--1", nvr{}, false},
-	}
-	for _, tt := range tests {
-		got, err := parseNVR(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseNVR(%q) = %+v, %v, want %+v, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestPrintList(t *testing.T) {
-	for _, tt := range []struct {
-		in   []string
-		want string
-	}{{nil, ""}, {[]string{"a"}, "a"}, {[]string{"a", "b"}, "a and b"}, {[]string{"a", "b", "c"}, "a, b, and c"}} {
-		if got := printList(tt.in); got != tt.want {
-			t.Errorf("printList(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestWaitRepoAnonymous(t *testing.T) {
 	fh := fakeRepoHub(t)
 	fh.answer("repo.get", repoInfo(3, 7))

@@ -252,12 +252,24 @@ func (w *watcher) submitOne(ctx context.Context, rpmbuild string, s sample) (int
 	if err := up.UploadFile(ctx, got[0], dir, name, nil); err != nil {
 		return 0, fmt.Errorf("upload %s: %w", name, err)
 	}
-	v, err := w.admin.Call(ctx, "build", dir+"/"+name, Target, map[string]any{})
+	opts := map[string]any{}
+	if len(s.WaitBuilds) > 0 {
+		l := make([]any, len(s.WaitBuilds))
+		for i, b := range s.WaitBuilds {
+			l[i] = b
+		}
+		opts["wait_builds"] = l
+	}
+	v, err := w.admin.Call(ctx, "build", dir+"/"+name, Target, opts)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", name, err)
 	}
 	id := asInt(v)
 	w.printf("build %s: submitted %s as task %d", s.Package, name, id)
+	if len(s.WaitBuilds) > 0 {
+		w.printf("build %s: waits for a repo of %s with %s, whose package it needs to build (koji build --wait-build)",
+			s.Package, BuildTag, strings.Join(s.WaitBuilds, ", "))
+	}
 	return id, nil
 }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // samplesFS holds the sample packages, copies of builderd/testdata (a test
-// keeps them identical): hello (C, succeeds), noarch (greeting, succeeds)
-// and broken (fails to compile on purpose).
+// keeps them identical): hello (C, succeeds), noarch (greeting, succeeds),
+// broken (fails to compile on purpose), greet (greet-devel, a header) and
+// motd (C, built against greet-devel from the build tag's repo).
 //
 //go:embed samples
 var samplesFS embed.FS
@@ -21,6 +22,9 @@ type sample struct {
 	Package string // the package name in its spec
 	// WantFail is set for the package that fails on purpose.
 	WantFail bool
+	// WaitBuilds are the builds whose repo the build waits for (koji
+	// build --wait-build): what it needs from the build tag's repo.
+	WaitBuilds []string
 }
 
 // samples returns the packages the demo builds, in submission order.
@@ -29,6 +33,8 @@ func samples() []sample {
 		{Dir: "hello", Package: "hello"},
 		{Dir: "noarch", Package: "greeting"},
 		{Dir: "broken", Package: "broken", WantFail: true},
+		{Dir: "greet", Package: "greet-devel"},
+		{Dir: "motd", Package: "motd", WaitBuilds: []string{"greet-devel-1.0-1"}},
 	}
 }
 

@@ -17,15 +17,16 @@ import (
 
 // fakeHub answers the calls the watcher makes from tables.
 type fakeHub struct {
-	tagged   map[string][]any         // package → listTagged result
-	tasks    map[int64]map[string]any // getTaskInfo
-	children map[int64][]any          // getTaskChildren
-	fault    map[int64]error          // getTaskResult
-	logs     map[int64]string         // build.log by task
-	hosts    []any
-	nextTask int64
-	calls    []string
-	uploads  []string
+	tagged    map[string][]any         // package → listTagged result
+	tasks     map[int64]map[string]any // getTaskInfo
+	children  map[int64][]any          // getTaskChildren
+	fault     map[int64]error          // getTaskResult
+	logs      map[int64]string         // build.log by task
+	hosts     []any
+	nextTask  int64
+	calls     []string
+	uploads   []string
+	buildOpts []any // the opts of each build call
 
 	repoRequest  map[string]any   // repo.request's answer
 	requestErr   error            // repo.request's error
@@ -86,6 +87,7 @@ func (f *fakeHub) Call(ctx context.Context, method string, args ...any) (any, er
 	case "kojigo.listHostHealth":
 		return f.hosts, nil
 	case "build":
+		f.buildOpts = append(f.buildOpts, args[len(args)-1])
 		f.nextTask++
 		f.tasks[f.nextTask] = map[string]any{"id": f.nextTask, "state": int64(taskFree), "method": "build"}
 		return f.nextTask, nil
@@ -117,6 +119,8 @@ func TestSubmitResumes(t *testing.T) {
 	testenv.NeedTool(t, "rpmbuild")
 	f := newFake()
 	f.tagged["hello"] = []any{map[string]any{"nvr": "hello-1.0-1"}}
+	f.tagged["greet-devel"] = []any{map[string]any{"nvr": "greet-devel-1.0-1"}}
+	f.tagged["motd"] = []any{map[string]any{"nvr": "motd-1.0-1"}}
 	f.tasks[7] = map[string]any{"id": int64(7), "state": int64(taskFailed)} // greeting failed last time
 	f.tasks[8] = map[string]any{"id": int64(8), "state": int64(taskFailed)} // broken failed, as intended
 	var out bytes.Buffer
@@ -265,5 +269,28 @@ func TestStopAllStopsInReverse(t *testing.T) {
 	b, _ := os.ReadFile(order)
 	if got := strings.Fields(string(b)); strings.Join(got, " ") != "kojira builder1 kojihub" {
 		t.Errorf("stopped in the order %q, want kojira builder1 kojihub\n%s", got, out.String())
+	}
+}
+
+// TestSubmitWaitBuilds: motd needs greet-devel from the build tag's repo,
+// so its build waits for a repo with greet-devel's build in it.
+func TestSubmitWaitBuilds(t *testing.T) {
+	testenv.NeedTool(t, "rpmbuild")
+	f := newFake()
+	for _, p := range []string{"hello", "greeting", "broken", "greet-devel"} {
+		f.tagged[p] = []any{map[string]any{"nvr": p + "-1-1"}}
+	}
+	var out bytes.Buffer
+	l := layout{dir: t.TempDir()}
+	makeDirs(l, 1)
+	w := &watcher{out: &out, admin: f, l: l, st: &state{Tasks: map[string]int64{}}}
+	if err := w.submit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.buildOpts) != 1 || fmt.Sprint(f.buildOpts[0]) != "map[wait_builds:[greet-devel-1.0-1]]" {
+		t.Fatalf("build opts = %v, want motd's with wait_builds\n%s", f.buildOpts, out.String())
+	}
+	if !strings.Contains(out.String(), "build motd: waits for a repo of demo-build with greet-devel-1.0-1") {
+		t.Errorf("the report does not say what motd waits for:\n%s", out.String())
 	}
 }

@@ -11,17 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"kojigo/db"
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/testenv"
 )
 
-// buildFarm is a hub process, one kojid process and an admin client, with a
+// buildFarm is a hub process, one kojid process, kojira and an admin client, with a
 // tag, a build tag, a target and the sample packages listed.
 type buildFarm struct {
 	*farm
 	url    string
 	admin  *kojiclient.Client
 	kojid  *proc
+	kojira *proc
 	work   string
 	config string
 }
@@ -30,7 +32,12 @@ func newBuildFarm(t *testing.T, backend string) *buildFarm {
 	t.Helper()
 	testenv.NeedTool(t, "rpmbuild")
 	testenv.NeedTool(t, "git")
-	f := newFarm(t, backend)
+	return newBuildFarmOn(t, newFarm(t, backend))
+}
+
+// newBuildFarmOn sets up the build farm on a farm's database.
+func newBuildFarmOn(t *testing.T, f *farm) *buildFarm {
+	t.Helper()
 	url, _ := f.hub()
 	bf := &buildFarm{farm: f, url: url, admin: client(t, url, "kojiadmin", "adminpw")}
 	ctx := context.Background()
@@ -73,7 +80,23 @@ allowed_scms = :/*
 	}
 	os.MkdirAll(filepath.Join(bf.work, "mock"), 0o755)
 	bf.startKojid(t)
+	bf.startKojira(t)
 	return bf
+}
+
+// startKojira runs kojira for the farm, as builds need: they wait for
+// their build tag's repo, which kojira makes on request through builder1
+// (in the createrepo channel).
+func (bf *buildFarm) startKojira(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := bf.admin.Call(ctx, "addHostToChannel", "builder1", "createrepo"); err != nil {
+		t.Fatal(err)
+	}
+	bf.user("kojira", "kojirapw", db.UserNormal, "repo")
+	conf := filepath.Join(t.TempDir(), "kojira.conf")
+	writeConf(t, conf, fmt.Sprintf("[kojira]\nserver = %s\ntopdir = %s\ncert =\nuser = kojira\npassword = kojirapw\nsleeptime = 1\n", bf.url, bf.topdir))
+	bf.kojira = start(t, "kojira", nil, bin(t, "kojira"), "-c", conf, "--force-lock")
 }
 
 func (bf *buildFarm) startKojid(t *testing.T, extra ...string) {

@@ -18,10 +18,11 @@ import (
 )
 
 // TestDemo runs `kojictl demo --no-tui` as a newcomer would, in a fresh
-// directory: the two sample packages that should build are CLOSED, tagged
-// into demo and install with rpm; the broken one FAILED and its log is
+// directory: the four sample packages that should build are CLOSED, tagged
+// into demo and install with rpm (motd built against greet-devel, which
+// it got from the build tag's repo); the broken one FAILED and its log is
 // shown; then kojira has the build tag's repo made: it is READY, latest
-// points at it and the real dnf lists both packages from it; Ctrl-C leaves
+// points at it and the real dnf lists the packages from it; Ctrl-C leaves
 // no daemon running, kojira included; a second run resumes without
 // building anything or making the repo again.
 func TestDemo(t *testing.T) {
@@ -35,7 +36,7 @@ func TestDemo(t *testing.T) {
 	demo := start(t, "kojictl demo", nil, kojictl, "demo", "--no-tui", "--dir", dir)
 	waitOutput(t, demo, 3*time.Minute, "kojigo demo: all sample builds finished")
 	t.Logf("kojictl demo: all sample builds finished %v after start", time.Since(began).Round(100*time.Millisecond))
-	waitOutput(t, demo, 2*time.Minute, "of demo-build READY with 2 packages")
+	waitOutput(t, demo, 2*time.Minute, "of demo-build READY with 4 packages")
 	t.Logf("kojictl demo: repo of demo-build READY %v after start", time.Since(began).Round(100*time.Millisecond))
 	out := demo.out.String()
 	_, arch, _ := strings.Cut(out, "kojigo demo: builders: 2 (")
@@ -47,10 +48,11 @@ func TestDemo(t *testing.T) {
 		"client profile [kojigo-demo] in " + filepath.Join(dir, "koji.conf"),
 		"build hello: submitted", "build greeting: submitted", "build broken: submitted",
 		"buildArch broken", "last lines of build.log of task",
-		"hello CLOSED, greeting CLOSED, broken FAILED (as intended)",
+		"hello CLOSED, greeting CLOSED, broken FAILED (as intended), greet-devel CLOSED, motd CLOSED",
+		"build motd: waits for a repo of demo-build with greet-devel-1.0-1",
 		"repo demo-build: requested as koji regen-repo does (repo.request ",
 		"newRepo demo-build: CLOSED on builder", "createrepo demo-build " + arch + ": CLOSED on builder",
-		"(greeting-2.1-3.noarch, hello-1.0-1." + arch + ")",
+		"(greet-devel-1.0-1.noarch, greeting-2.1-3.noarch, hello-1.0-1." + arch + ", motd-1.0-1." + arch + ")",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -79,7 +81,7 @@ func TestDemo(t *testing.T) {
 		return v
 	}
 	tasks := demoTasks(t, dir)
-	for pkg, want := range map[string]int64{"hello": 2, "greeting": 2, "broken": 5} {
+	for pkg, want := range map[string]int64{"hello": 2, "greeting": 2, "broken": 5, "greet-devel": 2, "motd": 2} {
 		if st := asInt(asMap(call("getTaskInfo", tasks[pkg]))["state"]); st != want {
 			t.Errorf("build task of %s (%d) in state %d, want %d", pkg, tasks[pkg], st, want)
 		}
@@ -89,8 +91,9 @@ func TestDemo(t *testing.T) {
 	for _, b := range tagged {
 		nvrs = append(nvrs, fmt.Sprint(asMap(b)["nvr"]))
 	}
-	if got := strings.Join(nvrs, " "); len(nvrs) != 2 || !strings.Contains(got, "hello-1.0-1") || !strings.Contains(got, "greeting-2.1-3") {
-		t.Fatalf("listTagged demo = %v, want hello and greeting", nvrs)
+	if got := strings.Join(nvrs, " "); len(nvrs) != 4 || !strings.Contains(got, "hello-1.0-1") || !strings.Contains(got, "greeting-2.1-3") ||
+		!strings.Contains(got, "greet-devel-1.0-1") || !strings.Contains(got, "motd-1.0-1") {
+		t.Fatalf("listTagged demo = %v, want hello, greeting, greet-devel and motd", nvrs)
 	}
 	root := t.TempDir()
 	for _, b := range tagged {
@@ -108,10 +111,14 @@ func TestDemo(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"usr/bin/hello", "usr/share/greeting/greeting.txt"} {
+	for _, f := range []string{"usr/bin/hello", "usr/share/greeting/greeting.txt", "usr/include/greet.h", "usr/bin/motd"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("not installed: %v", err)
 		}
+	}
+	// motd was compiled against greet-devel's header from the repo
+	if b, err := exec.Command(filepath.Join(root, "usr/bin/motd")).Output(); err != nil || string(b) != "Greetings from the build tag's repo!\n" {
+		t.Errorf("motd printed %q (%v)", b, err)
 	}
 
 	// the build tag's repo is READY, latest points at it, and it is the
@@ -125,7 +132,7 @@ func TestDemo(t *testing.T) {
 	if l, err := os.Readlink(latest); err != nil || l != fmt.Sprint(repoID) {
 		t.Errorf("%s -> %q (%v), want %d", latest, l, err, repoID)
 	}
-	if want := fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 2 packages", repoID); !strings.Contains(out, want) {
+	if want := fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 4 packages", repoID); !strings.Contains(out, want) {
 		t.Errorf("demo output lacks %q", want)
 	}
 	c.Logout(ctx)
@@ -164,7 +171,7 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			t.Errorf("dnf %s: %v\n%s", strings.Join(args, " "), err, b)
 		}
-		for _, pkg := range []string{"hello." + arch, "greeting.noarch"} {
+		for _, pkg := range []string{"hello." + arch, "greeting.noarch", "greet-devel.noarch", "motd." + arch} {
 			if !strings.Contains("\n"+string(b), "\n"+pkg) {
 				t.Errorf("dnf list --available of the demo's repo lacks %s:\n%s", pkg, b)
 			}
@@ -194,15 +201,16 @@ func TestDemo(t *testing.T) {
 	// the repo current as it is
 	again := start(t, "kojictl demo again", nil, kojictl, "demo", "--no-tui", "--dir", dir)
 	waitOutput(t, again, time.Minute, "kojigo demo: all sample builds finished")
-	waitOutput(t, again, time.Minute, "of demo-build READY with 2 packages")
+	waitOutput(t, again, time.Minute, "of demo-build READY with 4 packages")
 	out = again.out.String()
 	for _, want := range []string{
 		"resuming in " + dir,
 		"build hello: hello-1.0-1 already built and tagged into demo",
 		"build greeting: greeting-2.1-3 already built and tagged into demo",
+		"build motd: motd-1.0-1 already built and tagged into demo",
 		fmt.Sprintf("build broken: following task %d from the previous run (FAILED)", tasks["broken"]),
 		fmt.Sprintf("repo demo-build: repo %d is current", repoID),
-		fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 2 packages", repoID),
+		fmt.Sprintf("kojigo demo: repo %d of demo-build READY with 4 packages", repoID),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second run's output lacks %q", want)
@@ -226,7 +234,7 @@ func TestDemoWithoutRpmbuild(t *testing.T) {
 	demo := start(t, "kojictl demo", []string{"PATH=" + t.TempDir()}, bin(t, "kojictl"), "demo", "--no-tui", "--builders", "1", "--dir", dir)
 	waitOutput(t, demo, time.Minute, "host builder1: not ready: rpmbuild not found: install")
 	out := demo.out.String()
-	if !strings.Contains(out, "builds of hello, greeting, broken not submitted: rpmbuild not found") {
+	if !strings.Contains(out, "builds of hello, greeting, broken, greet-devel, motd not submitted: rpmbuild not found") {
 		t.Errorf("output does not say the builds were not submitted:\n%s", out)
 	}
 	interrupt(t, demo)

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"kojigo/db"
 	"kojigo/internal/kojiclient"
 )
 
@@ -25,18 +24,10 @@ import (
 func TestRegenRepoWaitEndToEnd(t *testing.T) {
 	bf := newBuildFarm(t, "sqlite")
 	ctx := context.Background()
-	if _, err := bf.admin.Call(ctx, "addHostToChannel", "builder1", "createrepo"); err != nil {
-		t.Fatal(err)
-	}
 	id := bf.submit(t, srpm(t, sample("hello")), nil)
 	if info := bf.wait(t, id, 3*time.Minute); asInt(info["state"]) != 2 {
 		t.Fatalf("build of hello ended in state %v", info["state"])
 	}
-
-	bf.user("kojira", "kojirapw", db.UserNormal, "repo")
-	kojiraConf := filepath.Join(t.TempDir(), "kojira.conf")
-	writeConf(t, kojiraConf, fmt.Sprintf("[kojira]\nserver = %s\ntopdir = %s\ncert =\nuser = kojira\npassword = kojirapw\nsleeptime = 1\n", bf.url, bf.topdir))
-	start(t, "kojira", nil, bin(t, "kojira"), "-c", kojiraConf, "--force-lock")
 
 	clientConf := filepath.Join(t.TempDir(), "koji.conf")
 	writeConf(t, clientConf, fmt.Sprintf("[e2e]\nserver = %s\nauthtype = password\nuser = kojiadmin\npassword = adminpw\n", bf.url))

@@ -23,11 +23,8 @@ func TestRepoEndToEnd(t *testing.T) {
 	dnf := testenv.NeedTool(t, "dnf")
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			bf := newBuildFarm(t, backend)
+			bf := newBuildFarm(t, backend) // builder1 is in the createrepo channel
 			ctx := context.Background()
-			if _, err := bf.admin.Call(ctx, "addHostToChannel", "builder1", "createrepo"); err != nil {
-				t.Fatal(err)
-			}
 			build := func(pkg string) {
 				t.Helper()
 				id := bf.submit(t, srpm(t, sample(pkg)), nil)
