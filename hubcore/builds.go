@@ -44,6 +44,7 @@ func buildMethods() []method {
 		{name: "getLatestRPMS", argdesc: "(tag, package=None, arch=None, event=None, rpmsigs=False, type=None, draft=None)", fn: mGetLatestRPMS},
 		{name: "cancelBuild", argdesc: "(buildID, strict=False)", fn: mCancelBuild},
 		{name: "listBuildroots", argdesc: "(hostID=None, tagID=None, state=None, rpmID=None, archiveID=None, taskID=None, buildrootID=None, repoID=None, queryOpts=None)", fn: mListBuildroots},
+		{name: "getBuildroot", argdesc: "(buildrootID, strict=False)", fn: mGetBuildroot},
 		{name: "host.newBuildRoot", argdesc: "(repo, arch, task_id=None)", fn: mHostNewBuildRoot},
 		{name: "host.setBuildRootState", argdesc: "(brootid, state, task_id=None)", fn: mHostSetBuildRootState},
 		{name: "host.initBuild", argdesc: "(data)", fn: mHostInitBuild},
@@ -926,7 +927,9 @@ func mCancelBuild(c *call, a *kojixml.Args) (any, error) {
 	return true, nil
 }
 
-// listBuildroots: filters by hostID, state, taskID, buildrootID and repoID.
+// listBuildroots: filters by hostID, tagID, state, taskID, buildrootID and
+// repoID; rows carry Koji's query_buildroots fields (the CLI's mock-config
+// --task reads tag_name, repo_id and arch).
 func mListBuildroots(c *call, a *kojixml.Args) (any, error) {
 	host := a.OptAny(0, "hostID", nil)
 	tag := a.OptAny(1, "tagID", nil)
@@ -940,8 +943,16 @@ func mListBuildroots(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if tag != nil || rpm != nil || archive != nil {
-		return nil, paramErr("listBuildroots: tagID, rpmID and archiveID are not supported by this hub")
+	if rpm != nil || archive != nil {
+		return nil, paramErr("listBuildroots: rpmID and archiveID are not supported by this hub")
+	}
+	var tagID *int64
+	if tag != nil {
+		id, err := intArg("tagID", tag)
+		if err != nil {
+			return nil, err
+		}
+		tagID = &id
 	}
 	f := db.BuildrootFilter{TaskID: task, ID: brID, RepoID: repo}
 	if host != nil {
@@ -966,15 +977,102 @@ func mListBuildroots(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	bm := newBuildrootMapper(c)
 	out := make([]any, 0, len(brs))
 	for _, b := range brs {
-		out = append(out, map[string]any{
-			"id": b.ID, "host_id": optInt(b.HostID), "repo_id": optInt(b.RepoID), "task_id": optInt(b.TaskID),
-			"arch": b.Arch, "br_type": int64(0), "state": int64(b.State), "create_ts": b.CreateTime,
-			"create_time": kojiTime(&b.CreateTime), "cg_id": nil, "cg_name": nil,
-		})
+		m, err := bm.row(b)
+		if err != nil {
+			return nil, err
+		}
+		if tagID != nil && m["tag_id"] != *tagID {
+			continue
+		}
+		out = append(out, m)
 	}
 	return applyQueryOpts(out, qo)
+}
+
+// getBuildroot(buildrootID, strict=False): one listBuildroots row, or None.
+func mGetBuildroot(c *call, a *kojixml.Args) (any, error) {
+	v := a.Any(0, "buildrootID")
+	strict := a.OptBool(1, "strict", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	id, err := intArg("buildrootID", v)
+	if err != nil {
+		return nil, err
+	}
+	brs, err := c.hub.store.ListBuildroots(c.ctx, db.BuildrootFilter{ID: &id})
+	if err != nil {
+		return nil, err
+	}
+	if len(brs) == 0 {
+		if strict {
+			return nil, genericErr("No such buildroot: %d", id)
+		}
+		return nil, nil
+	}
+	return newBuildrootMapper(c).row(brs[0])
+}
+
+// buildrootMapper turns buildroot rows into Koji's query_buildroots maps,
+// reading each repo and host once.
+type buildrootMapper struct {
+	c     *call
+	repos map[int64]*db.Repo
+	hosts map[int64]any
+}
+
+func newBuildrootMapper(c *call) *buildrootMapper {
+	return &buildrootMapper{c: c, repos: map[int64]*db.Repo{}, hosts: map[int64]any{}}
+}
+
+func (bm *buildrootMapper) row(b db.Buildroot) (map[string]any, error) {
+	m := map[string]any{
+		"id": b.ID, "br_type": int64(0), "cg_id": nil, "cg_name": nil, "cg_version": nil,
+		"arch": b.Arch, "container_arch": b.Arch, "container_type": "chroot",
+		"host_os": nil, "host_arch": nil, "extra": nil,
+		"state": int64(b.State), "task_id": optInt(b.TaskID),
+		"host_id": optInt(b.HostID), "host_name": nil,
+		"repo_id": optInt(b.RepoID), "repo_state": nil, "tag_id": nil, "tag_name": nil,
+		"create_event_id": nil, "create_event_time": kojiTime(&b.CreateTime), "create_ts": b.CreateTime, "create_time": kojiTime(&b.CreateTime),
+		"retire_event_id": nil, "retire_event_time": nil, "retire_ts": nil,
+		"repo_create_event_id": nil, "repo_create_event_time": nil,
+	}
+	if b.HostID != nil {
+		name, ok := bm.hosts[*b.HostID]
+		if !ok {
+			h, err := bm.c.hub.store.GetHost(bm.c.ctx, *b.HostID)
+			switch {
+			case err == nil:
+				name = h.Name
+			case errors.Is(err, db.ErrNotFound):
+				name = nil
+			default:
+				return nil, err
+			}
+			bm.hosts[*b.HostID] = name
+		}
+		m["host_name"] = name
+	}
+	if b.RepoID != nil {
+		r, ok := bm.repos[*b.RepoID]
+		if !ok {
+			var err error
+			if r, err = bm.c.hub.repoInfo(bm.c, *b.RepoID); err != nil {
+				return nil, err
+			}
+			bm.repos[*b.RepoID] = r
+		}
+		if r != nil {
+			m["repo_state"] = int64(r.State)
+			m["tag_id"], m["tag_name"] = r.TagID, r.TagName
+			m["repo_create_event_id"] = r.CreateEvent
+			m["repo_create_event_time"] = kojiTime(&r.CreateTS)
+		}
+	}
+	return m, nil
 }
 
 // buildrootStates are Koji's buildroot state names.

@@ -22,6 +22,8 @@ func tagMethods() []method {
 		{name: "deleteTag", argdesc: "(tagInfo)", fn: mDeleteTag},
 		{name: "getTag", argdesc: "(tagInfo, strict=False, event=None, blocked=False)", fn: mGetTag},
 		{name: "getBuildConfig", argdesc: "(tag, event=None)", fn: mGetBuildConfig},
+		{name: "mavenEnabled", argdesc: "()", fn: mFeatureDisabled},
+		{name: "winEnabled", argdesc: "()", fn: mFeatureDisabled},
 		{name: "listTags", argdesc: "(build=None, package=None, perms=True, queryOpts=None, pattern=None)", fn: mListTags},
 		{name: "getInheritanceData", argdesc: "(tag, event=None)", fn: mGetInheritanceData},
 		{name: "setInheritanceData", argdesc: "(tag, data, clear=False)", fn: mSetInheritanceData},
@@ -44,6 +46,13 @@ func tagMethods() []method {
 		// kojigo extension: builder requirements per package, as Open Build Service's _constraints.
 		{name: "kojigo.setPackageConstraints", argdesc: "(tag, package, min_disk_mb=None, min_mem_mb=None)", fn: mSetPackageConstraints},
 	}
+}
+
+// mavenEnabled() and winEnabled(): Koji's hub-config switches (EnableMaven,
+// EnableWin); kojigo builds neither, so both are always False. The CLI's
+// taginfo asks mavenEnabled before printing a tag's Maven options.
+func mFeatureDisabled(c *call, a *kojixml.Args) (any, error) {
+	return false, a.Done()
 }
 
 // validateTagName applies Koji's default internal-name rule
