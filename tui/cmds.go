@@ -38,6 +38,9 @@ type (
 		detail *farm.TaskDetail
 		err    error
 	}
+	// progressTickMsg asks for the detail of task id again, while it is a
+	// running repo task whose progress the pane shows.
+	progressTickMsg struct{ id int64 }
 	// actionMsg is the outcome of an action: ok text, or errors per target.
 	actionMsg struct {
 		what string
@@ -108,7 +111,8 @@ func (m *Model) hostDetailCmd(h farm.Host) tea.Cmd {
 	}
 }
 
-func (m *Model) taskDetailCmd(id int64) tea.Cmd {
+// taskDetailCmd reads the detail of t, the task as the list shows it.
+func (m *Model) taskDetailCmd(t farm.Task) tea.Cmd {
 	hub := m.hub
 	if hub == nil {
 		return nil
@@ -117,9 +121,28 @@ func (m *Model) taskDetailCmd(id int64) tea.Cmd {
 	ctx, cancel := m.ctx()
 	return func() tea.Msg {
 		defer cancel()
-		d, err := hub.TaskDetail(ctx, id, names)
-		return taskDetailMsg{id: id, detail: d, err: err}
+		d, err := hub.TaskDetail(ctx, t, names)
+		return taskDetailMsg{id: t.ID, detail: d, err: err}
 	}
+}
+
+// progressEvery is how often the open detail pane of a running repo task
+// is read again, so its numbers move between refreshes (builders report
+// at most once a second, and the hub's change feed does not carry it).
+const progressEvery = 2 * time.Second
+
+// progressTickCmd arms the detail pane's progress refresh, once: it does
+// nothing while a tick is pending, when the tasks view is not shown, or
+// when its pane shows no running repo task.
+func (m *Model) progressTickCmd() tea.Cmd {
+	v := &m.tasks
+	t, ok := v.watchingProgress()
+	if !ok || v.progressPending || m.hub == nil || m.view != viewTasks {
+		return nil
+	}
+	v.progressPending = true
+	id := t.ID
+	return tea.Tick(progressEvery, func(time.Time) tea.Msg { return progressTickMsg{id: id} })
 }
 
 func (m *Model) hostNames() map[int64]string {

@@ -167,7 +167,7 @@ func (m *Model) openTaskLogs(t farm.Task, file string) tea.Cmd {
 		if err != nil {
 			return logListMsg{taskID: id, err: err}
 		}
-		d, err := hub.TaskDetail(ctx, id, names)
+		d, err := hub.TaskDetail(ctx, farm.Task{ID: id}, names)
 		if err != nil {
 			return logListMsg{taskID: id, err: err}
 		}

@@ -195,6 +195,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case taskDetailMsg:
 		m.tasks.onDetail(msg)
+		return m, m.progressTickCmd()
+	case progressTickMsg:
+		m.tasks.progressPending = false
+		if t, ok := m.tasks.watchingProgress(); ok && t.ID == msg.id && m.view == viewTasks && !m.showHelp {
+			return m, m.taskDetailCmd(t)
+		}
 		return m, nil
 	case actionMsg:
 		m.onAction(msg)
@@ -247,7 +253,7 @@ func (m *Model) onSnapshot(msg SnapshotMsg) tea.Cmd {
 		}
 		if m.tasks.detailOpen {
 			if t, ok := m.tasks.selected(); ok {
-				cmds = append(cmds, m.taskDetailCmd(t.ID))
+				cmds = append(cmds, m.taskDetailCmd(t))
 			}
 		}
 	}

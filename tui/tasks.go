@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ type tasksView struct {
 	flat      bool
 	detail    *farm.TaskDetail
 	detailErr error
+	// progressPending: a progressTickMsg is on its way (one at a time).
+	progressPending bool
 }
 
 func newTasksView() tasksView { return tasksView{} }
@@ -257,6 +260,19 @@ func (v *tasksView) onDetail(msg taskDetailMsg) {
 	v.detail, v.detailErr = msg.detail, msg.err
 }
 
+// watchingProgress returns the selected task when the open detail pane
+// shows it as a running (OPEN) repo task whose progress the hub was asked
+// for: its numbers move, so the pane is read again every progressEvery.
+func (v *tasksView) watchingProgress() (farm.Task, bool) {
+	t, ok := v.selected()
+	d := v.detail
+	if !ok || !v.detailOpen || d == nil || d.Task.ID != t.ID || !d.ProgressAsked ||
+		d.Task.State != farm.Open || farm.Finished(t.State) {
+		return farm.Task{}, false
+	}
+	return t, true
+}
+
 func (v *tasksView) clickRow(row int) {
 	if i := v.top + row; row >= 0 && i < len(v.rows) {
 		v.cursor = i
@@ -275,7 +291,7 @@ func (m *Model) tasksKey(k tea.KeyPressMsg) tea.Cmd {
 	detail := func() tea.Cmd {
 		v.detail, v.detailErr = nil, nil
 		if t, ok := v.selected(); ok {
-			return m.taskDetailCmd(t.ID)
+			return m.taskDetailCmd(t)
 		}
 		return nil
 	}
@@ -453,6 +469,9 @@ func (v *tasksView) detailLines(m *Model, width, height int) []string {
 	case d == nil:
 		out = append(out, st.Dim.Render("  reading the task…"))
 	default:
+		if d.ProgressAsked && !farm.Finished(d.Task.State) && !farm.Finished(t.State) {
+			out = append(out, v.progressLines(m, d)...)
+		}
 		out = append(out, "  request: "+clean(d.Request))
 		if d.Result != "" {
 			style := lipgloss.NewStyle()
@@ -505,4 +524,74 @@ func (v *tasksView) detailLines(m *Model, width, height int) []string {
 		out = out[:height]
 	}
 	return out
+}
+
+// progressLines show how far a running repo task's repo is made, as its
+// createrepo tasks last reported to the hub: the sum, then each arch when
+// there are several.
+func (v *tasksView) progressLines(m *Model, d *farm.TaskDetail) []string {
+	st := m.st
+	p := d.Progress
+	if p == nil {
+		return []string{st.Dim.Render("  repo: no progress reported yet")}
+	}
+	name := fmt.Sprintf("repo %d", p.RepoID)
+	if tag := v.repoTag(d.Task); tag != "" {
+		name += " (" + clean(tag) + ")"
+	}
+	line := "  " + name + ": " + progressWords(p.Done, p.Total, p.Fraction(), 0, 0)
+	if !p.At.IsZero() {
+		ago := m.now().Sub(p.At)
+		words := " · reported " + age(ago) + " ago"
+		if ago > time.Minute {
+			words = st.Warn.Render(words + " (is the builder still working?)")
+		}
+		line += words
+	}
+	out := []string{line}
+	if len(p.Arches) < 2 {
+		return out
+	}
+	archW, idW, doneW, totalW := 0, 0, 0, 0
+	for _, a := range p.Arches {
+		archW = max(archW, min(len(clean(a.Arch)), 16))
+		idW = max(idW, len(fmt.Sprint(a.TaskID)))
+		doneW = max(doneW, len(commas(a.Done)))
+		totalW = max(totalW, len(commas(a.Total)))
+	}
+	for _, a := range p.Arches {
+		out = append(out, fmt.Sprintf("    %s task %-*d  %s", cell(clean(a.Arch), archW), idW, a.TaskID,
+			progressWords(a.Done, a.Total, a.Fraction(), doneW, totalW)))
+	}
+	return out
+}
+
+// progressWords is "5,996 / 11,757 packages  51% [|||||.....]", the
+// counts right-aligned in doneW and totalW cells. The percentage is
+// rounded down: 100% only once every package is done.
+func progressWords(done, total int64, frac float64, doneW, totalW int) string {
+	if total <= 0 {
+		return "counting packages…"
+	}
+	return fmt.Sprintf("%*s / %*s packages %3d%% [%s]", doneW, commas(done), totalW, commas(total),
+		int(math.Floor(frac*100)), meter(frac, 10))
+}
+
+// repoTag names the tag a repo task's repo is of: a newRepo task's label,
+// or for a createrepo task its newRepo parent's, when the list has it.
+func (v *tasksView) repoTag(t farm.Task) string {
+	if t.Method == "newRepo" {
+		return t.Label
+	}
+	if t.Parent == 0 || v.snap == nil {
+		return ""
+	}
+	for _, list := range [][]farm.Task{v.snap.Active, v.snap.Recent} {
+		for _, p := range list {
+			if p.ID == t.Parent && p.Method == "newRepo" {
+				return p.Label
+			}
+		}
+	}
+	return ""
 }

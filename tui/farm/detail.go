@@ -86,22 +86,34 @@ func (h *Hub) HostDetail(ctx context.Context, host Host, hostNames map[int64]str
 }
 
 // TaskDetail reads one task with its request, result or fault, children,
-// output files and, on kojigo's hub, the scheduler's messages about it.
-func (h *Hub) TaskDetail(ctx context.Context, id int64, hostNames map[int64]string) (*TaskDetail, error) {
+// output files and, on kojigo's hub, the scheduler's messages about it and,
+// for a repo task that is not finished, how far the repo is made. t is the
+// task as the list shows it: its ID is read; its Method and State decide
+// whether the progress is asked for (in the same multicall).
+func (h *Hub) TaskDetail(ctx context.Context, t Task, hostNames map[int64]string) (*TaskDetail, error) {
+	id := t.ID
 	calls := []kojiclient.CallSpec{
 		{Method: "getTaskInfo", Args: []any{id, kojiclient.Kw{"request": true, "strict": true}}},
 		{Method: "getTaskResult", Args: []any{id}},
 		{Method: "getTaskChildren", Args: []any{id, kojiclient.Kw{"request": true}}},
 		{Method: "listTaskOutput", Args: []any{id, kojiclient.Kw{"stat": true}}},
 	}
-	withLog := h.HasMethod("scheduler.getLogMessages")
-	if withLog {
+	logAt, progressAt := -1, -1
+	if h.HasMethod("scheduler.getLogMessages") {
+		logAt = len(calls)
 		calls = append(calls, kojiclient.CallSpec{Method: "scheduler.getLogMessages",
 			Args: []any{[]any{[]any{"task_id", "=", id}}, nil, map[string]any{"order": "-id", "limit": int64(20)}}})
+	}
+	if IsRepoTask(t.Method) && !Finished(t.State) && h.HasMethod(string(PartRepoProgress)) {
+		progressAt = len(calls)
+		calls = append(calls, kojiclient.CallSpec{Method: string(PartRepoProgress), Args: []any{kojiclient.Kw{"task_id": id}}})
 	}
 	res, err := h.Calls.MultiCall(ctx, calls)
 	if err != nil {
 		return nil, err
+	}
+	if len(res) != len(calls) {
+		return nil, fmt.Errorf("task %d: the hub answered %d of %d calls", id, len(res), len(calls))
 	}
 	if res[0].Fault != nil {
 		return nil, res[0].Fault
@@ -124,12 +136,56 @@ func (h *Hub) TaskDetail(ctx context.Context, id int64, hostNames map[int64]stri
 	if res[3].Fault == nil {
 		d.Output = parseOutput(res[3].Value)
 	}
-	if withLog && res[4].Fault == nil {
-		for _, m := range maps(res[4].Value) {
+	if logAt >= 0 && res[logAt].Fault == nil {
+		for _, m := range maps(res[logAt].Value) {
 			d.Messages = append(d.Messages, LogMessage{At: tsTime(flt(m, "msg_ts")), TaskID: id, Msg: str(m, "msg")})
 		}
 	}
+	// A fault (a hub whose method list was unknown and that has no such
+	// method) shows as no progress; so does a task that has finished since
+	// the list was read.
+	if progressAt >= 0 && res[progressAt].Fault == nil && !Finished(d.Task.State) {
+		d.ProgressAsked = true
+		d.Progress = parseRepoProgress(res[progressAt].Value)
+	}
 	return d, nil
+}
+
+// parseRepoProgress reads kojigo.getRepoProgress's answer: None, or
+// {repo_id, done, total, update_ts, tasks: [{task_id, arch, done, total,
+// update_ts}, ...]}. Counts below zero read as zero; when the sums are
+// missing, the arches' are used.
+func parseRepoProgress(v any) *RepoProgress {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	p := &RepoProgress{RepoID: integer(m, "repo_id"), At: tsTime(flt(m, "update_ts"))}
+	var done, total int64
+	for _, e := range maps(m["tasks"]) {
+		a := ArchProgress{TaskID: integer(e, "task_id"), Arch: str(e, "arch"),
+			Done: max(integer(e, "done"), 0), Total: max(integer(e, "total"), 0), At: tsTime(flt(e, "update_ts"))}
+		p.Arches = append(p.Arches, a)
+		done += a.Done
+		total += a.Total
+		if p.RepoID == 0 {
+			p.RepoID = integer(e, "repo_id")
+		}
+	}
+	sort.SliceStable(p.Arches, func(i, j int) bool {
+		if p.Arches[i].Arch != p.Arches[j].Arch {
+			return p.Arches[i].Arch < p.Arches[j].Arch
+		}
+		return p.Arches[i].TaskID < p.Arches[j].TaskID
+	})
+	d, okd := optInt(m, "done")
+	t, okt := optInt(m, "total")
+	if okd && okt {
+		p.Done, p.Total = max(d, 0), max(t, 0)
+	} else {
+		p.Done, p.Total = done, total
+	}
+	return p
 }
 
 func parseOutput(v any) []OutputFile {

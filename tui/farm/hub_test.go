@@ -16,6 +16,7 @@ type fakeCaller struct {
 	answers  map[string]any
 	requests int
 	calls    []string
+	specs    []kojiclient.CallSpec // the multicalls' calls, with their arguments
 }
 
 func (f *fakeCaller) answer(method string) kojiclient.Result {
@@ -44,6 +45,7 @@ func (f *fakeCaller) MultiCall(ctx context.Context, calls []kojiclient.CallSpec)
 	out := make([]kojiclient.Result, len(calls))
 	for i, c := range calls {
 		f.calls = append(f.calls, "mc:"+c.Method)
+		f.specs = append(f.specs, c)
 		out[i] = f.answer(c.Method)
 	}
 	return out, nil
@@ -259,5 +261,189 @@ func TestSetHostsEnabledReportsPerHost(t *testing.T) {
 	errs, _ = h.SetHostsEnabled(context.Background(), []string{"b1"}, false, "")
 	if errs[0] != nil {
 		t.Errorf("without a comment no editHost is sent: %v", errs)
+	}
+}
+
+// repoAnswers is a kojigo hub in the middle of making repo 12 of
+// f40-build: newRepo task 20 is OPEN, its createrepo tasks 21 (x86_64)
+// and 22 (aarch64) report their packages.
+func repoAnswers() map[string]any {
+	a := kojigoAnswers()
+	a["system.listMethods"] = append(a["system.listMethods"].([]any), "kojigo.getRepoProgress", "scheduler.getLogMessages")
+	a["getTaskInfo"] = map[string]any{"id": int64(20), "state": int64(Open), "method": "newRepo", "arch": "noarch",
+		"request": []any{"f40-build"}, "create_ts": 1.7e9}
+	a["getTaskResult"] = &kojiclient.Fault{Code: 1000, String: "Task 20 is not finished"}
+	a["getTaskChildren"] = []any{}
+	a["listTaskOutput"] = map[string]any{}
+	a["scheduler.getLogMessages"] = []any{}
+	a["kojigo.getRepoProgress"] = map[string]any{"repo_id": int64(12), "done": int64(5996), "total": int64(11757), "update_ts": 1.7e9,
+		"tasks": []any{
+			map[string]any{"task_id": int64(21), "parent": int64(20), "repo_id": int64(12), "arch": "x86_64", "done": int64(3000), "total": int64(5900), "update_ts": 1.7e9},
+			map[string]any{"task_id": int64(22), "parent": int64(20), "repo_id": int64(12), "arch": "aarch64", "done": int64(2996), "total": int64(5857), "update_ts": 1.7e9 - 1},
+		}}
+	return a
+}
+
+func probed(t testing.TB, a map[string]any) (*Hub, *fakeCaller) {
+	t.Helper()
+	fc := &fakeCaller{answers: a}
+	h := &Hub{Calls: fc}
+	if _, err := h.Probe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fc.requests, fc.calls, fc.specs = 0, nil, nil
+	return h, fc
+}
+
+func (f *fakeCaller) asked(method string) bool {
+	for _, c := range f.calls {
+		if strings.TrimPrefix(c, "mc:") == method {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTaskDetailRepoProgress(t *testing.T) {
+	h, fc := probed(t, repoAnswers())
+	d, err := h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.requests != 1 {
+		t.Errorf("TaskDetail took %d requests, want the progress in its one multicall", fc.requests)
+	}
+	for _, c := range fc.specs {
+		if c.Method == string(PartRepoProgress) {
+			if kw, ok := c.Args[0].(kojiclient.Kw); !ok || kw["task_id"] != int64(20) || len(c.Args) != 1 {
+				t.Errorf("getRepoProgress args %#v, want task_id=20", c.Args)
+			}
+		}
+	}
+	p := d.Progress
+	if !d.ProgressAsked || p == nil {
+		t.Fatalf("progress %+v asked %v", p, d.ProgressAsked)
+	}
+	if p.RepoID != 12 || p.Done != 5996 || p.Total != 11757 || !p.At.Equal(time.Unix(1.7e9, 0)) {
+		t.Errorf("progress = %+v", p)
+	}
+	if f := p.Fraction(); f < 0.509 || f > 0.511 {
+		t.Errorf("Fraction = %v", f)
+	}
+	if len(p.Arches) != 2 || p.Arches[0].Arch != "aarch64" || p.Arches[0].TaskID != 22 || p.Arches[1].Done != 3000 || p.Arches[1].Total != 5900 {
+		t.Errorf("arches (by arch) = %+v", p.Arches)
+	}
+
+	// Asked for each repo task not finished, never for other tasks or
+	// finished ones.
+	for _, c := range []struct {
+		task Task
+		want bool
+	}{
+		{Task{ID: 21, Method: "createrepo", State: Open}, true},
+		{Task{ID: 20, Method: "newRepo", State: Free}, true},
+		{Task{ID: 20, Method: "newRepo", State: Closed}, false},
+		{Task{ID: 20, Method: "newRepo", State: Failed}, false},
+		{Task{ID: 5, Method: "buildArch", State: Open}, false},
+		{Task{ID: 20}, false}, // method unknown (kojitop :log 20)
+	} {
+		fc.calls = nil
+		if _, err := h.TaskDetail(context.Background(), c.task, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := fc.asked(string(PartRepoProgress)); got != c.want {
+			t.Errorf("TaskDetail(%+v) asked for progress %v, want %v", c.task, got, c.want)
+		}
+	}
+}
+
+func TestTaskDetailRepoProgressNoneOrFinished(t *testing.T) {
+	// No report yet: asked, none.
+	a := repoAnswers()
+	a["kojigo.getRepoProgress"] = nil
+	h, _ := probed(t, a)
+	d, err := h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if err != nil || !d.ProgressAsked || d.Progress != nil {
+		t.Errorf("no report: %+v, %v", d, err)
+	}
+	// The list said open, the task has closed since: no progress.
+	a = repoAnswers()
+	a["getTaskInfo"].(map[string]any)["state"] = int64(Closed)
+	h, _ = probed(t, a)
+	d, err = h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if err != nil || d.ProgressAsked || d.Progress != nil {
+		t.Errorf("finished since: asked %v progress %+v, %v", d.ProgressAsked, d.Progress, err)
+	}
+}
+
+func TestTaskDetailRepoProgressStockHub(t *testing.T) {
+	// A stock Koji hub: listMethods lacks the method, it is not called.
+	a := repoAnswers()
+	a["system.listMethods"] = []any{"getTaskInfo", "listTasks"}
+	delete(a, "kojigo.getRepoProgress")
+	h, fc := probed(t, a)
+	d, err := h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if err != nil || d.ProgressAsked || d.Progress != nil {
+		t.Errorf("stock hub: asked %v progress %+v, %v", d.ProgressAsked, d.Progress, err)
+	}
+	for _, c := range fc.calls {
+		if strings.Contains(c, "kojigo.") {
+			t.Errorf("called %s on a hub without it", c)
+		}
+	}
+	// A hub whose method list is unknown is asked, and answers Koji's
+	// fault "Invalid method" in place: no progress, no error.
+	h.methods = nil
+	d, err = h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if err != nil || d.ProgressAsked || d.Progress != nil || d.Task.ID != 20 {
+		t.Errorf("Invalid method fault: asked %v progress %+v, %v", d.ProgressAsked, d.Progress, err)
+	}
+	if !fc.asked(string(PartRepoProgress)) {
+		t.Errorf("a hub with unknown methods was not asked")
+	}
+}
+
+func TestTaskDetailRepoProgressHostileAnswers(t *testing.T) {
+	// Wrong types everywhere: nothing panics, counts are never negative
+	// and the fraction stays within 0..1.
+	for _, v := range []any{
+		"nope", int64(3), []any{int64(1)}, true,
+		map[string]any{},
+		map[string]any{"repo_id": "x", "done": "many", "total": map[string]any{}, "tasks": "zz", "update_ts": "now"},
+		map[string]any{"done": int64(-5), "total": int64(-1), "tasks": []any{nil, "x", int64(2), map[string]any{"arch": int64(1), "done": 1.5e300, "total": -3.0}}},
+		map[string]any{"done": int64(50), "total": int64(10)},
+		map[string]any{"done": nil, "total": nil, "tasks": []any{map[string]any{"arch": "x86_64", "done": int64(2), "total": int64(4), "repo_id": int64(9)}}},
+		map[string]any{"done": 3.0, "total": 0.0},
+	} {
+		a := repoAnswers()
+		a["kojigo.getRepoProgress"] = v
+		h, _ := probed(t, a)
+		d, err := h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+		if err != nil {
+			t.Fatalf("answer %#v: %v", v, err)
+		}
+		p := d.Progress
+		if p == nil {
+			if _, isMap := v.(map[string]any); isMap {
+				t.Errorf("answer %#v: no progress from a struct", v)
+			}
+			continue
+		}
+		if p.Done < 0 || p.Total < 0 || p.Fraction() < 0 || p.Fraction() > 1 {
+			t.Errorf("answer %#v: progress %+v, fraction %v", v, p, p.Fraction())
+		}
+		for _, ar := range p.Arches {
+			if ar.Done < 0 || ar.Total < 0 || ar.Fraction() < 0 || ar.Fraction() > 1 {
+				t.Errorf("answer %#v: arch %+v", v, ar)
+			}
+		}
+	}
+	// Sums missing: the arches' are used, and the repo id from them.
+	a := repoAnswers()
+	a["kojigo.getRepoProgress"] = map[string]any{"tasks": []any{map[string]any{"arch": "x86_64", "done": int64(2), "total": int64(4), "repo_id": int64(9)}}}
+	h, _ := probed(t, a)
+	d, _ := h.TaskDetail(context.Background(), Task{ID: 20, Method: "newRepo", State: Open}, nil)
+	if p := d.Progress; p == nil || p.Done != 2 || p.Total != 4 || p.RepoID != 9 {
+		t.Errorf("progress from the arches = %+v", p)
 	}
 }

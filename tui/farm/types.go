@@ -135,6 +135,8 @@ const (
 	PartReasons  Part = "kojigo.listFreeTasks"
 	PartTLS      Part = "kojigo.getTLSFailures"
 	PartChannels Part = "channels" // part of kojigo.listHostHealth
+	// PartRepoProgress is read for the task detail pane only.
+	PartRepoProgress Part = "kojigo.getRepoProgress"
 )
 
 // Snapshot is the farm as one refresh saw it.
@@ -211,6 +213,49 @@ type TaskDetail struct {
 	Children []Task
 	Output   []OutputFile
 	Messages []LogMessage
+	// ProgressAsked says the hub was asked for the repo's progress: the
+	// task is a newRepo or createrepo task not finished, and the hub has
+	// kojigo.getRepoProgress (a stock Koji hub has not).
+	ProgressAsked bool
+	// Progress is how far the repo is made; nil when not asked, or when the
+	// hub has no report (yet, or since it restarted: it keeps them in
+	// memory), or when the task has finished.
+	Progress *RepoProgress
+}
+
+// IsRepoTask reports whether a task method makes a repo: Koji's newRepo
+// (the parent) and createrepo (one per arch).
+func IsRepoTask(method string) bool { return method == "newRepo" || method == "createrepo" }
+
+// RepoProgress is how far a repo's generation is, as its createrepo tasks
+// last reported (kojigo.getRepoProgress): packages done of total, summed
+// over the arches, and per arch.
+type RepoProgress struct {
+	RepoID      int64
+	Done, Total int64
+	At          time.Time // the latest report; zero when the hub did not say
+	Arches      []ArchProgress
+}
+
+// ArchProgress is one createrepo task's report.
+type ArchProgress struct {
+	TaskID      int64
+	Arch        string
+	Done, Total int64
+	At          time.Time
+}
+
+// Fraction is done of total, 0 to 1 (0 while the total is unknown).
+func (p RepoProgress) Fraction() float64 { return fraction(p.Done, p.Total) }
+
+// Fraction is done of total, 0 to 1 (0 while the total is unknown).
+func (a ArchProgress) Fraction() float64 { return fraction(a.Done, a.Total) }
+
+func fraction(done, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(max(float64(done)/float64(total), 0), 1)
 }
 
 // OutputFile is one file a task wrote.
