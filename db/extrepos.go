@@ -92,6 +92,14 @@ func (s *Store) ExternalRepoIDByName(ctx context.Context, name string) (int64, e
 	return id, mapErr(err)
 }
 
+// ExternalRepoNameByID returns the name of the external repo with id,
+// deleted repos included (Koji's lookup_name on external_repo).
+func (s *Store) ExternalRepoNameByID(ctx context.Context, id int64) (string, error) {
+	var name string
+	err := s.queryRowW(ctx, "SELECT name FROM external_repos WHERE id = ?", id).Scan(&name)
+	return name, mapErr(err)
+}
+
 // CreateExternalRepo gives url to the external repo name under a new event,
 // reusing the id of a deleted repo of that name (as Koji), and returns the
 // id and the event. ErrConflict when a repo of that name exists.
@@ -306,6 +314,51 @@ func (s *Store) RemoveTagExternalRepo(ctx context.Context, tagID, repoID, userID
 			return err
 		}
 		return tx.revokeTagExternalRepo(ctx, tagID, repoID, event, userID)
+	})
+	return event, err
+}
+
+// GetExternalRepoData returns the tracking data (a JSON text, Koji's
+// external_repo_data.data) of an external repo in effect now, or as of
+// event ev; ok is false when none was ever set (Koji's
+// repo.getExternalRepoData answers None).
+func (s *Store) GetExternalRepoData(ctx context.Context, repoID int64, ev *int64) (data string, ok bool, err error) {
+	cond, args := activeAt("d", ev)
+	var v sql.NullString
+	err = s.queryRowW(ctx, "SELECT d.data FROM external_repo_data d WHERE d.external_repo_id = ? AND "+cond,
+		append([]any{repoID}, args...)...).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("external repo %d data: %w", repoID, mapErr(err))
+	}
+	return v.String, v.Valid, nil
+}
+
+// SetExternalRepoData replaces the tracking data of an external repo (a
+// JSON text) under a new event, which it returns: the datum in effect is
+// revoked and data created in the same event (Koji's
+// set_external_repo_data). The event is a change of every tag that uses
+// the repo (see TagLastChangeEvent). ErrNotFound when no repo ever had
+// the id (a deleted repo's data can be set, as in Koji).
+func (s *Store) SetExternalRepoData(ctx context.Context, repoID int64, data string, userID int64) (event int64, err error) {
+	err = s.WithTx(ctx, func(tx *Store) error {
+		if _, err := tx.ExternalRepoNameByID(ctx, repoID); err != nil {
+			return fmt.Errorf("set external repo %d data: %w", repoID, err)
+		}
+		if event, err = tx.NewEvent(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE external_repo_data SET revoke_event = ?, revoker_id = ? WHERE external_repo_id = ? AND revoke_event IS NULL",
+			event, by(userID), repoID); err != nil {
+			return fmt.Errorf("set external repo %d data: %w", repoID, err)
+		}
+		if _, err := tx.exec(ctx, "INSERT INTO external_repo_data (external_repo_id, data, create_event, creator_id) VALUES (?, ?, ?, ?)",
+			repoID, data, event, by(userID)); err != nil {
+			return fmt.Errorf("set external repo %d data: %w", repoID, err)
+		}
+		return nil
 	})
 	return event, err
 }

@@ -147,3 +147,116 @@ func TestExternalRepos(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestExternalRepoData: Koji's external_repo_data, versioned, and its
+// changes counted as changes of the tags using the repo (with inheritance:
+// the caller passes a tag and its ancestors), not of other tags.
+func TestExternalRepoData(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		uid, err := s.CreateUser(ctx, User{Name: "kojira"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo, _, err := s.CreateExternalRepo(ctx, "fedora", "https://example.org/f40/$arch/", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unused, _, err := s.CreateExternalRepo(ctx, "unused", "https://example.org/unused/", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok, err := s.GetExternalRepoData(ctx, repo, nil); err != nil || ok || d != "" {
+			t.Fatalf("data before any = %q, %v, %v", d, ok, err)
+		}
+		if _, err := s.SetExternalRepoData(ctx, 9999, `{}`, uid); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetExternalRepoData(unknown) = %v, want ErrNotFound", err)
+		}
+		parent, _, err := s.CreateTag(ctx, Tag{Name: "f40"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		child, _, err := s.CreateTag(ctx, Tag{Name: "f40-build"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := s.CreateTag(ctx, Tag{Name: "el9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetInheritance(ctx, child, []InheritanceLink{{ParentID: parent}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddTagExternalRepo(ctx, TagExternalRepo{TagID: parent, RepoID: repo, Priority: 10, MergeMode: "koji"}, uid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddTagExternalRepo(ctx, TagExternalRepo{TagID: other, RepoID: unused, Priority: 10, MergeMode: "koji"}, uid); err != nil {
+			t.Fatal(err)
+		}
+		last := func(ids ...int64) int64 {
+			t.Helper()
+			ev, err := s.TagLastChangeEvent(ctx, ids, nil)
+			if err != nil || ev == nil {
+				t.Fatalf("TagLastChangeEvent(%v) = %v, %v", ids, ev, err)
+			}
+			return *ev
+		}
+		before := map[string]int64{"parent": last(parent), "child": last(child, parent), "other": last(other)}
+
+		ev1, err := s.SetExternalRepoData(ctx, repo, `{"max_ts": 1700000000}`, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok, err := s.GetExternalRepoData(ctx, repo, nil); err != nil || !ok || d != `{"max_ts": 1700000000}` {
+			t.Errorf("data = %q, %v, %v", d, ok, err)
+		}
+		ev2, err := s.SetExternalRepoData(ctx, repo, `{"max_ts": 1700000100}`, uid)
+		if err != nil || ev2 <= ev1 {
+			t.Fatalf("second SetExternalRepoData = %d, %v", ev2, err)
+		}
+		if d, _, _ := s.GetExternalRepoData(ctx, repo, &ev1); d != `{"max_ts": 1700000000}` {
+			t.Errorf("data as of %d = %q, want the first", ev1, d)
+		}
+		if d, _, _ := s.GetExternalRepoData(ctx, repo, nil); d != `{"max_ts": 1700000100}` {
+			t.Errorf("data now = %q, want the second", d)
+		}
+		var active int
+		if err := s.queryRowW(ctx, "SELECT COUNT(*) FROM external_repo_data WHERE external_repo_id = ? AND revoke_event IS NULL", repo).Scan(&active); err != nil || active != 1 {
+			t.Errorf("rows in effect = %d, %v; want 1", active, err)
+		}
+
+		if got := last(parent); got != ev2 {
+			t.Errorf("parent's last change = %d, want the data change %d (was %d)", got, ev2, before["parent"])
+		}
+		if got := last(child, parent); got != ev2 {
+			t.Errorf("child's (with inheritance) last change = %d, want %d", got, ev2)
+		}
+		if got := last(other); got != before["other"] {
+			t.Errorf("unrelated tag's last change = %d, want unchanged %d", got, before["other"])
+		}
+		if got, err := s.TagLastChangeEvent(ctx, []int64{child, parent}, &ev2); err != nil || got == nil || *got != ev1 {
+			t.Errorf("last change before %d = %v, %v; want %d", ev2, got, err, ev1)
+		}
+		if first, err := s.TagFirstChangeEvent(ctx, []int64{child, parent}, before["child"]); err != nil || first == nil || *first != ev1 {
+			t.Errorf("first change after %d = %v, %v; want %d", before["child"], first, err, ev1)
+		}
+		if ch, err := s.TagChangedSinceEvent(ctx, before["other"], []int64{other}); err != nil || ch {
+			t.Errorf("unrelated tag changed = %v, %v", ch, err)
+		}
+		if ch, err := s.TagChangedSinceEvent(ctx, ev1, []int64{child, parent}); err != nil || !ch {
+			t.Errorf("child changed since %d = %v, %v", ev1, ch, err)
+		}
+		// a deleted repo's data can still be set (Koji looks the id up in
+		// external_repo); it is no tag's change any more
+		if _, err := s.DeleteExternalRepo(ctx, unused, true, uid); err != nil {
+			t.Fatal(err)
+		}
+		otherLast := last(other)
+		if _, err := s.SetExternalRepoData(ctx, unused, `{"max_ts": 1}`, uid); err != nil {
+			t.Errorf("SetExternalRepoData(deleted repo) = %v", err)
+		}
+		if got := last(other); got != otherLast {
+			t.Errorf("tag that stopped using the repo: last change %d, want %d", got, otherLast)
+		}
+	})
+}

@@ -682,15 +682,19 @@ func (s *Store) tagChangeEvent(ctx context.Context, tagIDs []int64, last bool, b
 	for _, t := range tagChangeTables {
 		parts = append(parts, part{"create_event", t + " WHERE tag_id" + in}, part{"revoke_event", t + " WHERE tag_id" + in})
 	}
-	// the configuration of the external repos the tags use (at the bound)
+	// the configuration and the data (kojira's repo.setExternalRepoData)
+	// of the external repos the tags use (at the bound)
 	cond, condArgs := activeAt("x", bound)
-	ext := "external_repo_config WHERE external_repo_id IN (SELECT x.external_repo_id FROM tag_external_repos x WHERE " + cond + " AND x.tag_id" + in + ")"
-	parts = append(parts, part{"create_event", ext}, part{"revoke_event", ext})
+	nTag := len(parts)
+	for _, t := range []string{"external_repo_config", "external_repo_data"} {
+		ext := t + " WHERE external_repo_id IN (SELECT x.external_repo_id FROM tag_external_repos x WHERE " + cond + " AND x.tag_id" + in + ")"
+		parts = append(parts, part{"create_event", ext}, part{"revoke_event", ext})
+	}
 	var best *int64
 	for i, p := range parts {
 		q := "SELECT " + agg + "(" + p.col + ") FROM " + p.from
 		args := append([]any{}, ids...)
-		if i >= len(parts)-2 {
+		if i >= nTag {
 			args = append(append([]any{}, condArgs...), ids...)
 		}
 		if bound != nil {

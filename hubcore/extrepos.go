@@ -1,6 +1,8 @@
 package hubcore
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -34,6 +36,11 @@ func externalRepoMethods() []method {
 		{name: "removeExternalRepoFromTag", argdesc: "(tag_info, repo_info)", fn: mRemoveExternalRepoFromTag},
 		{name: "getTagExternalRepos", argdesc: "(tag_info=None, repo_info=None, event=None)", fn: mGetTagExternalRepos},
 		{name: "getExternalRepoList", argdesc: "(tag_info, event=None)", fn: mGetExternalRepoList},
+		// kojira's check_external_repos (Koji 1.35): what it last saw of an
+		// external repo's content; a change is a change of the tags using it.
+		{name: "repo.getExternalRepoData", argdesc: "(erepo)", fn: mRepoGetExternalRepoData},
+		{name: "repo.setExternalRepoData", argdesc: "(external_repo_id, data)", fn: mRepoSetExternalRepoData},
+		{name: "getAllArches", argdesc: "()", fn: mGetAllArches},
 	}
 }
 
@@ -798,6 +805,185 @@ func mGetExternalRepoList(c *call, a *kojixml.Args) (any, error) {
 		}
 		seen[u.RepoID] = true
 		out = append(out, tagExtRepoMap(u))
+	}
+	return out, nil
+}
+
+// maxExternalRepoDataBytes bounds the JSON of repo.setExternalRepoData's
+// data (kojigo: Koji has no limit; kojira stores {"max_ts": N}).
+const maxExternalRepoDataBytes = 64 << 10
+
+// externalRepoID is Koji's get_external_repo_id(info, strict=True): an id,
+// a name, or a struct with one, looked up among every external repo ever
+// created, deleted ones included (Koji's external_repo table).
+func (h *Hub) externalRepoID(c *call, info any) (int64, error) {
+	if m, ok := info.(map[string]any); ok {
+		switch {
+		case m["id"] != nil:
+			info = m["id"]
+		case m["name"] != nil:
+			info = m["name"]
+		}
+	}
+	var err error
+	var id int64
+	switch x := info.(type) {
+	case int64:
+		id = x
+		_, err = h.store.ExternalRepoNameByID(c.ctx, x)
+	case string:
+		id, err = h.store.ExternalRepoIDByName(c.ctx, x)
+	default:
+		return 0, paramErr("Invalid name or id value: %s", shown(info))
+	}
+	if errors.Is(err, db.ErrNotFound) {
+		return 0, genericErr("No such entry in table external_repo: %s", shown(info))
+	}
+	return id, err
+}
+
+// externalRepoDataArg is Koji's convert_value(data, cast=dict): a struct,
+// or a list of [key, value] pairs as Python's dict() takes, encoded as
+// JSON of at most maxExternalRepoDataBytes.
+func externalRepoDataArg(v any) (string, error) {
+	bad := func() error {
+		if v == nil {
+			return paramErr("Invalid type, expected type <class 'dict'>")
+		}
+		return paramErr("Invalid type for value '%s': %s, expected type <class 'dict'>", shown(v), pyClass(v))
+	}
+	m, ok := v.(map[string]any)
+	if l, isList := v.([]any); isList {
+		m = make(map[string]any, len(l))
+		for _, e := range l {
+			pair, ok := e.([]any)
+			if !ok || len(pair) != 2 {
+				return "", bad()
+			}
+			k, ok := pair[0].(string)
+			if !ok {
+				return "", paramErr("data: key %s is not a string (XML-RPC structs have string keys)", shown(pair[0]))
+			}
+			m[k] = pair[1]
+		}
+		ok = true
+	}
+	if !ok {
+		return "", bad()
+	}
+	js, err := json.Marshal(m)
+	if err != nil {
+		return "", paramErr("data cannot be stored as JSON: %v", err)
+	}
+	if len(js) > maxExternalRepoDataBytes {
+		return "", paramErr("data is %d bytes as JSON, more than the limit of %d (kojira stores {\"max_ts\": N})", len(js), maxExternalRepoDataBytes)
+	}
+	return string(js), nil
+}
+
+// decodeRepoData decodes stored JSON for XML-RPC: whole numbers as ints.
+func decodeRepoData(js string) any {
+	d := json.NewDecoder(bytes.NewReader([]byte(js)))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil
+	}
+	var conv func(any) any
+	conv = func(v any) any {
+		switch x := v.(type) {
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				return i
+			}
+			f, _ := x.Float64()
+			return f
+		case []any:
+			for i := range x {
+				x[i] = conv(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = conv(x[k])
+			}
+		}
+		return v
+	}
+	return conv(v)
+}
+
+// repo.getExternalRepoData(erepo): the data last set for an external repo,
+// or None (Koji's get_external_repo_data; no permission needed).
+func mRepoGetExternalRepoData(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "erepo")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	id, err := c.hub.externalRepoID(c, info)
+	if err != nil {
+		return nil, err
+	}
+	js, ok, err := c.hub.store.GetExternalRepoData(c.ctx, id, nil)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return decodeRepoData(js), nil
+}
+
+// repo.setExternalRepoData(external_repo_id, data): perm repo. Replaces the
+// tracking data of an external repo under a new event (Koji's
+// set_external_repo_data, used by kojira with {"max_ts": N}); that event
+// is a change of every tag using the repo, with inheritance, so their
+// current repos stop being current at the next repo.updateEndEvents.
+func mRepoSetExternalRepoData(c *call, a *kojixml.Args) (any, error) {
+	info := a.Any(0, "external_repo_id")
+	data := a.Any(1, "data")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if err := c.requirePerm("repo"); err != nil {
+		return nil, err
+	}
+	id, err := c.hub.externalRepoID(c, info)
+	if err != nil {
+		return nil, err
+	}
+	js, err := externalRepoDataArg(data)
+	if err != nil {
+		return nil, err
+	}
+	_, err = c.hub.store.SetExternalRepoData(c.ctx, id, js, c.userID())
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, genericErr("No such entry in table external_repo: %s", shown(info))
+	case errors.Is(err, db.ErrConflict):
+		return nil, genericErr("external repo %d: its data was set by another call at the same time; try again", id)
+	case err != nil:
+		return nil, err
+	}
+	c.wrote = true
+	return nil, nil
+}
+
+// getAllArches(): the canonical arches of every host (Koji's getAllArches;
+// kojira expands $arch in external repo URLs with them).
+func mGetAllArches(c *call, a *kojixml.Args) (any, error) {
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	hosts, err := c.hub.store.ListHosts(c.ctx, db.HostFilter{})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := []any{}
+	for _, h := range hosts {
+		for _, arch := range strings.Fields(h.Arches) {
+			if ca := canonArch(arch); !seen[ca] {
+				seen[ca] = true
+				out = append(out, ca)
+			}
+		}
 	}
 	return out, nil
 }

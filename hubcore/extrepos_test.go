@@ -574,3 +574,126 @@ func TestTagExternalRepoRace(t *testing.T) {
 		}
 	})
 }
+
+// TestSetExternalRepoData: Koji 1.35's repo.setExternalRepoData and
+// repo.getExternalRepoData (kojira's check_external_repos): permission
+// repo, Koji's argument checks, and a data change is a change of every tag
+// using the repo, with inheritance, not of other tags; a current repo of
+// such a tag gets an end event from repo.updateEndEvents.
+func TestSetExternalRepoData(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		w := newRepoWorld(t, th)
+		admin, alice, kojira, anon := w.admin, w.alice, w.kojira, th.anon()
+		th.addUser("tagger", "pw", "tag")
+		tagger := th.login("tagger", "pw")
+
+		repo := admin.must("createExternalRepo", "fedora", "https://example.org/f40/$arch").(map[string]any)["id"].(int64)
+		admin.must("createExternalRepo", "other", "https://example.org/other/")
+		parent := tagger.must("createTag", "f40").(int64)
+		build := tagger.must("createTag", "f40-build").(int64)
+		el9 := tagger.must("createTag", "el9").(int64)
+		tagger.must("setInheritanceData", "f40-build", []any{map[string]any{"parent_id": parent, "priority": int64(0),
+			"maxdepth": nil, "intransitive": false, "noconfig": false, "pkg_filter": ""}})
+		tagger.must("addExternalRepoToTag", "f40", "fedora", int64(10))
+		tagger.must("addExternalRepoToTag", "el9", "other", int64(10))
+
+		// permission: repo (or admin)
+		anon.fault(kojixml.AuthError, "repo.setExternalRepoData", repo, map[string]any{"max_ts": int64(1)})
+		if f := alice.fault(kojixml.ActionNotAllowed, "repo.setExternalRepoData", repo, map[string]any{"max_ts": int64(1)}); f.String != "repo permission required (logged in as alice)" {
+			t.Errorf("setExternalRepoData as alice = %q", f.String)
+		}
+		tagger.fault(kojixml.ActionNotAllowed, "repo.setExternalRepoData", repo, map[string]any{"max_ts": int64(1)})
+		if v := anon.must("repo.getExternalRepoData", repo); v != nil {
+			t.Errorf("getExternalRepoData before any = %v, want None", v)
+		}
+
+		// argument checks, as Koji's get_external_repo_id and convert_value(cast=dict)
+		big := map[string]any{"blob": strings.Repeat("x", 70<<10)}
+		for _, bad := range []struct {
+			args []any
+			code int
+			msg  string
+		}{
+			{[]any{int64(9999), map[string]any{}}, kojixml.GenericError, "No such entry in table external_repo: 9999"},
+			{[]any{"nope", map[string]any{}}, kojixml.GenericError, "No such entry in table external_repo: nope"},
+			{[]any{1.5, map[string]any{}}, kojixml.ParameterError, "Invalid name or id value: 1.5"},
+			{[]any{repo, nil}, kojixml.ParameterError, "Invalid type, expected type <class 'dict'>"},
+			{[]any{repo, int64(5)}, kojixml.ParameterError, "Invalid type for value '5': <class 'int'>, expected type <class 'dict'>"},
+			{[]any{repo, "max_ts"}, kojixml.ParameterError, "expected type <class 'dict'>"},
+			{[]any{repo, []any{"ab", "cd"}}, kojixml.ParameterError, "expected type <class 'dict'>"},
+			{[]any{repo, big}, kojixml.ParameterError, "more than the limit of 65536"},
+			{[]any{repo}, kojixml.ParameterError, "data"},
+		} {
+			f := kojira.fault(bad.code, "repo.setExternalRepoData", bad.args...)
+			if !strings.Contains(f.String, bad.msg) {
+				t.Errorf("setExternalRepoData%.60v = %q, want %q in it", bad.args, f.String, bad.msg)
+			}
+		}
+		if v := anon.must("repo.getExternalRepoData", "fedora"); v != nil {
+			t.Errorf("a refused setExternalRepoData stored %v", v)
+		}
+
+		last := func(tag string) int64 {
+			t.Helper()
+			v, _ := anon.must("tagLastChangeEvent", tag).(int64)
+			return v
+		}
+		host, _ := th.addHost("builder1")
+		rr := host.must("host.repoInit", "f40-build").([]any)
+		host.must("host.repoDone", rr[0], map[string]any{})
+		kojira.must("repo.updateEndEvents")
+		b4 := map[string]int64{"f40": last("f40"), "f40-build": last("f40-build"), "el9": last("el9")}
+
+		if v := kojira.must("repo.setExternalRepoData", repo, map[string]any{"max_ts": int64(1700000000)}); v != nil {
+			t.Errorf("setExternalRepoData = %v, want None", v)
+		}
+		ev := lastEvent(t, kojira)
+		if got := anon.must("repo.getExternalRepoData", repo); !reflect.DeepEqual(got, map[string]any{"max_ts": int64(1700000000)}) {
+			t.Errorf("getExternalRepoData = %#v", got)
+		}
+		for tag, want := range map[string]int64{"f40": ev, "f40-build": ev, "el9": b4["el9"]} {
+			if got := last(tag); got != want {
+				t.Errorf("tagLastChangeEvent(%s) = %d, want %d (before: %d)", tag, got, want, b4[tag])
+			}
+		}
+		if ch := anon.must("tagChangedSinceEvent", ev-1, []any{build, parent}); ch != true {
+			t.Errorf("tagChangedSinceEvent(f40-build) = %v", ch)
+		}
+		if ch := anon.must("tagChangedSinceEvent", ev-1, []any{el9}); ch != false {
+			t.Errorf("tagChangedSinceEvent(el9) = %v", ch)
+		}
+		kojira.must("repo.updateEndEvents")
+		if r := anon.must("repoInfo", rr[0]).(map[string]any); r["end_event"] != ev {
+			t.Errorf("end_event of f40-build's repo = %v, want the data change %d", r["end_event"], ev)
+		}
+
+		// a list of pairs is a dict (Python's dict()); a struct with a name; admin may
+		admin.must("repo.setExternalRepoData", map[string]any{"name": "fedora"}, []any{[]any{"max_ts", int64(1700000100)}, []any{"note", "x"}})
+		if got := anon.must("repo.getExternalRepoData", map[string]any{"id": repo}); !reflect.DeepEqual(got, map[string]any{"max_ts": int64(1700000100), "note": "x"}) {
+			t.Errorf("getExternalRepoData after pairs = %#v", got)
+		}
+		if got := last("f40-build"); got <= ev {
+			t.Errorf("second data change did not move tagLastChangeEvent(f40-build): %d", got)
+		}
+		anon.fault(kojixml.GenericError, "repo.getExternalRepoData", "nope")
+	})
+}
+
+func TestGetAllArches(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		if got := th.anon().must("getAllArches"); !reflect.DeepEqual(got, []any{}) {
+			t.Errorf("getAllArches without hosts = %#v", got)
+		}
+		th.addHost("b1", "x86_64", "i686")
+		th.addHost("b2", "aarch64", "x86_64")
+		got := th.anon().must("getAllArches").([]any)
+		var s []string
+		for _, a := range got {
+			s = append(s, a.(string))
+		}
+		sort.Strings(s)
+		if want := []string{"aarch64", "i386", "x86_64"}; !reflect.DeepEqual(s, want) {
+			t.Errorf("getAllArches = %v, want %v (canonical)", s, want)
+		}
+	})
+}

@@ -37,6 +37,7 @@ type Config struct {
 	IgnoreStrayRepos       bool          `ini:"ignore_stray_repos" help:"leave directories in topdir/repos that the hub does not know"`
 	Debug                  bool          `ini:"debug" help:"log debug messages"`
 	LockTimeout            time.Duration `ini:"lock_timeout" help:"kojigo: a standby kojira takes over when the active one's heartbeat (topdir/repos/.kojira-heartbeat) is older than this"`
+	CheckExternalRepos     bool          `ini:"check_external_repos" help:"every sleeptime, read repodata/repomd.xml of the external repos tags use (for each host arch when the URL has $arch) and record a newer timestamp with repo.setExternalRepoData: the tags using the repo change and get new repos"`
 
 	// Keys of Koji's kojira that kojigo accepts and ignores.
 	Verbose              bool   `ini:"verbose" help:"ignored: kojira logs at info level (debug with -d)"`
@@ -49,7 +50,6 @@ type Config struct {
 	OfflineRetry         bool   `ini:"offline_retry" help:"ignored: offline hubs are always retried"`
 	OfflineRetryInterval int    `ini:"offline_retry_interval" help:"ignored"`
 	NoSSLVerify          bool   `ini:"no_ssl_verify" help:"ignored: the hub's certificate is always verified"`
-	CheckExternalRepos   bool   `ini:"check_external_repos" help:"ignored: external repo timestamps are not checked yet (the hub has no repo.setExternalRepoData)"`
 	IgnoreOtherVolumes   bool   `ini:"ignore_other_volumes" help:"ignored: kojigo has one volume"`
 
 	// Keys Koji 1.35's kojira itself no longer uses (they moved to the hub).
@@ -80,7 +80,6 @@ var ignoredKeys = map[string]string{
 	"offline_retry":          "an offline hub is always retried",
 	"offline_retry_interval": "an offline hub is retried with backoff",
 	"no_ssl_verify":          "the hub's certificate is always verified",
-	"check_external_repos":   "external repo timestamps are not checked yet (the hub has no repo.setExternalRepoData)",
 	"ignore_other_volumes":   "kojigo has one volume",
 	"delete_batch_size":      "no longer used (Koji 1.35)",
 	"debuginfo_tags":         "no longer used: the hub's DebuginfoTags (Koji 1.35)",

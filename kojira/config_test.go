@@ -100,6 +100,12 @@ recent_tasks_lifetime=600
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.CheckExternalRepos {
+		t.Errorf("check_external_repos=false not applied")
+	}
+	if !DefaultConfig().CheckExternalRepos {
+		t.Errorf("check_external_repos defaults to false, Koji's kojira to True")
+	}
 	if cfg.ExpiredRepoLifetime != 48*time.Hour {
 		t.Errorf("deleted_repo_lifetime not used as expired_repo_lifetime: %v", cfg.ExpiredRepoLifetime)
 	}
@@ -110,7 +116,7 @@ recent_tasks_lifetime=600
 			t.Errorf("warning %q does not name file and line", w.Error())
 		}
 	}
-	want := "logfile with_src max_repo_tasks deleted_repo_lifetime check_external_repos queue_file ignore_tags no_repo_effective_age recent_tasks_lifetime"
+	want := "logfile with_src max_repo_tasks deleted_repo_lifetime queue_file ignore_tags no_repo_effective_age recent_tasks_lifetime"
 	if strings.Join(got, " ") != want {
 		t.Errorf("warnings for %v, want %s", got, want)
 	}

@@ -122,6 +122,10 @@ func parseRepo(v any) (repoRow, error) {
 //  5. topdir/repos is scanned for directories the hub does not know (or
 //     has deleted) and old enough, never a latest link's target: removed.
 //
+// With check_external_repos, a goroutine beside the passes (Koji's
+// check_external thread) records newer external repo timestamps every
+// sleeptime (see externalChecker).
+//
 // A failed pass is retried with backoff; the time since the last good one
 // is logged. Run returns nil when ctx ends (after the removals under way
 // finish), ErrLostLock when the session is no longer the lock holder, and
@@ -153,12 +157,20 @@ func Run(ctx context.Context, cfg Config, hub Hub, opts Options) error {
 	}
 	dctx, stopDeletes := context.WithCancel(ctx)
 	d.delCtx = dctx
+	var extWG sync.WaitGroup
 	defer func() {
 		stopDeletes()
 		d.delWG.Wait() // a removal under way finishes; queued ones are dropped
+		extWG.Wait()
 	}()
 	d.lastOK = d.now()
-	d.log.Info("active", "topdir", cfg.TopDir, "sleeptime", cfg.SleepTime)
+	d.log.Info("active", "topdir", cfg.TopDir, "sleeptime", cfg.SleepTime, "check_external_repos", cfg.CheckExternalRepos)
+	if cfg.CheckExternalRepos {
+		// Koji's check_external thread: its own loop, every sleeptime
+		x := newExternalChecker(d)
+		extWG.Add(1)
+		go func() { defer extWG.Done(); x.loop(dctx) }()
+	}
 	fails := 0
 	for {
 		d.heartbeat()

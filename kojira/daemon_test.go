@@ -91,6 +91,7 @@ func testConfig(t testing.TB) Config {
 	c.TopDir = t.TempDir()
 	c.SleepTime = 10 * time.Second
 	c.LockTimeout = time.Minute
+	c.CheckExternalRepos = false // its own goroutine: tested in external_test.go
 	return c
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -300,7 +302,7 @@ func (f *fetcher) open(ctx context.Context, src *url.URL) (io.ReadCloser, int64,
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, 0, fmt.Errorf("%s answered %s", src.Redacted(), resp.Status)
+		return nil, 0, &statusError{url: src.Redacted(), status: resp.Status, code: resp.StatusCode}
 	}
 	return resp.Body, resp.ContentLength, nil
 }
@@ -317,4 +319,96 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// statusError is an HTTP answer other than 200; a 404 is fs.ErrNotExist.
+type statusError struct {
+	url, status string
+	code        int
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%s answered %s", e.url, e.status) }
+
+func (e *statusError) Unwrap() error {
+	if e.code == http.StatusNotFound {
+		return fs.ErrNotExist
+	}
+	return nil
+}
+
+// repomdNS is the namespace of repomd.xml.
+const repomdNS = "http://linux.duke.edu/metadata/repo"
+
+// RepomdTimestamp reads repodata/repomd.xml of the external repository at
+// repoURL (no $arch left in it) with Merge's rules: http, https (redirects
+// only to http or https) or file://, at most DefaultMaxRepomdBytes, within
+// timeout (0: DefaultFetchTimeout). It returns the newest <timestamp> in
+// it, rounded to a whole second: what Koji's kojira records as the repo's
+// max_ts (check_external_repos). client nil: Merge's default client. A
+// missing repomd.xml (HTTP 404, no such file) wraps fs.ErrNotExist; every
+// error wraps ErrExternalRepo.
+func RepomdTimestamp(ctx context.Context, client *http.Client, repoURL string, timeout time.Duration) (int64, error) {
+	fail := func(err error) error { return fmt.Errorf("%w %s: %w", ErrExternalRepo, repoURL, err) }
+	u, err := parseRepoURL(repoURL)
+	if err != nil {
+		return 0, fail(err)
+	}
+	if client == nil {
+		client = newHTTPClient()
+		defer client.CloseIdleConnections()
+	}
+	if timeout <= 0 {
+		timeout = DefaultFetchTimeout
+	}
+	f := &fetcher{client: client, timeout: timeout, maxRepomd: DefaultMaxRepomdBytes}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	body, length, err := f.open(ctx, u.JoinPath("repodata", "repomd.xml"))
+	if err != nil {
+		return 0, fail(fmt.Errorf("repodata/repomd.xml: %w", err))
+	}
+	defer body.Close()
+	if length > f.maxRepomd {
+		return 0, fail(fmt.Errorf("repodata/repomd.xml is %d bytes, more than the limit of %d", length, f.maxRepomd))
+	}
+	raw, err := io.ReadAll(io.LimitReader(ctxReader{ctx, body}, f.maxRepomd+1))
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return 0, fail(fmt.Errorf("repodata/repomd.xml not read within %v", timeout))
+	case err != nil:
+		return 0, fail(fmt.Errorf("repodata/repomd.xml: %w", err))
+	case int64(len(raw)) > f.maxRepomd:
+		return 0, fail(fmt.Errorf("repodata/repomd.xml is more than the limit of %d bytes", f.maxRepomd))
+	}
+	d := xml.NewDecoder(strings.NewReader(string(raw)))
+	var newest float64
+	found := false
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, fail(fmt.Errorf("repodata/repomd.xml is not valid XML (%v): is the URL a yum repository?", err))
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "timestamp" || se.Name.Space != repomdNS {
+			continue
+		}
+		var text string
+		if err := d.DecodeElement(&text, &se); err != nil {
+			return 0, fail(fmt.Errorf("repodata/repomd.xml: <timestamp>: %v", err))
+		}
+		ts, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil || math.IsNaN(ts) || math.Abs(ts) > 1<<53 {
+			return 0, fail(fmt.Errorf("repodata/repomd.xml: bad <timestamp> %q", text))
+		}
+		if !found || ts > newest {
+			newest, found = ts, true
+		}
+	}
+	if !found {
+		return 0, fail(errors.New("repodata/repomd.xml has no <timestamp>"))
+	}
+	return int64(math.RoundToEven(newest)), nil
 }

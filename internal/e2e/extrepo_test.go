@@ -90,32 +90,39 @@ func TestExternalRepoEndToEnd(t *testing.T) {
 	}
 
 	// check_external_repos (on by default, Koji's): kojira records the
-	// external repo's repomd timestamp (repo.setExternalRepoData); when the
-	// external content changes, the timestamp grows, the tag changes, and
-	// with repo.auto a new repo of the tag holds the new package.
+	// external repo's repomd timestamp (repo.setExternalRepoData). When the
+	// external content changes, the timestamp grows, which is a change of
+	// the tag: its current repo stops being current (repo.updateEndEvents)
+	// and a request for a repo as of the tag's last change makes a new one
+	// holding the new package.
 	maxTS := func() int64 {
 		d, _ := asMap(must(t, bf, "repo.getExternalRepoData", "ext-tools"))["max_ts"].(int64)
 		return d
 	}
 	waitUntil(t, "kojira records the external repo's timestamp", time.Minute, func() bool { return maxTS() > 0 })
-	must(t, bf, "editTag2", "dist-build", kojiclient.Kw{"extra": map[string]any{"repo.auto": true, "repo.lag": 0}})
-	repoNow := func() (int64, int64) {
-		r := asMap(must(t, bf, "getRepo", "dist-build"))
-		return asInt(r["id"]), asInt(r["create_event"])
+	cur := asMap(must(t, bf, "getRepo", "dist-build"))
+	curID := asInt(cur["id"])
+	if cur["end_event"] != nil {
+		t.Fatalf("the tag's latest repo %d is not current before the external repo changed: %v", curID, cur)
 	}
-	edited := asInt(asMap(must(t, bf, "getLastEvent"))["id"])
-	waitUntil(t, "a repo.auto repo after editTag", 3*time.Minute, func() bool { _, ev := repoNow(); return ev >= edited })
-	autoRepo, _ := repoNow()
 	ts0 := maxTS()
+	evBefore := asInt(asMap(must(t, bf, "getLastEvent"))["id"])
 	time.Sleep(1100 * time.Millisecond) // repomd timestamps are file times in seconds
 	extRPM(t, ext, "newer-tool", "3.0", "noarch")
 	if _, err := repogen.Generate(ctx, repogen.Options{BaseDir: ext}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "kojira notices the newer external repomd.xml", time.Minute, func() bool { return maxTS() > ts0 })
+	waitUntil(t, "the tag's repo is no longer current", time.Minute, func() bool {
+		return asInt(asMap(must(t, bf, "repoInfo", curID))["end_event"]) > evBefore
+	})
+	if last := asInt(must(t, bf, "tagLastChangeEvent", "dist-build")); last <= evBefore {
+		t.Errorf("tagLastChangeEvent(dist-build) = %d, want the data change after %d", last, evBefore)
+	}
+	must(t, bf, "repo.request", "dist-build", kojiclient.Kw{"min_event": "last"})
 	waitUntil(t, "a new repo of dist-build with newer-tool", 3*time.Minute, func() bool {
-		id, _ := repoNow()
-		if id == autoRepo {
+		id := asInt(asMap(must(t, bf, "getRepo", "dist-build"))["id"])
+		if id == curID {
 			return false
 		}
 		dir := filepath.Join(bf.topdir, "repos", "dist-build", strconv.FormatInt(id, 10), "x86_64")
