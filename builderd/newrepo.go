@@ -119,21 +119,33 @@ func (newRepoHandler) run(ctx context.Context, t *task) (any, error) {
 		optsArg = legacy
 	}
 
-	initKw := kw("opts", optsArg, "task_id", t.id)
-	if event != nil {
-		initKw["event"] = event
-	}
-	v, err := t.d.hub.Call(ctx, "host.repoInit", tagID, initKw)
+	// A task run again (its kojid was killed) finishes the repo it began:
+	// its createrepo subtasks, found again by their labels, name that repo,
+	// and a second repoInit would publish their metadata as a newer repo.
+	repoID, eventID, err := t.earlierRepo(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("host.repoInit: %w", err)
+		return nil, err
 	}
-	pair := asList(v)
-	repoID, ok1 := asInt(nth(pair, 0))
-	eventID, ok2 := asInt(nth(pair, 1))
-	if len(pair) != 2 || !ok1 || !ok2 {
-		return nil, fmt.Errorf("host.repoInit: unexpected answer %v", v)
+	if repoID != 0 {
+		t.log.Info("finishing the repo this task began before it was run again", "repo_id", repoID, "tag", tagName, "event", eventID)
+	} else {
+		initKw := kw("opts", optsArg, "task_id", t.id)
+		if event != nil {
+			initKw["event"] = event
+		}
+		v, err := t.d.hub.Call(ctx, "host.repoInit", tagID, initKw)
+		if err != nil {
+			return nil, fmt.Errorf("host.repoInit: %w", err)
+		}
+		pair := asList(v)
+		var ok1, ok2 bool
+		repoID, ok1 = asInt(nth(pair, 0))
+		eventID, ok2 = asInt(nth(pair, 1))
+		if len(pair) != 2 || !ok1 || !ok2 {
+			return nil, fmt.Errorf("host.repoInit: unexpected answer %v", v)
+		}
+		t.log.Info("repo initialized", "repo_id", repoID, "tag", tagName, "event", eventID)
 	}
-	t.log.Info("repo initialized", "repo_id", repoID, "tag", tagName, "event", eventID)
 
 	repoDir := filepath.Join(t.d.cfg.TopDir, "repos", tagName, strconv.FormatInt(repoID, 10))
 	arches, err := repoArches(repoDir)
@@ -179,6 +191,34 @@ func (newRepoHandler) run(ctx context.Context, t *task) (any, error) {
 	}
 	t.log.Info("repo done", "repo_id", repoID, "tag", tagName, "arches", arches)
 	return []any{repoID, eventID}, nil
+}
+
+// earlierRepo is the repo still INIT that an earlier run of this task
+// began (repo.query by task_id), or 0.
+func (t *task) earlierRepo(ctx context.Context) (repoID, eventID int64, err error) {
+	v, err := t.d.hub.Call(ctx, "repo.query", []any{[]any{"task_id", "=", t.id}, []any{"state", "=", int64(0)}},
+		kw("fields", []any{"id", "create_event"}))
+	if err != nil {
+		return 0, 0, fmt.Errorf("repo.query: %w", err)
+	}
+	var found []map[string]any
+	for _, r := range asList(v) {
+		if m := asMap(r); m != nil {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return 0, 0, nil
+	case 1:
+		id, ok1 := asInt(found[0]["id"])
+		ev, ok2 := asInt(found[0]["create_event"])
+		if !ok1 || !ok2 {
+			return 0, 0, fmt.Errorf("repo.query: unexpected answer %v", v)
+		}
+		return id, ev, nil
+	}
+	return 0, 0, genericErrorf("task %d has %d repos in INIT; expected at most one", t.id, len(found))
 }
 
 func nth(l []any, i int) any {

@@ -81,7 +81,7 @@ func repoTag(v any) map[string]any {
 
 func (h *repoHub) Call(ctx context.Context, method string, args ...any) (any, error) {
 	switch method {
-	case "getTag", "host.repoInit", "host.repoDone", "getRepo", "repoInfo", "getExternalRepoList",
+	case "getTag", "host.repoInit", "host.repoDone", "getRepo", "repoInfo", "getExternalRepoList", "repo.query",
 		"getFullInheritance", "kojigo.setRepoProgress":
 	default:
 		return h.fakeHub.Call(ctx, method, args...)
@@ -165,8 +165,22 @@ func (h *repoHub) answer(method string, params []any) (any, error) {
 				return nil, err
 			}
 		}
-		h.repos[id] = map[string]any{"id": id, "state": int64(0), "tag_name": tg["name"], "tag_id": tg["id"], "create_event": int64(1000 + id)}
+		h.repos[id] = map[string]any{"id": id, "state": int64(0), "tag_name": tg["name"], "tag_id": tg["id"], "create_event": int64(1000 + id), "task_id": kws["task_id"]}
 		return []any{id, int64(1000 + id)}, nil
+	case "repo.query": // the clauses kojid sends: task_id = N, state = 0
+		var task any
+		for _, c := range asList(arg(0)) {
+			if cl := asList(c); len(cl) == 3 && cl[0] == "task_id" {
+				task = cl[2]
+			}
+		}
+		out := []any{}
+		for _, r := range h.repos {
+			if r["state"] == int64(0) && r["task_id"] == task {
+				out = append(out, map[string]any{"id": r["id"], "create_event": r["create_event"]})
+			}
+		}
+		return out, nil
 	case "host.repoDone":
 		h.dones = append(h.dones, params)
 		id := id64(arg(0))
@@ -872,5 +886,39 @@ func TestCreaterepoConfigKeys(t *testing.T) {
 	p = writeConf(t, "[kojid]\nserver=http://h/kojihub\ntopurl=http://h/f\ncreaterepo_update=sometimes\n")
 	if _, _, err := LoadConfig(p, kojiconf.Options{Environ: noEnv}); err == nil || !strings.Contains(err.Error(), "kojid.conf:4") {
 		t.Errorf("bad createrepo_update: err = %v, want one naming kojid.conf:4", err)
+	}
+}
+
+// TestNewRepoRunAgainFinishesItsRepo: a newRepo task run again after its
+// kojid was killed finishes the INIT repo its first run began, instead of
+// a second repoInit whose repo would get the first run's createrepo
+// results (found again by their labels) as a newer repo.
+func TestNewRepoRunAgainFinishesItsRepo(t *testing.T) {
+	e, h := repoEnv(t)
+	h.pkglists["x86_64"] = []string{writeRPM(t, e.top, "hello", "1.0", "x86_64")}
+	id := e.hub.addTask("newRepo", "f40-build")
+	// the first run's repoInit, as if that kojid was then killed
+	h.mu.Lock()
+	if _, err := h.answer("host.repoInit", []any{int64(10), map[string]any{"__starstar": true, "task_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	first := h.nextRepo
+	h.mu.Unlock()
+	e.startWith(t, h)
+	tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	if tk.state != stateClosed {
+		t.Fatalf("newRepo failed: %v", tk.fault)
+	}
+	h.mu.Lock()
+	inits, dones := h.inits, h.dones
+	h.mu.Unlock()
+	if len(inits) != 1 {
+		t.Errorf("host.repoInit calls = %d, want only the first run's", len(inits))
+	}
+	if len(dones) != 1 || dones[0][0] != first {
+		t.Errorf("host.repoDone calls = %v, want one for repo %d", dones, first)
+	}
+	if res := asList(tk.result); len(res) != 2 || res[0] != first {
+		t.Errorf("newRepo result = %v, want repo %d", tk.result, first)
 	}
 }

@@ -360,10 +360,10 @@ func TestDatabaseRestartAndOutage(t *testing.T) {
 
 	t.Run("outage", func(t *testing.T) {
 		// Longer than kojid's own backoff cap (maxOutageDelay, 30 s) and
-		// than its client's retries of one call (kojiclient's
-		// DefaultMaxRetryTime, one minute), after which the running tasks'
-		// calls fail to kojid's outage handling (builderd/hub.go).
-		const outage = 75 * time.Second
+		// than its client's retries of one call (kojidCallRetry, 10 s),
+		// after which the running tasks' calls go to kojid's outage
+		// handling (builderd/hub.go).
+		const outage = 45 * time.Second
 		const secs = 12
 		id := bf.submit(t, srpm(t, slowPackage(t, "outlast", secs)), nil)
 		arch := buildArch(t, id)
