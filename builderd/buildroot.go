@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -601,36 +600,6 @@ func (t *task) repoPackageFile(ctx context.Context, repoDir string, p *repoPacka
 		return "", err
 	}
 	return t.fetchTop(ctx, rel)
-}
-
-// fetchTop is a file of the hub's tree: under topdir when it is mounted
-// here, else downloaded from topurl into the task directory.
-func (t *task) fetchTop(ctx context.Context, rel string) (string, error) {
-	if err := checkRel(rel); err != nil {
-		return "", err
-	}
-	if t.d.cfg.TopDir != "" {
-		p := filepath.Join(t.d.cfg.TopDir, filepath.FromSlash(rel))
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	if len(t.d.cfg.TopURL) == 0 {
-		return "", buildErrorf("%s not found under topdir %s and no topurl is configured", rel, t.d.cfg.TopDir)
-	}
-	dst := filepath.Join(t.dir, "local", filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", noSpace(fmt.Errorf("download %s: %w", rel, err), t.d.cfg.WorkDir)
-	}
-	var lastErr error
-	for _, top := range t.d.cfg.TopURL {
-		u := strings.TrimRight(top, "/") + "/" + (&url.URL{Path: rel}).EscapedPath()
-		if lastErr = t.download(ctx, u, dst); lastErr == nil {
-			return dst, nil
-		}
-		t.log.Warn("download failed", "url", u, "err", lastErr)
-	}
-	return "", lastErr
 }
 
 // decompress opens metadata by its name's suffix.

@@ -335,23 +335,31 @@ func (t *task) fetch(ctx context.Context, rel string) (string, error) {
 	if err := checkRel(rel); err != nil {
 		return "", err
 	}
-	clean := rel
+	return t.fetchTop(ctx, "work/"+rel)
+}
+
+// fetchTop is a file of the hub's tree: under topdir when it is mounted
+// here, else downloaded from topurl into the task directory.
+func (t *task) fetchTop(ctx context.Context, rel string) (string, error) {
+	if err := checkRel(rel); err != nil {
+		return "", err
+	}
 	if t.d.cfg.TopDir != "" {
-		p := filepath.Join(t.d.cfg.TopDir, "work", filepath.FromSlash(clean))
+		p := filepath.Join(t.d.cfg.TopDir, filepath.FromSlash(rel))
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p, nil
 		}
 	}
 	if len(t.d.cfg.TopURL) == 0 {
-		return "", buildErrorf("%s not found under topdir %s/work and no topurl is configured", clean, t.d.cfg.TopDir)
+		return "", buildErrorf("%s not found under topdir %s and no topurl is configured", rel, t.d.cfg.TopDir)
 	}
-	dst := filepath.Join(t.dir, "local", "work", filepath.FromSlash(clean))
+	dst := filepath.Join(t.dir, "local", filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", noSpace(fmt.Errorf("download %s: %w", clean, err), t.d.cfg.WorkDir)
+		return "", noSpace(fmt.Errorf("download %s: %w", rel, err), t.d.cfg.WorkDir)
 	}
 	var lastErr error
 	for _, top := range t.d.cfg.TopURL {
-		u := strings.TrimRight(top, "/") + "/work/" + (&url.URL{Path: clean}).EscapedPath()
+		u := strings.TrimRight(top, "/") + "/" + (&url.URL{Path: rel}).EscapedPath()
 		if lastErr = t.download(ctx, u, dst); lastErr == nil {
 			return dst, nil
 		}
