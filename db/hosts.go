@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -223,12 +224,28 @@ type CheckIn struct {
 // checkInPG writes a whole check-in, the host's row and the session's
 // callnum, in one statement: one round trip and one commit on PostgreSQL,
 // where round trips are most of a call's cost.
-const checkInPG = `WITH s AS (
+//
+// Its commit is asynchronous (synchronous_commit off for this transaction
+// alone, see asyncCommit): the backend does not wait for, nor itself make,
+// the WAL flush, which was half of a check-in's database CPU; the WAL
+// writer flushes within 3 × wal_writer_delay, many commits at once. A check-in is
+// state that the next one overwrites, so a PostgreSQL crash can lose at
+// most the check-ins of the last fraction of a second (the hosts' times
+// look that much older; the builders check in again), never leave rows
+// inconsistent: PostgreSQL keeps commit order, and any later synchronous
+// commit (a task's state) flushes the check-ins before it. Other hubs see
+// the row at once, as with any commit.
+const checkInPG = `WITH ` + asyncCommit + `, s AS (
 	UPDATE sessions SET callnum = ?, update_time = ? WHERE id = ? AND ?::bigint IS NOT NULL RETURNING id
 )
 UPDATE hosts SET task_load = ?, ready = ?, update_time = ?,
 	data = COALESCE(?, data), data_time = CASE WHEN ?::text IS NULL THEN data_time ELSE ? END
-WHERE id = ?`
+WHERE id = ? AND (SELECT TRUE FROM ac)`
+
+// asyncCommit is a WITH item that makes the statement's transaction commit
+// asynchronously (see checkInPG); the statement must reference ac, and only
+// in a part that runs when it writes, for PostgreSQL to evaluate it.
+const asyncCommit = `ac AS (SELECT set_config('synchronous_commit', 'off', true))`
 
 // CheckIn stores a check-in atomically: one statement on PostgreSQL, one
 // transaction on SQLite (which has no writing WITH clauses).
@@ -260,6 +277,85 @@ func (s *Store) CheckIn(ctx context.Context, c CheckIn) error {
 		s.view.invalidate() // the write may or may not have happened
 	}
 	return err
+}
+
+// CheckInAuth is what a check-in made on a cached session verifies of it,
+// in the same statement as its write: that the session is still open, still
+// holds its user's exclusive lock, has not expired (its start or renewal is
+// no earlier than NotBefore) and has seen no later call than this one, and
+// that its user is not blocked. The hub keeps only the session's immutable
+// parts (key, address, user, host); whatever can change is read here.
+type CheckInAuth struct {
+	NotBefore float64
+}
+
+// checkInVerifiedPG is checkInPG for a session the hub has not read: the
+// session's update runs only if the session is still valid, the host's only
+// if the session's did, and it returns the host's readiness and load as
+// they were. One statement, one round trip, one commit.
+const checkInVerifiedPG = `WITH ` + asyncCommit + `, s AS (
+	UPDATE sessions SET callnum = ?, update_time = ?
+	WHERE id = ? AND closed = FALSE AND exclusive = TRUE AND master IS NULL
+		AND (callnum IS NULL OR callnum <= ?) AND COALESCE(renew_time, start_time) >= ?
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status <> ?)
+	RETURNING user_id
+), o AS (
+	SELECT h.ready, h.task_load FROM hosts h JOIN s ON s.user_id = h.user_id WHERE h.id = ? AND (SELECT TRUE FROM ac)
+)
+UPDATE hosts SET task_load = ?, ready = ?, update_time = ?,
+	data = COALESCE(?, data), data_time = CASE WHEN ?::text IS NULL THEN data_time ELSE ? END
+FROM o WHERE hosts.id = ?
+RETURNING o.ready, o.task_load`
+
+// CheckInVerified stores a check-in (whose Callnum must be set) after
+// verifying its session as CheckInAuth says, atomically. ok is false, and
+// nothing is written, when the session or host fails a check: the caller
+// then authenticates the call the long way, which tells why. On success it
+// returns the host's readiness and load before the check-in.
+func (s *Store) CheckInVerified(ctx context.Context, c CheckIn, a CheckInAuth) (wasReady bool, wasLoad float64, ok bool, err error) {
+	if c.Callnum == nil {
+		return false, 0, false, fmt.Errorf("CheckInVerified: no callnum")
+	}
+	now := s.Now()
+	cn := *c.Callnum
+	if s.backend == Postgres && s.tx == nil {
+		err = s.queryRowW(ctx, checkInVerifiedPG, cn, now, c.SessionID, cn, a.NotBefore, int(StatusBlocked), c.HostID,
+			c.TaskLoad, c.Ready, now, c.Data, c.Data, now, c.HostID).Scan(&wasReady, &wasLoad)
+		err = mapErr(err)
+	} else {
+		err = s.WithTx(ctx, func(tx *Store) error {
+			n, err := tx.execN(ctx, `UPDATE sessions SET callnum = ?, update_time = ?
+				WHERE id = ? AND closed = FALSE AND exclusive = TRUE AND master IS NULL
+					AND (callnum IS NULL OR callnum <= ?) AND COALESCE(renew_time, start_time) >= ?
+					AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status <> ?)`,
+				cn, now, c.SessionID, cn, a.NotBefore, int(StatusBlocked))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrNotFound
+			}
+			if err := tx.queryRowW(ctx, `SELECT h.ready, h.task_load FROM hosts h JOIN sessions s ON s.user_id = h.user_id
+				WHERE h.id = ? AND s.id = ?`, c.HostID, c.SessionID).Scan(&wasReady, &wasLoad); err != nil {
+				return mapErr(err)
+			}
+			_, err = tx.exec(ctx, `UPDATE hosts SET task_load = ?, ready = ?, update_time = ?,
+				data = COALESCE(?, data), data_time = CASE WHEN ? IS NULL THEN data_time ELSE ? END WHERE id = ?`,
+				c.TaskLoad, c.Ready, now, c.Data, c.Data, now, c.HostID)
+			return err
+		})
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, 0, false, nil // nothing written
+	case s.tx != nil:
+		s.hostsChanged()
+	case err == nil:
+		s.view.checkIn(statusPatch{id: c.HostID, load: c.TaskLoad, ready: c.Ready, at: now})
+	default:
+		s.view.invalidate() // the write may or may not have happened
+	}
+	return wasReady, wasLoad, err == nil, err
 }
 
 // SetHostReady changes only readiness (the scheduler marking a silent host not ready).

@@ -616,26 +616,60 @@ func mHostUpdateHost(c *call, a *kojixml.Args) (any, error) {
 	load := a.Float(0, "task_load")
 	ready := a.Bool(1, "ready")
 	data := a.OptMap(2, "data")
-	if err := a.Done(); err != nil {
+	// A call bound to a cached session fails with its session's fault, if
+	// the session is no longer valid, before any of its own.
+	fail := func(err error) (any, error) {
+		if ferr := c.hub.reauthenticate(c); ferr != nil {
+			return nil, ferr
+		}
 		return nil, err
 	}
+	if err := a.Done(); err != nil {
+		return fail(err)
+	}
 	if load < 0 || math.IsNaN(load) || math.IsInf(load, 0) {
-		return nil, paramErr("task_load: expected a number >= 0, got %v", load)
+		return fail(paramErr("task_load: expected a number >= 0, got %v", load))
 	}
 	h, err := c.requireHost()
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	ci := db.CheckIn{HostID: h.ID, TaskLoad: load, Ready: ready, SessionID: c.session.ID, Callnum: c.callnum}
 	var js string
 	if data != nil {
 		if js, err = encodeHostData(data); err != nil {
-			return nil, err
+			return fail(err)
 		}
+	}
+	ci := db.CheckIn{HostID: h.ID, TaskLoad: load, Ready: ready, SessionID: c.session.ID, Callnum: c.callnum}
+	if data != nil {
 		ci.Data = &js
 	}
-	if err := c.hub.store.CheckIn(c.ctx, ci); err != nil {
-		return nil, err
+	written := false
+	if cachedAuthOf(c) != nil {
+		// One statement verifies the session and writes; the host's
+		// readiness and load before it come back with it.
+		notBefore := c.hub.store.Now() - c.hub.cfg.SessionRenewalTimeout.Seconds()
+		wasReady, wasLoad, ok, err := c.hub.store.CheckInVerified(c.ctx, ci, db.CheckInAuth{NotBefore: notBefore})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			h.Ready, h.TaskLoad = wasReady, wasLoad
+			written = true
+		} else {
+			if err := c.hub.reauthenticate(c); err != nil {
+				return nil, err
+			}
+			if h, err = c.requireHost(); err != nil {
+				return nil, err
+			}
+			ci.HostID, ci.SessionID, ci.Callnum = h.ID, c.session.ID, c.callnum
+		}
+	}
+	if !written {
+		if err := c.hub.store.CheckIn(c.ctx, ci); err != nil {
+			return nil, err
+		}
 	}
 	c.callnumSaved = c.callnum != nil
 	c.hub.watch.checkIn(h, ready, load, data)
@@ -734,9 +768,12 @@ func (h *Hub) historyDue(hostID int64) bool {
 	return true
 }
 
+// (It also holds the hub's session cache, see sessionCache: the hub's
+// per-host state of check-ins.)
 type histLimiter struct {
 	histMu     sync.Mutex
 	lastSample map[int64]float64
+	sessions   sessionCache
 }
 
 func healthMap(h db.Host, js string, at float64) map[string]any {

@@ -1,6 +1,7 @@
 package hubcore
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
@@ -67,9 +69,25 @@ func (h *Hub) authenticate(c *call, r *http.Request, m *method) (*int64, *kojixm
 	if err != nil {
 		return nil, fault(kojixml.AuthError, "Invalid session or bad credentials")
 	}
+	keyHash := hashKey(key)
+	if m.name == checkInMethod && cn != "" {
+		if n, ok := h.fromSessionCache(c, id, keyHash, cn, m); ok {
+			return &n, nil
+		}
+	}
 	auth, err := h.store.GetSessionAuth(c.ctx, id)
+	callnum, f := h.checkSession(c, auth, err, keyHash, cn, m)
+	if f == nil && m.name == checkInMethod {
+		h.sessCache().put(auth, keyHash)
+	}
+	return callnum, f
+}
+
+// checkSession applies Koji's session rules to a session read from the
+// database (err is the read's error), and binds the call to it.
+func (h *Hub) checkSession(c *call, auth db.SessionAuth, err error, keyHash, cn string, m *method) (*int64, *kojixml.Fault) {
 	s := auth.Session
-	if err != nil || s.Closed || subtle.ConstantTimeCompare([]byte(s.KeyHash), []byte(hashKey(key))) != 1 {
+	if err != nil || s.Closed || subtle.ConstantTimeCompare([]byte(s.KeyHash), []byte(keyHash)) != 1 {
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
 			return nil, h.toFault(m.name, internalErr("read session", err))
 		}
@@ -197,4 +215,129 @@ func (c *call) requireHost() (db.Host, error) {
 		return db.Host{}, fault(kojixml.AuthError, "This method requires an exclusive session")
 	}
 	return host, nil
+}
+
+// checkInMethod is the one call authenticated from the session cache: a
+// builder's check-in, which a farm makes a thousand times every few seconds.
+const checkInMethod = "host.updateHost"
+
+// sessionCache keeps, per session that checked in on this hub, the parts
+// of the session that never change (its key, address, user and host), so
+// that a check-in needs no read of its session before its write. It is a
+// hint, never an authority: the check-in's one statement verifies in the
+// database everything that can change (open, exclusive, not expired,
+// callnum in order, user not blocked; see db.CheckInAuth) and writes
+// nothing unless all hold; when one fails the call is authenticated again
+// the long way, which refuses it with Koji's fault. A logout or a lock
+// taken on another hub is therefore honoured at once.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[int64]*cachedSession
+}
+
+type cachedSession struct {
+	keyHash string
+	sess    db.Session
+	user    db.User
+	host    db.Host
+}
+
+// maxCachedSessions bounds the cache; it is emptied when full (entries of
+// closed sessions are otherwise dropped only when they are used).
+const maxCachedSessions = 100000
+
+func (h *Hub) sessCache() *sessionCache { return &h.histLimiter.sessions }
+
+// put caches a session that may make fast check-ins: an open exclusive
+// session of a host, not a subsession.
+func (sc *sessionCache) put(a db.SessionAuth, keyHash string) {
+	s := a.Session
+	if s.Closed || !s.Exclusive || s.Master != nil || a.Host == nil || a.User.Status == db.StatusBlocked {
+		return
+	}
+	e := &cachedSession{keyHash: keyHash, sess: s, user: a.User, host: *a.Host}
+	e.sess.Callnum, e.sess.KeyHash, e.user.PasswordHash = nil, "", ""
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.m == nil || len(sc.m) >= maxCachedSessions {
+		sc.m = map[int64]*cachedSession{}
+	}
+	sc.m[s.ID] = e
+}
+
+func (sc *sessionCache) get(id int64) *cachedSession {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.m[id]
+}
+
+func (sc *sessionCache) forget(id int64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	delete(sc.m, id)
+}
+
+// cachedAuth marks (in the call's context) a call bound to a cached session,
+// with what is needed to authenticate it the long way.
+type cachedAuth struct {
+	parent  context.Context
+	keyHash string
+	cn      string
+	m       *method
+}
+
+type cachedAuthKey struct{}
+
+// fromSessionCache binds a check-in to its cached session when the key and
+// address match; the session's state is verified by the write (see
+// sessionCache).
+func (h *Hub) fromSessionCache(c *call, id int64, keyHash, cn string, m *method) (int64, bool) {
+	e := h.sessCache().get(id)
+	if e == nil || subtle.ConstantTimeCompare([]byte(e.keyHash), []byte(keyHash)) != 1 {
+		return 0, false
+	}
+	if h.cfg.CheckClientIP && e.sess.HostIP != "-" && e.sess.HostIP != c.remote {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(cn, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	s, u, host := e.sess, e.user, e.host
+	c.session, c.user, c.host = &s, &u, &host
+	c.ctx = context.WithValue(c.ctx, cachedAuthKey{}, &cachedAuth{parent: c.ctx, keyHash: keyHash, cn: cn, m: m})
+	return n, true
+}
+
+// cachedAuthOf tells whether the call is bound to a cached session not yet
+// verified.
+func cachedAuthOf(c *call) *cachedAuth {
+	ca, _ := c.ctx.Value(cachedAuthKey{}).(*cachedAuth)
+	return ca
+}
+
+// reauthenticate authenticates a call bound to a cached session the long
+// way, after its session failed the write's checks (or before the call
+// fails for another reason, so that a dead session gets its own fault):
+// it drops the cache entry, reads the session and applies every rule.
+func (h *Hub) reauthenticate(c *call) error {
+	ca := cachedAuthOf(c)
+	if ca == nil {
+		return nil
+	}
+	id := c.session.ID
+	h.sessCache().forget(id)
+	c.ctx = ca.parent
+	c.session, c.user, c.host, c.lockErr, c.masterExclusive, c.callnum = nil, nil, nil, false, false, nil
+	auth, err := h.store.GetSessionAuth(c.ctx, id)
+	callnum, f := h.checkSession(c, auth, err, ca.keyHash, ca.cn, ca.m)
+	if f != nil {
+		return f
+	}
+	c.callnum = callnum
+	if c.lockErr && !ca.m.lockFree {
+		return fault(kojixml.AuthLockError, "User locked by another session")
+	}
+	h.sessCache().put(auth, ca.keyHash)
+	return nil
 }

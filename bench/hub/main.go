@@ -6,20 +6,29 @@
 //	go run ./bench/hub [-backend both] [-hosts 50] [-duration 5s]
 //
 // It prints, per backend and method: calls/s, p50/p99 latency and hub+DB CPU
-// per call; the hub's peak memory; the p99 of host.updateHost with
-// -checkin-hosts simulated builders checking in; and the time from task
-// creation to a host opening it with -latency-hosts builders waiting.
+// per call; the hub's peak memory; host.updateHost from -checkin-hosts
+// simulated builders, both as kojid makes it (with its health data) and as
+// Koji's plain check-in, host.updateHost(0.0, True) with no data
+// (-rounds times, interleaved); and the time from task creation to a host
+// opening it with -latency-hosts builders waiting.
+//
+// On PostgreSQL the database CPU is that of the backends serving the hub
+// (found by the application_name the hub's DSN gets); the rest of the
+// server's processes (WAL writer, checkpointer, autovacuum, other clients)
+// are shown apart, as "other PG ms", since other programs may use the server.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +60,8 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of each read phase")
 	workers := flag.Int("workers", 8, "concurrent client connections in each phase")
 	pgDSN := flag.String("pg", os.Getenv("KOJI_TEST_PG_DSN"), "PostgreSQL server DSN (a schema is created for the run)")
-	flag.StringVar(&only, "only", "", "run only these phases, comma-separated: listHosts,getTaskInfo,listTasks,updateHost,taskToOpen (for profiling)")
+	flag.StringVar(&only, "only", "", "run only these phases, comma-separated: listHosts,getTaskInfo,listTasks,updateHost,updateHostPlain,taskToOpen (for profiling)")
+	flag.IntVar(&rounds, "rounds", 1, "rounds of the check-in phases (plain and with data, interleaved)")
 	flag.BoolVar(&loggedInReads, "logged-in-reads", false, "make the read calls from logged-in sessions (default: anonymous, as koji list-hosts and kojictl's read commands make them)")
 	flag.Parse()
 	if err := run(*backend, *pgDSN, *hosts, *checkinHosts, *latencyHosts, *latencyTasks, *duration, *workers); err != nil {
@@ -94,6 +104,10 @@ func run(backend, pgDSN string, hosts, checkinHosts, latencyHosts, latencyTasks 
 			if err != nil {
 				return err
 			}
+			if appName, err = hubAppName(dsn); err != nil {
+				cleanup()
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown backend %q", b)
 		}
@@ -122,7 +136,18 @@ func startHub(bin, dsn, topdir string) (*hubProc, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	h := &hubProc{url: "http://" + addr + "/kojihub"}
-	h.cmd = exec.Command(bin, "--db", dsn, "--topdir", topdir, "--listen", addr)
+	hubDSN := dsn
+	if appName != "" {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		q.Set("application_name", appName)
+		u.RawQuery = q.Encode()
+		hubDSN = u.String()
+	}
+	h.cmd = exec.Command(bin, "--db", hubDSN, "--topdir", topdir, "--listen", addr)
 	h.cmd.Env = append(os.Environ(), "KOJI_HUB_LOGLEVEL=warn", "KOJI_HUB_RUNINTERVAL=5")
 	h.cmd.Stderr = &h.logs
 	if err := h.cmd.Start(); err != nil {
@@ -191,6 +216,13 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 	}
 	defer store.Close()
 
+	if backend == "postgres" {
+		if mon, err = sql.Open("pgx", dsn); err != nil {
+			return err
+		}
+		defer mon.Close()
+		mon.SetMaxOpenConns(1)
+	}
 	hub, err := startHub(bin, dsn, topdir)
 	if err != nil {
 		return err
@@ -217,16 +249,21 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 	} else {
 		fmt.Println("reads anonymous, as the koji CLI and kojictl make them (-logged-in-reads for sessions)")
 	}
-	fmt.Printf("%-18s %10s %9s %9s %14s %12s\n", "method", "calls/s", "p50 ms", "p99 ms", "hub+DB CPU ms", "of it DB ms")
+	fmt.Printf("%-26s %8s %8s %8s %14s %12s %13s\n", "method", "calls/s", "p50 ms", "p99 ms", "hub+DB CPU ms", "of it DB ms", "other PG ms")
 	phase := func(name string, n int, fn func(i, w int) error) error {
-		if !want(strings.SplitN(strings.TrimPrefix(name, "host."), "/", 2)[0]) {
+		key := strings.TrimPrefix(strings.Fields(name)[0], "host.")
+		key = strings.SplitN(key, "/", 2)[0]
+		if strings.HasSuffix(name, "(plain)") {
+			key += "Plain"
+		}
+		if !want(key) {
 			return nil
 		}
 		r, err := measure(hub.pid, backend, workers, dur, n, fn)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Printf("%-18s %10.0f %9.2f %9.2f %14.3f %12.3f\n", name, r.rate, r.p50, r.p99, r.cpuPerCall, r.dbPerCall)
+		fmt.Printf("%-26s %8.0f %8.2f %8.2f %14.3f %12.3f %13.3f\n", name, r.rate, r.p50, r.p99, r.cpuPerCall, r.dbPerCall, r.otherPerCall)
 		return nil
 	}
 	readers := make([]*client, workers)
@@ -275,16 +312,19 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 	}
 	// host.updateHost from checkinHosts builders, round robin, in the steady
 	// state: each builder has checked in once (its first check-in makes it
-	// ready, which wakes the scheduler).
-	for _, c := range hostClients[:checkinHosts] {
-		if _, err := c.call("host.updateHost", 0.0, true, kw{"data": data}); err != nil {
-			return err
-		}
-	}
+	// ready, which wakes the scheduler). The plain check-in is Koji's
+	// host.updateHost(0.0, True) with no data; the other is kojid's, with
+	// its health data. The plain one runs first, so that its hosts' rows
+	// hold no data, as on a Koji hub.
 	var mu sync.Mutex
 	busy := make([]bool, checkinHosts)
-	if err := phase(fmt.Sprintf("host.updateHost/%d", checkinHosts), 0, func(i, w int) error {
-		for {
+	checkins := func(name string, args ...any) error {
+		for _, c := range hostClients[:checkinHosts] {
+			if _, err := c.call("host.updateHost", args...); err != nil {
+				return err
+			}
+		}
+		return phase(name, 0, func(i, w int) error {
 			mu.Lock()
 			k := i % checkinHosts
 			for busy[k] {
@@ -292,14 +332,24 @@ func benchBackend(backend, bin, dsn, topdir string, hosts, checkinHosts, latency
 			}
 			busy[k] = true
 			mu.Unlock()
-			_, err := hostClients[k].call("host.updateHost", 0.0, true, kw{"data": data})
+			_, err := hostClients[k].call("host.updateHost", args...)
 			mu.Lock()
 			busy[k] = false
 			mu.Unlock()
 			return err
+		})
+	}
+	for range rounds {
+		if want("updateHostPlain") {
+			if err := checkins(fmt.Sprintf("host.updateHost/%d (plain)", checkinHosts), 0.0, true); err != nil {
+				return err
+			}
 		}
-	}); err != nil {
-		return err
+		if want("updateHost") {
+			if err := checkins(fmt.Sprintf("host.updateHost/%d", checkinHosts), 0.0, true, kw{"data": data}); err != nil {
+				return err
+			}
+		}
 	}
 	if !want("taskToOpen") {
 		return nil
@@ -378,12 +428,31 @@ func taskToOpen(url string, admin *client, hosts []*client, n int, data map[stri
 // loggedInReads makes the read phases use sessions instead of anonymous calls.
 var loggedInReads bool
 
-type result struct{ rate, p50, p99, cpuPerCall, dbPerCall float64 }
+type result struct{ rate, p50, p99, cpuPerCall, dbPerCall, otherPerCall float64 }
+
+// rounds is how many times the check-in phases run.
+var rounds = 1
+
+// appName is the application_name of the hub's PostgreSQL connections, by
+// which the benchmark finds the backends serving the hub; mon is the
+// benchmark's own connection, used to list them.
+var (
+	appName string
+	mon     *sql.DB
+)
+
+func hubAppName(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	return "hubbench-" + u.Query().Get("search_path"), nil
+}
 
 // measure runs fn from `workers` goroutines for dur (or n calls) and
 // reads the hub's and the database's CPU time around it.
 func measure(hubPID int, backend string, workers int, dur time.Duration, n int, fn func(i, w int) error) (result, error) {
-	db0 := dbCPU(backend)
+	db0, all0 := dbCPU(backend)
 	cpu0 := procCPU(hubPID) + db0
 	var calls atomic.Int64
 	lats := make([][]float64, workers)
@@ -407,7 +476,7 @@ func measure(hubPID int, backend string, workers int, dur time.Duration, n int, 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	db1 := dbCPU(backend)
+	db1, all1 := dbCPU(backend)
 	cpu1 := procCPU(hubPID) + db1
 	if e := firstErr.Load(); e != nil {
 		return result{}, e.(error)
@@ -419,7 +488,7 @@ func measure(hubPID int, backend string, workers int, dur time.Duration, n int, 
 	sort.Float64s(all)
 	cnt := float64(len(all))
 	return result{rate: cnt / elapsed.Seconds(), p50: pct(all, 50), p99: pct(all, 99), cpuPerCall: (cpu1 - cpu0).Seconds() * 1000 / cnt,
-		dbPerCall: (db1 - db0).Seconds() * 1000 / cnt}, nil
+		dbPerCall: (db1 - db0).Seconds() * 1000 / cnt, otherPerCall: ((all1 - db1) - (all0 - db0)).Seconds() * 1000 / cnt}, nil
 }
 
 func pct(sorted []float64, p float64) float64 {
@@ -446,10 +515,23 @@ func procCPU(pid int) time.Duration {
 	return time.Duration((u + sy) / clkTck * float64(time.Second))
 }
 
-// dbCPU sums the CPU time of every postgres process (SQLite runs inside the hub).
-func dbCPU(backend string) time.Duration {
+// dbCPU returns the CPU time of the PostgreSQL backends serving the hub and
+// of every postgres process (SQLite runs inside the hub). A backend that
+// starts during a phase counts from zero; one that ends during it is lost
+// (the hub keeps its connections for minutes).
+func dbCPU(backend string) (hub, all time.Duration) {
 	if backend != "postgres" {
-		return 0
+		return 0, 0
+	}
+	rows, err := mon.QueryContext(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", appName)
+	if err == nil {
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				hub += procCPU(pid)
+			}
+		}
+		rows.Close()
 	}
 	var total time.Duration
 	ents, _ := os.ReadDir("/proc")
@@ -463,7 +545,7 @@ func dbCPU(backend string) time.Duration {
 			total += procCPU(pid)
 		}
 	}
-	return total
+	return hub, total
 }
 
 // rss reads a memory figure of /proc/PID/status: VmHWM (peak) or VmRSS.
