@@ -382,3 +382,24 @@ func execGit(git, dir string, args ...string) *exec.Cmd {
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1"}
 	return cmd
 }
+
+// TestBusyHostLeavesAssignedTasks: a task assigned while every slot is
+// taken is not refused (a soft refusal would keep it off this host for
+// SoftRefusalTimeout); it runs once the slot frees.
+func TestBusyHostLeavesAssignedTasks(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.MaxJobs = 1
+	first := e.hub.addTask("build", e.srpm(t, testdataDir("noarch")), "f40-candidate", map[string]any{"scratch": true})
+	second := e.hub.addTask("build", e.srpm(t, testdataDir("hello")), "f40-candidate", map[string]any{"scratch": true})
+	e.start(t)
+	for _, id := range []int64{first, second} {
+		if tk := e.hub.waitState(id, 90*time.Second, stateClosed, stateFailed); tk.state != stateClosed {
+			t.Errorf("build %d with maxjobs 1: %s %v", id, stateName(tk.state), tk.fault)
+		}
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	if len(e.hub.refusals) != 0 {
+		t.Errorf("refusals = %+v, want none: the host was busy, not unfit", e.hub.refusals)
+	}
+}

@@ -549,7 +549,7 @@ func (d *daemon) snapshot() map[int64]*runningTask {
 // checkIn reports health with host.updateHost and, when ready and take is
 // set, takes the tasks the hub assigned to this host.
 func (d *daemon) checkIn(ctx context.Context, take bool) (took bool, err error) {
-	ready, reasons, data, load, err := d.health(ctx)
+	ready, busy, reasons, data, load, err := d.health(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -575,10 +575,16 @@ func (d *daemon) checkIn(ctx context.Context, take bool) (took bool, err error) 
 		if d.snapshot()[id] != nil {
 			continue
 		}
-		msg := strings.Join(reasons, "; ")
-		if active, _ := d.load(); ready && active >= d.cfg.MaxJobs {
-			msg = fmt.Sprintf("at maxjobs %d/%d", active, d.cfg.MaxJobs)
+		if active, _ := d.load(); busy || ready && active >= d.cfg.MaxJobs {
+			// Busy, not unfit: as Koji's kojid, leave the task assigned and
+			// take it when a slot frees (a parent starts waiting, a task
+			// ends), or the hub frees it after AssignTimeout. A soft
+			// refusal would keep it off this host for SoftRefusalTimeout,
+			// and off a small farm whose hosts were all briefly busy.
+			d.log.Debug("full: the assigned task waits for a free slot", "task_id", id, "active", active, "maxjobs", d.cfg.MaxJobs)
+			continue
 		}
+		msg := strings.Join(reasons, "; ")
 		if !ready || msg != "" {
 			own, err := d.ownSubtask(ctx, id)
 			if err != nil {
@@ -605,11 +611,11 @@ func (d *daemon) checkIn(ctx context.Context, take bool) (took bool, err error) 
 }
 
 // health probes the host and evaluates readiness.
-func (d *daemon) health(ctx context.Context) (ready bool, reasons []string, data map[string]any, load float64, err error) {
+func (d *daemon) health(ctx context.Context) (ready, busy bool, reasons []string, data map[string]any, load float64, err error) {
 	p := d.prober.Probe(ctx)
 	hi, err := callMap(ctx, d.hub, "host.getHost")
 	if err != nil {
-		return false, nil, nil, 0, err
+		return false, false, nil, nil, 0, err
 	}
 	if hi != nil {
 		d.hostInfo = hi
@@ -620,6 +626,7 @@ func (d *daemon) health(ctx context.Context) (ready bool, reasons []string, data
 	}
 	p.Jobs, p.TaskLoad = d.load()
 	ready, reasons = health.Evaluate(d.healthConfig(), p)
+	busy = health.Busy(d.healthConfig(), p)
 	if d.restart {
 		ready = false
 		reasons = append(reasons, fmt.Sprintf("restart pending: finishing %d tasks", p.Jobs))
@@ -627,7 +634,7 @@ func (d *daemon) health(ctx context.Context) (ready bool, reasons []string, data
 	data = health.Data(p, reasons, health.HostInfo{
 		Methods: d.methods(), MaxJobs: d.cfg.MaxJobs, Arches: d.arches, Version: d.opts.Version,
 	})
-	return ready, reasons, data, p.TaskLoad, nil
+	return ready, busy, reasons, data, p.TaskLoad, nil
 }
 
 // ownSubtask reports whether task id is a child of a task running here.

@@ -47,3 +47,28 @@ func TestDiskReasons(t *testing.T) {
 		}
 	}
 }
+
+func TestBusy(t *testing.T) {
+	full := func(p *Probe) { p.Jobs = 2 }
+	over := func(p *Probe) { p.TaskLoad, p.Capacity = 3, 2 }
+	disk := func(p *Probe) { p.Disks = []Disk{{Role: "workdir", Path: "/w", Free: 1 << 20, Total: 1 << 30}} }
+	for _, tc := range []struct {
+		name  string
+		tweak []func(*Probe)
+		want  bool
+	}{
+		{"ready", nil, false},
+		{"at maxjobs", []func(*Probe){full}, true},
+		{"over capacity", []func(*Probe){over}, true},
+		{"full and short of disk", []func(*Probe){full, disk}, false},
+		{"short of disk", []func(*Probe){disk}, false},
+	} {
+		p := Probe{}
+		for _, f := range tc.tweak {
+			f(&p)
+		}
+		if got := Busy(Config{MaxJobs: 2, MinSpace: 8 << 20, MaxLoad: -1, RequiredTools: []string{}}, p); got != tc.want {
+			t.Errorf("%s: Busy = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

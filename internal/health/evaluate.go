@@ -65,6 +65,18 @@ func toolPackage(tool string) string {
 	return ""
 }
 
+// Busy reports whether the host is not ready only because it is full (over
+// capacity, at maxjobs): conditions that pass as its own tasks end, unlike
+// a full disk or a missing tool.
+func Busy(cfg Config, p Probe) bool {
+	if ready, _ := Evaluate(cfg, p); ready {
+		return false
+	}
+	p.Capacity, cfg.MaxJobs = 0, -1
+	fit, _ := Evaluate(cfg, p)
+	return fit
+}
+
 // Evaluate decides whether the host may take a new task. Every reason it is
 // not says what is wrong with the numbers involved, so an operator can act on
 // it without logging in to the host:
