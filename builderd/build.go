@@ -154,18 +154,29 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 	t.log.Info("building", "nvr", hdr.NVR(), "arches", arches, "scratch", opts.scratch)
 
 	var buildID int64
+	imported := false
 	if !opts.scratch {
-		data := map[string]any{"name": hdr.Name, "version": hdr.Version, "release": hdr.Release, "epoch": nil, "task_id": t.id}
-		if hdr.Epoch != nil {
-			data["epoch"] = *hdr.Epoch
-		}
-		buildID, err = callInt(ctx, t.d.hub, "host.initBuild", data)
-		if err != nil {
+		// Run again after its kojid died between completeBuild and the
+		// task's end, the build task finds its build imported: it gathers
+		// its children's results again and goes on to tagging.
+		if buildID, imported, err = t.importedBuild(ctx, hdr.NVR()); err != nil {
 			return nil, err
+		}
+		if imported {
+			t.log.Info("the build was imported by an earlier run of this task", "build_id", buildID, "nvr", hdr.NVR())
+		} else {
+			data := map[string]any{"name": hdr.Name, "version": hdr.Version, "release": hdr.Release, "epoch": nil, "task_id": t.id}
+			if hdr.Epoch != nil {
+				data["epoch"] = *hdr.Epoch
+			}
+			buildID, err = callInt(ctx, t.d.hub, "host.initBuild", data)
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	result, err := t.runArches(ctx, srpm, buildTag, arches, repoID, opts)
-	if err == nil && !opts.scratch {
+	if err == nil && !opts.scratch && !imported {
 		_, err = t.d.hub.Call(ctx, "host.completeBuild", t.id, buildID, result.srpm, result.rpms, result.brmap,
 			kw("logs", result.logs))
 		if err != nil {
@@ -196,6 +207,28 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 	}
 	return out, nil
 }
+
+// importedBuild is the build of nvr that this task already imported
+// (COMPLETE, with this task's id), if any.
+func (t *task) importedBuild(ctx context.Context, nvr string) (int64, bool, error) {
+	b, err := callMap(ctx, t.d.hub, "getBuild", nvr)
+	if err != nil || b == nil {
+		return 0, false, err
+	}
+	task, _ := asInt(b["task_id"])
+	state, _ := asInt(b["state"])
+	id, ok := asInt(b["build_id"])
+	if !ok {
+		id, ok = asInt(b["id"])
+	}
+	if task != t.id || state != buildComplete || !ok {
+		return 0, false, nil
+	}
+	return id, true, nil
+}
+
+// buildComplete is Koji's BUILD_STATES['COMPLETE'].
+const buildComplete = 1
 
 // checkPackageList fails early when the package may not be tagged into the
 // destination tag (not listed, or blocked), as Koji's getPackageConfig check

@@ -403,3 +403,38 @@ func TestBusyHostLeavesAssignedTasks(t *testing.T) {
 		t.Errorf("refusals = %+v, want none: the host was busy, not unfit", e.hub.refusals)
 	}
 }
+
+// TestBuildRunAgainAfterImport: a build task run again after its kojid
+// died between completeBuild and the task's end finds its build imported
+// and goes on to tagging, instead of failing initBuild ("Build already
+// exists") with its RPMs imported but never tagged.
+func TestBuildRunAgainAfterImport(t *testing.T) {
+	e := newEnv(t)
+	srpm := e.srpm(t, testdataDir("noarch"))
+	id := e.hub.addTask("build", srpm, "f40-candidate", map[string]any{})
+	e.hub.mu.Lock()
+	e.hub.nextBuild++
+	prior := e.hub.nextBuild
+	e.hub.builds[prior] = map[string]any{"name": "greeting", "version": "2.1", "release": "3", "task_id": id}
+	e.hub.completed[prior] = []any{"imported by the first run"}
+	e.hub.mu.Unlock()
+	e.start(t)
+	tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	if tk.state != stateClosed {
+		t.Fatalf("build run again: %s %v", stateName(tk.state), tk.fault)
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	if len(e.hub.builds) != 1 {
+		t.Errorf("builds = %v, want only the one the first run imported", e.hub.builds)
+	}
+	if c := e.hub.completed[prior]; len(c) != 1 {
+		t.Errorf("completeBuild called again: %v", c)
+	}
+	if len(e.hub.tagged) != 1 || id64(e.hub.tagged[0][1]) != prior {
+		t.Errorf("tagged = %v, want build %d tagged", e.hub.tagged, prior)
+	}
+	if res := asMap(tk.result); id64(res["build_id"]) != prior {
+		t.Errorf("result build_id = %v, want %d", res["build_id"], prior)
+	}
+}

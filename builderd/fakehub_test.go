@@ -550,6 +550,18 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 	case "host.failBuild":
 		h.failedBuild = append(h.failedBuild, id64(arg(1)))
 		return nil, nil
+	case "getBuild": // by NVR: COMPLETE once completeBuild was called
+		for id, b := range h.builds {
+			if asString(b["name"])+"-"+asString(b["version"])+"-"+asString(b["release"]) != asString(arg(0)) {
+				continue
+			}
+			state := int64(0)
+			if _, done := h.completed[id]; done {
+				state = 1
+			}
+			return map[string]any{"build_id": id, "id": id, "task_id": b["task_id"], "state": state}, nil
+		}
+		return nil, nil
 	case "host.tagBuild":
 		if _, err := h.mine(id64(arg(0))); err != nil {
 			return nil, err
