@@ -84,9 +84,13 @@ func (s *Store) ListTaskRuns(ctx context.Context, f RunFilter) ([]TaskRun, error
 	return out, err
 }
 
-// AddRefusal records or refreshes a refusal of a task by a host.
+// AddRefusal records or refreshes a refusal of a task by a host, at r.Time
+// (zero: now).
 func (s *Store) AddRefusal(ctx context.Context, r Refusal) error {
-	now := s.Now()
+	now := r.Time
+	if now == 0 {
+		now = s.Now()
+	}
 	return s.WithTx(ctx, func(tx *Store) error {
 		n, err := tx.execN(ctx, "UPDATE scheduler_task_refusals SET by_host = ?, soft = ?, msg = ?, time = ? WHERE task_id = ? AND host_id = ?",
 			r.ByHost, r.Soft, r.Msg, now, r.TaskID, r.HostID)

@@ -347,7 +347,7 @@ func (s *scheduler) passTx(ctx context.Context, tx *db.Store, now float64) (pass
 			run, ok := runOf[id]
 			if ok && now-run.CreateTime > s.cfg.AssignTimeout.Seconds() {
 				if host.UpdateTime != nil && *host.UpdateTime > run.CreateTime {
-					if err := tx.AddRefusal(ctx, db.Refusal{TaskID: id, HostID: host.ID, Soft: true, Msg: "assignment timeout"}); err != nil {
+					if err := tx.AddRefusal(ctx, db.Refusal{TaskID: id, HostID: host.ID, Soft: true, Msg: "assignment timeout", Time: now}); err != nil {
 						return res, err
 					}
 				}
@@ -395,7 +395,7 @@ func (s *scheduler) passTx(ctx context.Context, tx *db.Store, now float64) (pass
 			return res, err
 		}
 	}
-	in := schedInput{cfg: s.cfg, channels: chans, free: free, active: stillActive, refusals: refusals}
+	in := schedInput{cfg: s.cfg, channels: chans, free: free, active: stillActive, refusals: refusals, now: now}
 	if in.requirements, err = s.requirements(ctx, tx, free); err != nil {
 		return res, err
 	}
@@ -542,6 +542,7 @@ type schedInput struct {
 	active   []db.SchedTask
 	free     []db.SchedTask
 	refusals []db.Refusal
+	now      float64 // seconds since the epoch, as refusal times
 	// requirements gives a task's free disk and memory needs in MiB; nil: none.
 	requirements func(db.SchedTask) (int64, int64)
 }
@@ -602,12 +603,12 @@ func planSchedule(in schedInput) schedPlan {
 			}
 		}
 	}
-	refused := map[int64]map[int64]string{}
+	refused := map[int64]map[int64]db.Refusal{}
 	for _, r := range in.refusals {
 		if refused[r.TaskID] == nil {
-			refused[r.TaskID] = map[int64]string{}
+			refused[r.TaskID] = map[int64]db.Refusal{}
 		}
-		refused[r.TaskID][r.HostID] = r.Msg
+		refused[r.TaskID][r.HostID] = r
 	}
 	// demand: each task spreads its weight over its bin, normalized to 1.
 	for _, t := range in.free {
@@ -649,9 +650,14 @@ func planSchedule(in schedInput) schedPlan {
 			continue
 		}
 		needDisk, needMem := req(t)
+		retry := retrySoftRefusals(hs, refused[t.ID])
 		var best *schedHost
 		var why reasonTally
 		for _, h := range hs {
+			r, isRefused := refused[t.ID][h.id]
+			if isRefused && retry && r.Soft && in.now-r.Time >= refusalRetry.Seconds() {
+				isRefused = false
+			}
 			maxJobs := h.maxJobs
 			if maxJobs <= 0 {
 				maxJobs = in.cfg.MaxJobs
@@ -663,8 +669,8 @@ func planSchedule(in schedInput) schedPlan {
 					r = "not ready"
 				}
 				why.add("not ready", h.name, r)
-			case hasKey(refused[t.ID], h.id):
-				msg := refused[t.ID][h.id]
+			case isRefused:
+				msg := r.Msg
 				if msg == "" {
 					msg = "refused"
 				}
@@ -694,9 +700,30 @@ func planSchedule(in schedInput) schedPlan {
 	return plan
 }
 
-func hasKey(m map[int64]string, k int64) bool {
-	_, ok := m[k]
-	return ok
+// refusalRetry is how long a soft refusal keeps a task from a host once
+// every ready candidate host has refused it softly.
+const refusalRetry = time.Minute
+
+// retrySoftRefusals reports whether every ready candidate host refused the
+// task, some softly (a host that refused it hard never takes it). Soft refusals keep a task off a host so that another takes
+// it; when there is no other, the task would wait out SoftRefusalTimeout
+// on a farm whose hosts were all briefly unfit (a full topdir, a burst of
+// load): the hosts that refused it more than refusalRetry ago get it again.
+func retrySoftRefusals(hs []*schedHost, refused map[int64]db.Refusal) bool {
+	some := false
+	for _, h := range hs {
+		if !h.ready {
+			continue
+		}
+		r, ok := refused[h.id]
+		switch {
+		case !ok:
+			return false
+		case r.Soft:
+			some = true
+		} // a hard refusal: never a candidate
+	}
+	return some
 }
 
 func binKey(channel int64, arch string) string { return strconv.FormatInt(channel, 10) + ":" + arch }

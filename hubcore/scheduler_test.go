@@ -88,6 +88,15 @@ func TestPlanEligibility(t *testing.T) {
 			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 2, Waiting: true}}, want: 1},
 		{name: "waiting parents take no job slot", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.maxJobs = 2 })},
 			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 0.2, Waiting: true}, {ID: 2, HostID: ptr(int64(1)), Weight: 0.2, Waiting: true}}, want: 1},
+		{name: "every ready host refused softly long ago: retried", task: task, hosts: []*schedHost{host(1, "b1", nil), host(2, "b2", nil), host(3, "b3", func(h *schedHost) { h.ready = false })},
+			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "topdir full", Time: 1000}, {TaskID: 10, HostID: 2, Soft: true, Msg: "topdir full", Time: 1000}}, want: 1},
+		{name: "every ready host refused softly just now: not yet", task: task, hosts: []*schedHost{host(1, "b1", nil), host(2, "b2", nil)},
+			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "busy", Time: 1990}, {TaskID: 10, HostID: 2, Soft: true, Msg: "busy", Time: 1995}},
+			reason: "refused by all 2 candidate hosts"},
+		{name: "a hard refusal is never retried, the soft one is", task: task, hosts: []*schedHost{host(1, "b1", nil), host(2, "b2", nil)},
+			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "busy", Time: 1000}, {TaskID: 10, HostID: 2, Msg: "no handler", Time: 1000}}, want: 1},
+		{name: "hard refusals only: none", task: task, hosts: []*schedHost{host(1, "b1", nil)},
+			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Msg: "no handler", Time: 1000}}, reason: "refused by all 1 candidate host"},
 		{name: "waitrepo tasks take no job slot", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.maxJobs = 2 })},
 			active: []db.SchedTask{{ID: 1, HostID: ptr(int64(1)), Weight: 0.2, Method: "waitrepo"}, {ID: 2, HostID: ptr(int64(1)), Weight: 0.2, Method: "waitrepo"}}, want: 1},
 		{name: "needs disk", task: task, hosts: []*schedHost{host(1, "b1", func(h *schedHost) { h.diskFreeMB = 1024 })},
@@ -102,7 +111,7 @@ func TestPlanEligibility(t *testing.T) {
 			cfg := SchedulerConfig{MaxJobs: 2}
 			cfg.setDefaults()
 			plan := planSchedule(schedInput{cfg: cfg, hosts: tc.hosts, channels: chans, active: tc.active, free: []db.SchedTask{tc.task},
-				refusals: tc.refusals, requirements: tc.req})
+				refusals: tc.refusals, requirements: tc.req, now: 2000})
 			var got int64
 			if len(plan.assign) == 1 {
 				got = plan.assign[0].host

@@ -1192,7 +1192,7 @@ func mHostRefuseTask(c *call, a *kojixml.Args) (any, error) {
 		reason += ": " + msg
 	}
 	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
-		if err := tx.AddRefusal(c.ctx, db.Refusal{TaskID: id, HostID: host.ID, ByHost: true, Soft: soft, Msg: msg}); err != nil {
+		if err := tx.AddRefusal(c.ctx, db.Refusal{TaskID: id, HostID: host.ID, ByHost: true, Soft: soft, Msg: msg, Time: c.hub.sched.now()}); err != nil {
 			return err
 		}
 		if err := tx.FreeTask(c.ctx, id, reason, false); err != nil {
