@@ -92,7 +92,7 @@ func TestPlanEligibility(t *testing.T) {
 			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "topdir full", Time: 1000}, {TaskID: 10, HostID: 2, Soft: true, Msg: "topdir full", Time: 1000}}, want: 1},
 		{name: "every ready host refused softly just now: not yet", task: task, hosts: []*schedHost{host(1, "b1", nil), host(2, "b2", nil)},
 			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "busy", Time: 1990}, {TaskID: 10, HostID: 2, Soft: true, Msg: "busy", Time: 1995}},
-			reason: "refused by all 2 candidate hosts"},
+			reason:   "refused by all 2 candidate hosts"},
 		{name: "a hard refusal is never retried, the soft one is", task: task, hosts: []*schedHost{host(1, "b1", nil), host(2, "b2", nil)},
 			refusals: []db.Refusal{{TaskID: 10, HostID: 1, Soft: true, Msg: "busy", Time: 1000}, {TaskID: 10, HostID: 2, Msg: "no handler", Time: 1000}}, want: 1},
 		{name: "hard refusals only: none", task: task, hosts: []*schedHost{host(1, "b1", nil)},
