@@ -648,6 +648,7 @@ func unpackRPM(file, dir string) error {
 		return err
 	}
 	defer root.Close()
+	linked := map[int][]string{} // inode -> earlier names of a hard-link group
 	for {
 		fi, err := pr.Next()
 		if errors.Is(err, io.EOF) {
@@ -668,7 +669,9 @@ func unpackRPM(file, dir string) error {
 		mode := os.FileMode(fi.Mode())
 		switch {
 		case pr.IsLink():
-			continue // a hard link's data comes with its last name
+			// a hard link's data comes with the group's last name
+			linked[fi.Inode()] = append(linked[fi.Inode()], name)
+			continue
 		case mode&0o170000 == 0o040000: // directory
 			if err := root.MkdirAll(name, 0o755); err != nil {
 				return err
@@ -690,6 +693,13 @@ func unpackRPM(file, dir string) error {
 			if err != nil {
 				return err
 			}
+			for _, other := range linked[fi.Inode()] {
+				_ = root.Remove(other)
+				if err := root.Link(name, other); err != nil {
+					return err
+				}
+			}
+			delete(linked, fi.Inode())
 		}
 	}
 }

@@ -2,11 +2,15 @@ package builderd
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/rpmpack"
+
+	"kojigo/internal/testenv"
 )
 
 func TestDependencySatisfies(t *testing.T) {
@@ -235,5 +239,54 @@ func TestMergeEnv(t *testing.T) {
 	want := "PATH=/o/usr/bin:/usr/bin CPATH=/o/usr/include HOME=/h LANG=C"
 	if strings.Join(got, " ") != want {
 		t.Errorf("mergeEnv = %q, want %q", got, want)
+	}
+}
+
+// TestUnpackRPMHardLinks: every name of a hard-link group is unpacked
+// (rpm stores the data with the group's last name only).
+func TestUnpackRPMHardLinks(t *testing.T) {
+	testenv.NeedTool(t, "rpmbuild")
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "links.spec")
+	os.WriteFile(spec, []byte(`Name: links
+Version: 1
+Release: 1
+Summary: hard links
+License: MIT
+BuildArch: noarch
+%description
+hard links
+%install
+mkdir -p %{buildroot}/usr/bin
+echo tool > %{buildroot}/usr/bin/tool
+ln %{buildroot}/usr/bin/tool %{buildroot}/usr/bin/tool-1.0
+%files
+/usr/bin/tool
+/usr/bin/tool-1.0
+`), 0o644)
+	cmd := exec.Command("rpmbuild", "-bb", "--define", "_topdir "+dir, spec)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmbuild: %v\n%s", err, out)
+	}
+	rpms, _ := filepath.Glob(filepath.Join(dir, "RPMS", "noarch", "*.rpm"))
+	if len(rpms) != 1 {
+		t.Fatalf("rpmbuild made %v", rpms)
+	}
+	out := t.TempDir()
+	if err := unpackRPM(rpms[0], out); err != nil {
+		t.Fatal(err)
+	}
+	var inodes []uint64
+	for _, name := range []string{"usr/bin/tool", "usr/bin/tool-1.0"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || string(b) != "tool\n" {
+			t.Errorf("%s = %q, %v", name, b, err)
+			continue
+		}
+		fi, _ := os.Stat(filepath.Join(out, name))
+		inodes = append(inodes, fi.Sys().(*syscall.Stat_t).Ino)
+	}
+	if len(inodes) == 2 && inodes[0] != inodes[1] {
+		t.Errorf("the two names are not one file (inodes %v)", inodes)
 	}
 }
