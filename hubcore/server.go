@@ -153,7 +153,7 @@ func (f *FileConfig) Validate() error {
 
 // maxTopdirMinSpace bounds TopdirMinSpace (MiB): 1 EiB, far above any
 // filesystem, and far below where MiB to bytes overflows.
-const maxTopdirMinSpace = 1 << 40
+const maxTopdirMinSpace int64 = 1 << 40
 
 // topdirMinSpace is TopdirMinSpace in bytes for Config: 0 in the file
 // means not checked.
