@@ -119,7 +119,7 @@ func buildMap(b db.Build) map[string]any {
 	}
 	var extra any
 	if b.Extra != nil {
-		extra = decodeHostData(*b.Extra)
+		extra = decodeStoredJSON(*b.Extra)
 	}
 	return map[string]any{
 		"build_id": b.ID, "id": b.ID, "package_id": b.PackageID, "package_name": b.PackageName, "name": b.PackageName,
@@ -1491,6 +1491,20 @@ type rpmFile struct {
 	header    int64 // offset of the main header (start of the SIGMD5 range)
 }
 
+// headerRPM is the rpminfo fields an RPM's main header gives: name,
+// version, release, arch, epoch and build time.
+func headerRPM(m *rpmhdr.Header) db.RPM {
+	r := db.RPM{Name: m.String(rpmhdr.TagName), Version: m.String(rpmhdr.TagVersion), Release: m.String(rpmhdr.TagRelease), Arch: m.String(rpmhdr.TagArch)}
+	if e, ok := m.Number(rpmhdr.TagEpoch); ok {
+		ep := int64(e)
+		r.Epoch = &ep
+	}
+	if bt, ok := m.Number(rpmhdr.TagBuildTime); ok {
+		r.BuildTime = int64(bt)
+	}
+	return r
+}
+
 // readRPM reads an RPM's header data (not yet its checksums).
 func (h *Hub) readRPM(rel string) (rpmFile, error) {
 	f, fi, err := h.openWorkFile(rel)
@@ -1504,15 +1518,7 @@ func (h *Hub) readRPM(rel string) (rpmFile, error) {
 	}
 	m := &p.Main
 	r := rpmFile{rel: rel, header: p.HeaderStart}
-	r.rpm.Name, r.rpm.Version, r.rpm.Release = m.String(rpmhdr.TagName), m.String(rpmhdr.TagVersion), m.String(rpmhdr.TagRelease)
-	r.rpm.Arch = m.String(rpmhdr.TagArch)
-	if e, ok := m.Number(rpmhdr.TagEpoch); ok {
-		ep := int64(e)
-		r.rpm.Epoch = &ep
-	}
-	if bt, ok := m.Number(rpmhdr.TagBuildTime); ok {
-		r.rpm.BuildTime = int64(bt)
-	}
+	r.rpm = headerRPM(m)
 	r.rpm.Size = fi.Size()
 	r.sourceRPM = m.String(rpmhdr.TagSourceRPM)
 	r.source = p.Source || m.Has(rpmhdr.TagSourcePackage) || !m.Has(rpmhdr.TagSourceRPM)

@@ -1,7 +1,6 @@
 package hubcore
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -881,37 +880,6 @@ func externalRepoDataArg(v any) (string, error) {
 	return string(js), nil
 }
 
-// decodeRepoData decodes stored JSON for XML-RPC: whole numbers as ints.
-func decodeRepoData(js string) any {
-	d := json.NewDecoder(bytes.NewReader([]byte(js)))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil
-	}
-	var conv func(any) any
-	conv = func(v any) any {
-		switch x := v.(type) {
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				return i
-			}
-			f, _ := x.Float64()
-			return f
-		case []any:
-			for i := range x {
-				x[i] = conv(x[i])
-			}
-		case map[string]any:
-			for k := range x {
-				x[k] = conv(x[k])
-			}
-		}
-		return v
-	}
-	return conv(v)
-}
-
 // repo.getExternalRepoData(erepo): the data last set for an external repo,
 // or None (Koji's get_external_repo_data; no permission needed).
 func mRepoGetExternalRepoData(c *call, a *kojixml.Args) (any, error) {
@@ -927,7 +895,7 @@ func mRepoGetExternalRepoData(c *call, a *kojixml.Args) (any, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	return decodeRepoData(js), nil
+	return decodeStoredJSON(js), nil
 }
 
 // repo.setExternalRepoData(external_repo_id, data): perm repo. Replaces the

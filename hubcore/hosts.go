@@ -719,8 +719,9 @@ func encodeHostData(data map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// decodeHostData turns stored JSON back into XML-RPC values, integers as int64.
-func decodeHostData(js string) any {
+// decodeStoredJSON turns JSON the hub stored (host data, build and tag extra,
+// external repo data) back into XML-RPC values, integers as int64.
+func decodeStoredJSON(js string) any {
 	d := json.NewDecoder(bytes.NewReader([]byte(js)))
 	d.UseNumber()
 	var v any
@@ -782,7 +783,7 @@ func healthMap(h db.Host, js string, at float64) map[string]any {
 		"capacity": h.Capacity, "update_ts": kojiTS(h.UpdateTime), "data": nil, "data_ts": nil,
 	}
 	if js != "" {
-		m["data"] = decodeHostData(js)
+		m["data"] = decodeStoredJSON(js)
 		m["data_ts"] = at
 	}
 	return m
@@ -826,7 +827,7 @@ func mGetHostHealthHistory(c *call, a *kojixml.Args) (any, error) {
 	}
 	out := make([]any, 0, len(samples))
 	for _, s := range samples {
-		out = append(out, map[string]any{"ts": s.Time, "ready": s.Ready, "task_load": s.TaskLoad, "data": decodeHostData(s.Data)})
+		out = append(out, map[string]any{"ts": s.Time, "ready": s.Ready, "task_load": s.TaskLoad, "data": decodeStoredJSON(s.Data)})
 	}
 	return out, nil
 }

@@ -257,15 +257,7 @@ func (h *Hub) readImport(rel string) (*importedRPM, error) {
 	}
 	m, sig := &p.Main, &p.Signature
 	r := &importedRPM{rel: rel, info: fi}
-	r.rpm.Name, r.rpm.Version, r.rpm.Release = m.String(rpmhdr.TagName), m.String(rpmhdr.TagVersion), m.String(rpmhdr.TagRelease)
-	r.rpm.Arch = m.String(rpmhdr.TagArch)
-	if e, ok := m.Number(rpmhdr.TagEpoch); ok {
-		ep := int64(e)
-		r.rpm.Epoch = &ep
-	}
-	if bt, ok := m.Number(rpmhdr.TagBuildTime); ok {
-		r.rpm.BuildTime = int64(bt)
-	}
+	r.rpm = headerRPM(m)
 	r.sourceRPM = m.String(rpmhdr.TagSourceRPM)
 	r.source = p.Source || m.Has(rpmhdr.TagSourcePackage)
 	if r.source {

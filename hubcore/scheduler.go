@@ -1027,7 +1027,7 @@ func mSchedGetHostData(c *call, a *kojixml.Args) (any, error) {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	out := []any{}
 	for _, id := range ids {
-		out = append(out, map[string]any{"host_id": id, "data": decodeHostData(all[id])})
+		out = append(out, map[string]any{"host_id": id, "data": decodeStoredJSON(all[id])})
 	}
 	return out, nil
 }

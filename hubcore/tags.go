@@ -108,7 +108,7 @@ func encodeExtra(m map[string]any) (string, error) {
 }
 
 func decodeExtra(js string) map[string]any {
-	m, _ := decodeHostData(js).(map[string]any)
+	m, _ := decodeStoredJSON(js).(map[string]any)
 	if m == nil {
 		m = map[string]any{}
 	}
