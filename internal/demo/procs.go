@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"kojigo/internal/childproc"
 )
 
 // findBinary looks for a kojigo executable in binDir, else next to the
@@ -65,7 +67,7 @@ func startChild(name, logFile string, deathSig syscall.Signal, path string, args
 	c.cmd = exec.Command(path, args...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	c.cmd.SysProcAttr = childAttr(deathSig)
-	if err := startPinned(c.cmd, func() { c.err = c.cmd.Wait(); close(c.done) }); err != nil {
+	if err := childproc.StartPinned(c.cmd, func() { c.err = c.cmd.Wait(); close(c.done) }); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	return c, nil

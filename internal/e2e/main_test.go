@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"kojigo/db"
 	"kojigo/db/dbtest"
+	"kojigo/internal/childproc"
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/password"
 )
@@ -92,7 +92,7 @@ func start(t testing.TB, name string, env []string, path string, args ...string)
 	// SIGKILL from the kernel if the test binary dies: a killed test
 	// must not leave a hub and builders on the test database.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := startPinned(p.cmd, func() { p.err = p.cmd.Wait(); close(p.done) }); err != nil {
+	if err := childproc.StartPinned(p.cmd, func() { p.err = p.cmd.Wait(); close(p.done) }); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -102,26 +102,6 @@ func start(t testing.TB, name string, env []string, path string, args ...string)
 		}
 	})
 	return p
-}
-
-// startPinned starts cmd and runs wait (which waits for it) on an OS thread
-// locked for the child's life: Pdeathsig fires when the thread that forked
-// the child exits (golang/go#27505), which Go may do to any thread whose
-// goroutine exits locked; this one stays blocked in wait.
-func startPinned(cmd *exec.Cmd, wait func()) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			runtime.UnlockOSThread()
-			started <- err
-			return
-		}
-		started <- nil
-		wait()
-		runtime.UnlockOSThread()
-	}()
-	return <-started
 }
 
 // stop signals the process and waits, killing its group after grace.
