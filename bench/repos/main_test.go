@@ -71,7 +71,7 @@ func TestBenchSmallCorpus(t *testing.T) {
 		t.Skip("starts kojihub and kojid and imports 200 packages")
 	}
 	c := config{n: 200, rpmcorpus: "/var/tmp/rpmcorpus-bin", rpmcorpusSrc: "/work/shared/repogen/rpmcorpus",
-		workers: 2, poll: 100 * time.Millisecond, timeout: 5 * time.Minute}
+		workers: 2, poll: 100 * time.Millisecond, timeout: 5 * time.Minute, sleeptime: 200 * time.Millisecond}
 	if _, err := os.Stat(c.rpmcorpus); err != nil {
 		if _, err := os.Stat(c.rpmcorpusSrc); err != nil {
 			t.Skipf("no rpmcorpus binary at %s nor source at %s", c.rpmcorpus, c.rpmcorpusSrc)
