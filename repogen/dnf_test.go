@@ -1,6 +1,7 @@
 package repogen
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -43,10 +44,38 @@ func dnfQuery(t *testing.T, root string, args ...string) []string {
 // repository the engine wrote, resolves a soname and a file (filelists) to
 // the right package, and lists a package's files.
 func TestDNFReadsRepo(t *testing.T) {
-	const n = 60
-	src := corpusDir(t, n)
-	out := t.TempDir()
-	generate(t, Options{BaseDir: src, OutputDir: out})
+	t.Run("full", func(t *testing.T) {
+		const n = 60
+		src := corpusDir(t, n)
+		out := t.TempDir()
+		generate(t, Options{BaseDir: src, OutputDir: out})
+		checkDNFReads(t, n, out)
+	})
+	// An update from the update cache: chunked gzip files whose chunks
+	// were partly copied from the previous files.
+	t.Run("update cache", func(t *testing.T) {
+		const n = 60
+		src := corpusDir(t, n)
+		out := t.TempDir()
+		aside := filepath.Join(t.TempDir(), "aside.rpm")
+		first := filepath.Join(src, testrpm.Corpus(n, 1)[7].FileName())
+		if err := os.Rename(first, aside); err != nil {
+			t.Fatal(err)
+		}
+		generate(t, Options{BaseDir: src, OutputDir: out, UpdateCache: true, Database: true})
+		if err := os.Rename(aside, first); err != nil {
+			t.Fatal(err)
+		}
+		res := generate(t, Options{BaseDir: src, OutputDir: out, UpdateCache: true, Database: true, Update: true})
+		if res.Read != 1 || res.Cache.ChunksReused == 0 {
+			t.Fatalf("update read %d, cache %+v", res.Read, res.Cache)
+		}
+		checkDNFReads(t, n, out)
+	})
+}
+
+func checkDNFReads(t *testing.T, n int, out string) {
+	t.Helper()
 
 	// repoquery reads only metadata, so the output directory on its own is
 	// a repository for it.

@@ -43,6 +43,19 @@ type Result struct {
 	Files []MetadataFile
 	// Timings of the phases.
 	Timings Timings
+	// Cache says how much of the compressed output an update copied from
+	// the previous run (Options.UpdateCache).
+	Cache CacheStats
+}
+
+// CacheStats counts the chunks of the XML files and the blocks of the
+// databases written, and how many of each were copied from the previous
+// run instead of compressed; DatabasesUpdated counts the databases changed
+// in place rather than rebuilt.
+type CacheStats struct {
+	Chunks, ChunksReused int
+	Blocks, BlocksReused int
+	DatabasesUpdated     int
 }
 
 // MetadataFile is one <data> entry of repomd.xml.
@@ -194,7 +207,14 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 		}
 	}
 
+	if reusedAll && v.UpdateCache {
+		if err := v.carryCache(pub.tmp); err != nil {
+			return Result{}, err
+		}
+	}
+
 	var old *oldRepo
+	prev := new(previous)
 	if v.Update && !reusedAll {
 		old, err = openOldRepo(v.UpdateFrom, log)
 		switch {
@@ -207,11 +227,17 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 			old = nil
 		default:
 			defer old.Close()
+			if v.UpdateCache {
+				prev.xml = v.loadGzCache()
+				if v.Database {
+					prev.db = v.loadDBCache()
+				}
+			}
 		}
 	}
 
 	if !reusedAll {
-		if stats, dbs, err = v.generate(ctx, list, old, pub.tmp, &res); err != nil {
+		if stats, dbs, err = v.generate(ctx, list, old, prev, pub.tmp, &res); err != nil {
 			return Result{}, err
 		}
 		defer func() {
@@ -223,12 +249,13 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 	t2 := time.Now()
 	res.Timings.Generate = t2.Sub(t1)
 
-	files, err := v.finishFiles(ctx, pub.tmp, stats, dbs, dbStats, res.Packages, len(list))
+	files, err := v.finishFiles(ctx, pub.tmp, stats, dbs, prev.db, dbStats, res.Packages, len(list))
 	if err != nil {
 		return Result{}, err
 	}
 	res.Files = files
 	res.Revision = v.Revision
+	res.Cache = v.cache.stats()
 	if err := writeRepomd(filepath.Join(pub.tmp, "repomd.xml"), v.Revision, v.hashName, files); err != nil {
 		return Result{}, err
 	}
@@ -250,13 +277,20 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 // generate runs the pipeline: a planner hands packages, in order, to the
 // workers, which read them (or confirm the previous metadata still holds);
 // a sequencer puts the results back in order and feeds three writers.
-func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, dir string, res *Result) ([3]mdStat, [3]*dbWriter, error) {
+func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, prev *previous, dir string, res *Result) ([3]mdStat, [3]*dbWriter, error) {
 	var stats [3]mdStat
 	kinds := [3]mdKind{mdPrimary, mdFilelists, mdOther}
-	var writers [3]*mdWriter
+	var writers [3]mdSink
 	var dbs [3]*dbWriter
 	for i, k := range kinds {
-		w, err := createMD(filepath.Join(dir, k.typ+".xml"+v.Compression.suffix()), v.Compression, v.CompressionLevel, v.newHash)
+		path := filepath.Join(dir, k.typ+".xml"+v.Compression.suffix())
+		var w mdSink
+		var err error
+		if v.UpdateCache && v.Compression == CompressGzip {
+			w, err = createGzChunks(path, v.CompressionLevel, v.newHash, prev.xml[i])
+		} else {
+			w, err = createMD(path, v.Compression, v.CompressionLevel, v.newHash)
+		}
 		if err != nil {
 			for _, w := range writers[:i] {
 				w.abort()
@@ -282,7 +316,22 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 	if v.Database {
 		consumers = 6
 		for i, k := range kinds {
-			d, err := openDB(ctx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ)
+			path := filepath.Join(dir, k.typ+".work.sqlite")
+			existing := false
+			if p := prev.db[i]; p != nil {
+				err := copyChecked(p.raw, path, p.index.RawChecksum, v.newHash)
+				existing = err == nil
+				if err != nil {
+					v.Logger.Warn("cached database not usable, rebuilding it", "db", k.typ, "err", err)
+					os.Remove(path)
+				}
+			}
+			d, err := openDB(ctx, path, k.typ, existing)
+			if err != nil && existing {
+				v.Logger.Warn("cached database not usable, rebuilding it", "db", k.typ, "err", err)
+				os.Remove(path)
+				d, err = openDB(ctx, path, k.typ, false)
+			}
 			if err != nil {
 				return stats, dbs, err
 			}
@@ -444,7 +493,13 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 				default:
 					part = x.out.other
 				}
-				write(part)
+				if cw, ok := w.(*gzChunks); ok {
+					if werr == nil {
+						werr = cw.writePackage(part)
+					}
+				} else {
+					write(part)
+				}
 				if x.refs.Add(-1) == 0 {
 					free <- x
 				}
@@ -461,6 +516,13 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 			st, err := w.finish()
 			if err != nil {
 				return err
+			}
+			if cw, ok := w.(*gzChunks); ok {
+				v.cache.chunks.Add(int64(len(cw.chunks)))
+				v.cache.chunksReused.Add(int64(cw.reused))
+				if err := cw.saveIndex(k.typ, st); err != nil {
+					return err
+				}
 			}
 			stats[i] = st
 			return nil
@@ -490,7 +552,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, d
 					if i == 0 && x.out.hasRow {
 						row = x.out.row
 					}
-					derr = d.add(part, row)
+					derr = d.addItem(part, row, x.reused)
 				}
 				if x.refs.Add(-1) == 0 {
 					free <- x

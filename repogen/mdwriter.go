@@ -179,3 +179,10 @@ func rewriteCount(st mdStat, count int, c Compression, level int, newHash func()
 	nst.path = st.path
 	return nst, nil
 }
+
+// mdSink is a metadata file being written: an mdWriter, or gzChunks.
+type mdSink interface {
+	io.Writer
+	finish() (mdStat, error)
+	abort()
+}

@@ -260,7 +260,7 @@ func Merge(ctx context.Context, mo MergeOptions) (MergeResult, error) {
 	if err != nil {
 		return MergeResult{}, err
 	}
-	files, err := v.finishFiles(ctx, pub.tmp, stats, dbs, [3]mdStat{}, kept, kept)
+	files, err := v.finishFiles(ctx, pub.tmp, stats, dbs, [3]*prevDB{}, [3]mdStat{}, kept, kept)
 	if err != nil {
 		return MergeResult{}, err
 	}
@@ -760,7 +760,7 @@ func (m *merger) write(ctx context.Context, v *validated, dir string, sources []
 	if v.Database {
 		consumers = 7
 		for i, k := range kinds {
-			if dbs[i], err = openDB(ctx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ); err != nil {
+			if dbs[i], err = openDB(ctx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ, false); err != nil {
 				return
 			}
 		}

@@ -18,7 +18,7 @@ import (
 // metadata files their final names, finishes and compresses the databases
 // (or places the reused ones) and adds the group file; it returns the
 // repomd entries in createrepo_c's order.
-func (v *validated) finishFiles(ctx context.Context, dir string, stats [3]mdStat, dbs [3]*dbWriter, dbStats [3]mdStat,
+func (v *validated) finishFiles(ctx context.Context, dir string, stats [3]mdStat, dbs [3]*dbWriter, prev [3]*prevDB, dbStats [3]mdStat,
 	written, announced int) ([]MetadataFile, error) {
 	var files []MetadataFile
 	for i, typ := range []string{"primary", "filelists", "other"} {
@@ -47,7 +47,7 @@ func (v *validated) finishFiles(ctx context.Context, dir string, stats [3]mdStat
 				st := dbStats[i]
 				if dbs[i] != nil {
 					var err error
-					if st, err = v.compressDB(dbs[i], files[i].Checksum); err != nil {
+					if st, err = v.compressDB(dbs[i], files[i].Checksum, prev[i]); err != nil {
 						return err
 					}
 				}
@@ -82,9 +82,12 @@ func (v *validated) finishFiles(ctx context.Context, dir string, stats [3]mdStat
 
 // compressDB finishes a database, recording the checksum of the XML file it
 // mirrors, and compresses it; the raw database is removed.
-func (v *validated) compressDB(d *dbWriter, xmlChecksum string) (mdStat, error) {
+func (v *validated) compressDB(d *dbWriter, xmlChecksum string, prev *prevDB) (mdStat, error) {
 	if err := d.finish(xmlChecksum); err != nil {
 		return mdStat{}, err
+	}
+	if v.UpdateCache && v.DatabaseCompression == CompressBzip2 {
+		return v.compressDBBlocks(d, xmlChecksum, prev)
 	}
 	defer os.Remove(d.path)
 	in, err := os.Open(d.path)
@@ -101,7 +104,11 @@ func (v *validated) compressDB(d *dbWriter, xmlChecksum string) (mdStat, error) 
 		w.abort()
 		return mdStat{}, fmt.Errorf("compress %s database: %w", d.typ, err)
 	}
-	return w.finish()
+	st, err := w.finish()
+	if err == nil && v.UpdateCache {
+		err = v.keepRawDB(d.path, d.typ, xmlChecksum, st)
+	}
+	return st, err
 }
 
 // place renames a finished file to its published name and describes it.

@@ -102,6 +102,13 @@ type dbWriter struct {
 	pkg, ids, files, filelist, changelog *sql.Stmt
 	deps                                 [8]*sql.Stmt
 
+	// An incremental database (an update from the database cache)
+	// starts as a copy of the previous one: reused packages keep their
+	// rows, found by pkgId (and location, in primary); what is left in
+	// kept at the end has left the repository.
+	incremental bool
+	kept        map[string][]int64
+
 	sc   fragScanner
 	row  primaryRow
 	args []any
@@ -121,7 +128,9 @@ type dirGroup struct {
 	names, types []byte
 }
 
-func openDB(ctx context.Context, path, typ string) (w *dbWriter, err error) {
+// openDB creates the database at path or, with existing, opens the copy
+// of a previous database there to update it in place.
+func openDB(ctx context.Context, path, typ string, existing bool) (w *dbWriter, err error) {
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", typ, err)
@@ -150,9 +159,15 @@ func openDB(ctx context.Context, path, typ string) (w *dbWriter, err error) {
 	if w.tx, err = w.conn.BeginTx(ctx, nil); err != nil {
 		return w, err
 	}
-	for _, q := range dbSchema[typ] {
-		if _, err := w.tx.Exec(q); err != nil {
+	if existing {
+		if err := w.loadKeys(); err != nil {
 			return w, err
+		}
+	} else {
+		for _, q := range dbSchema[typ] {
+			if _, err := w.tx.Exec(q); err != nil {
+				return w, err
+			}
 		}
 	}
 	prep := func(q string) *sql.Stmt {
@@ -183,6 +198,74 @@ func openDB(ctx context.Context, path, typ string) (w *dbWriter, err error) {
 		w.changelog = prep(`INSERT INTO changelog (pkgKey, author, date, changelog)  VALUES (?, ?, ?, ?)`)
 	}
 	return w, err
+}
+
+// loadKeys reads the previous database's packages for an incremental
+// update.
+func (w *dbWriter) loadKeys() error {
+	q := `SELECT pkgKey, pkgId, '' FROM packages`
+	if w.typ == "primary" {
+		q = `SELECT pkgKey, pkgId, location_href FROM packages`
+	}
+	rows, err := w.tx.Query(q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	w.incremental, w.kept = true, map[string][]int64{}
+	for rows.Next() {
+		var key int64
+		var id, href sql.NullString
+		if err := rows.Scan(&key, &id, &href); err != nil {
+			return err
+		}
+		k := id.String + "\x00" + href.String
+		w.kept[k] = append(w.kept[k], key)
+		w.key = max(w.key, key)
+	}
+	return rows.Err()
+}
+
+// keep marks a reused package's rows as still wanted, and reports whether
+// the previous database had them.
+func (w *dbWriter) keep(frag []byte) bool {
+	id, href := fragmentKey(w.typ, frag)
+	if id == "" {
+		return false
+	}
+	k := id + "\x00" + href
+	keys := w.kept[k]
+	if len(keys) == 0 {
+		return false
+	}
+	if len(keys) == 1 {
+		delete(w.kept, k)
+	} else {
+		w.kept[k] = keys[1:]
+	}
+	return true
+}
+
+// fragmentKey returns the pkgId of a package's metadata fragment, and its
+// location in primary.
+func fragmentKey(typ string, frag []byte) (id, href string) {
+	if typ != "primary" {
+		return attrValue(elemAttrs(frag, "<package "), "pkgid"), ""
+	}
+	id, _, ok := primaryChecksum(frag)
+	if !ok {
+		return "", ""
+	}
+	return id, attrValue(elemAttrs(frag, "<location "), "href")
+}
+
+// addItem adds one package: a reused package of an incremental database
+// keeps the rows it has.
+func (w *dbWriter) addItem(frag []byte, row *primaryRow, reused bool) error {
+	if w.incremental && reused && w.keep(frag) {
+		return nil
+	}
+	return w.add(frag, row)
 }
 
 // add inserts the rows of one package: from row when the encoder made it
@@ -593,6 +676,9 @@ func (w *dbWriter) addOther() error {
 // creates the indexes, commits and closes the database.
 func (w *dbWriter) finish(xmlChecksum string) error {
 	err := func() error {
+		if w.incremental {
+			return w.finishIncremental(xmlChecksum)
+		}
 		if _, err := w.tx.Exec(`INSERT INTO db_info (dbversion, checksum) VALUES (?, ?)`, dbVersion, xmlChecksum); err != nil {
 			return err
 		}
@@ -601,23 +687,48 @@ func (w *dbWriter) finish(xmlChecksum string) error {
 				return err
 			}
 		}
-		if err := w.tx.Commit(); err != nil {
-			return err
-		}
-		w.tx = nil
-		if err := w.conn.Close(); err != nil {
-			return err
-		}
-		w.conn = nil
-		err := w.db.Close()
-		w.db = nil
-		return err
+		return w.close()
 	}()
 	if err != nil {
 		w.abort()
 		return fmt.Errorf("finish %s database: %w", w.typ, err)
 	}
 	return nil
+}
+
+// finishIncremental deletes the packages that left (the triggers delete
+// their rows) and records the XML the database now mirrors.
+func (w *dbWriter) finishIncremental(xmlChecksum string) error {
+	del, err := w.tx.Prepare(`DELETE FROM packages WHERE pkgKey = ?`)
+	if err != nil {
+		return err
+	}
+	for _, keys := range w.kept {
+		for _, k := range keys {
+			if _, err := del.Exec(k); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := w.tx.Exec(`UPDATE db_info SET dbversion = ?, checksum = ?`, dbVersion, xmlChecksum); err != nil {
+		return err
+	}
+	return w.close()
+}
+
+// close commits and closes the database.
+func (w *dbWriter) close() error {
+	if err := w.tx.Commit(); err != nil {
+		return err
+	}
+	w.tx = nil
+	if err := w.conn.Close(); err != nil {
+		return err
+	}
+	w.conn = nil
+	err := w.db.Close()
+	w.db = nil
+	return err
 }
 
 // abort closes the database and removes its file. It may be called more

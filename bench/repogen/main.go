@@ -2,7 +2,8 @@
 // RPM corpus in the same run and prints wall time, CPU time and peak RSS of
 // each, and their ratios: a full run, an --update run with nothing changed,
 // and an --update run after packages were added; with -database both also
-// write the sqlite databases. Both tools run as child
+// write the sqlite databases; with -update-cache kojira keeps its update
+// cache. Both tools run as child
 // processes, measured the same way (wait4 rusage).
 //
 //	go run ./bench/repogen -n 1000
@@ -42,6 +43,7 @@ type config struct {
 	add       int
 	keep      bool
 	database  bool
+	cache     bool
 }
 
 func main() {
@@ -57,6 +59,7 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 3, "runs per case; the median is reported")
 	flag.IntVar(&c.add, "add", 10, "packages added for the incremental case")
 	flag.BoolVar(&c.database, "database", false, "both tools also write the sqlite databases (createrepo_c's 0.17 default, kojira -d)")
+	flag.BoolVar(&c.cache, "update-cache", false, "kojira also keeps its update cache (--update-cache), so that its updates copy what did not change")
 	flag.Parse()
 	if err := run(ctx, c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "repogen-bench:", err)
@@ -113,6 +116,10 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	crUpd := []string{c.createrpo, db, "--quiet", "--update", "--workers", w, c.corpus}
 	kj := []string{c.kojira, "createrepo", db, "--quiet", "--workers", w, c.corpus}
 	kjUpd := []string{c.kojira, "createrepo", db, "--quiet", "--update", "--workers", w, c.corpus}
+	if c.cache {
+		kj = append(kj[:len(kj)-1], "--update-cache", c.corpus)
+		kjUpd = append(kjUpd[:len(kjUpd)-1], "--update-cache", c.corpus)
+	}
 
 	clean := func() error {
 		for _, d := range []string{repodata, filepath.Join(c.corpus, ".repodata")} {

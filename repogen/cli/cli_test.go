@@ -36,6 +36,11 @@ func TestParse(t *testing.T) {
 		{"no directory", []string{"--update"}, nil, "no package directory"},
 		{"two directories", []string{"a", "b"}, nil, "one package directory expected"},
 		{"database", []string{"-vd", "a"}, func(c *Config) bool { return c.Database && c.Verbose }, ""},
+		{"update cache", []string{"-d", "--update", "--update-cache", "a"}, func(c *Config) bool {
+			o, err := c.Options()
+			return err == nil && o.UpdateCache && o.Update && o.Database
+		}, ""},
+		{"update cache takes no value", []string{"--update-cache=maybe", "a"}, nil, "invalid"},
 		{"database and no database", []string{"-d", "--no-database", "a"}, nil, "exclude each other"},
 		{"unknown flag", []string{"--frobnicate", "a"}, nil, "frobnicate"},
 		{"bad number", []string{"--workers", "many", "a"}, nil, "invalid value"},
