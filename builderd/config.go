@@ -52,6 +52,7 @@ type Config struct {
 	LiteralTaskArches  []string      `ini:"literal_task_arches" help:"arch globs not turned into canonical arches for subtasks"`
 	CreaterepoUpdate   bool          `ini:"createrepo_update" help:"createrepo tasks update the tag's previous repo, reading only the packages it does not list"`
 	CreaterepoSkipStat bool          `ini:"createrepo_skip_stat" help:"with createrepo_update, a package whose path the previous repo lists is not stat'ed again"`
+	CreaterepoCache    bool          `ini:"createrepo_cache" help:"kojigo: keep the raw sqlite databases and chunk lists in repodata (kojigo-cache.*, about 1.3x the databases' size) so that the next createrepo_update copies what did not change"`
 
 	Shutdown        string        `ini:"shutdown" help:"kojigo: on SIGTERM, free (hand running tasks back) or finish them"`
 	ShutdownTimeout time.Duration `ini:"shutdown_timeout" help:"kojigo: longest wait for running tasks when shutdown = finish"`
@@ -153,6 +154,7 @@ func DefaultConfig() Config {
 
 		CreaterepoUpdate:   true,
 		CreaterepoSkipStat: true,
+		CreaterepoCache:    true,
 	}
 }
 

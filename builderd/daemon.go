@@ -91,6 +91,7 @@ type daemon struct {
 	wg     sync.WaitGroup
 
 	wake    chan struct{} // poke the loop: a task ended, an upload failed
+	ended   chan struct{} // closed (and replaced) when a task of this host is reported
 	lastOK  time.Time     // last successful exchange with the hub
 	restart bool          // graceful restart pending
 }
@@ -747,6 +748,7 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 		if rerr := d.report(rctx, t.id, result, err); rerr != nil {
 			t.log.Error("could not report the task's end", "err", rerr)
 		}
+		d.taskEnded()
 		if err != nil {
 			t.log.Warn("task failed", "err", firstLine(err.Error()), "duration", time.Since(start).Round(time.Millisecond))
 		} else {
@@ -763,6 +765,28 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 	close(rt.done)
 	rt.cancel(nil)
 	d.poke()
+}
+
+// endedChan returns a channel closed when a task of this host next ends
+// on the hub: a parent waiting for its subtasks looks again at once when
+// one of them ran here (a newRepo's createrepo, often), instead of at its
+// next poll.
+func (d *daemon) endedChan() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ended == nil {
+		d.ended = make(chan struct{})
+	}
+	return d.ended
+}
+
+func (d *daemon) taskEnded() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ended != nil {
+		close(d.ended)
+		d.ended = nil
+	}
 }
 
 // report closes the task with its result or fails it with its error's

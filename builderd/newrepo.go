@@ -400,7 +400,9 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		Packages:  list,
 		OutputDir: genOut,
 		Database:  true, // Koji runs createrepo_c -d
-		Logger:    slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		// The cache travels to the repo's repodata with the other files.
+		UpdateCache: t.d.cfg.CreaterepoCache,
+		Logger:      slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if comps := filepath.Join(top, "groups", "comps.xml"); isRegular(comps) {
 		opts.GroupFile = comps
@@ -431,6 +433,10 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, noSpace(genericErrorf("failed to create repo %d (%s) for %s: %v", repoID, tagName, arch, err), t.d.cfg.WorkDir)
 	}
 	logf("done: %d packages (%d read, %d reused) in %v", res.Packages, res.Read, res.Reused, res.Timings.Total.Round(time.Millisecond))
+	if c := res.Cache; c.Chunks+c.Blocks > 0 {
+		logf("compressed output copied from the previous repo: %d of %d XML chunks, %d of %d database blocks; %d databases updated in place",
+			c.ChunksReused, c.Chunks, c.BlocksReused, c.Blocks, c.DatabasesUpdated)
+	}
 	if ext != nil {
 		ext.local, ext.out, ext.groups = genOut, out, opts.GroupFile
 		ext.blocklist = filepath.Join(archDir, "blocklist")

@@ -922,3 +922,18 @@ func TestNewRepoRunAgainFinishesItsRepo(t *testing.T) {
 		t.Errorf("newRepo result = %v, want repo %d", tk.result, first)
 	}
 }
+
+// TestParentWakesWhenSubtaskEndsHere: a parent whose subtask ran on the
+// same kojid looks at it again as soon as it is reported, not at its next
+// poll (here a minute away, longer than the test waits).
+func TestParentWakesWhenSubtaskEndsHere(t *testing.T) {
+	e, h := repoEnv(t)
+	e.cfg.CancelPoll = time.Minute
+	h.pkglists["x86_64"] = []string{writeRPM(t, e.top, "hello", "1.0", "x86_64")}
+	id := e.hub.addTask("newRepo", map[string]any{"id": int64(10), "name": "f40-build"},
+		kw("opts", map[string]any{"src": false, "debuginfo": false, "separate_src": false, "maven": false}, "event", int64(900)))
+	e.startWith(t, h)
+	if tk := e.hub.waitState(id, 40*time.Second, stateClosed, stateFailed); tk.state != stateClosed {
+		t.Fatalf("newRepo state %d (%v); a parent waiting for its subtask was not woken by its end", tk.state, tk.fault)
+	}
+}

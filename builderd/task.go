@@ -269,6 +269,7 @@ func (t *task) wait(ctx context.Context, children []int64, failany bool) (map[in
 	checked := map[int64]bool{}
 	poll := t.d.cfg.CancelPoll
 	for {
+		ended := t.d.endedChan() // before asking, so no end is missed
 		v, err := t.d.hub.Call(ctx, "host.taskWait", t.id)
 		if err != nil {
 			return nil, fmt.Errorf("host.taskWait: %w", err)
@@ -305,6 +306,8 @@ func (t *task) wait(ctx context.Context, children []int64, failany bool) (map[in
 		case <-ctx.Done():
 			tm.Stop()
 			return nil, context.Cause(ctx)
+		case <-ended:
+			tm.Stop()
 		case <-tm.C:
 		}
 	}

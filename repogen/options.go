@@ -81,13 +81,13 @@ type Options struct {
 	// without comparing size and modification time.
 	SkipStat bool
 	// UpdateCache keeps in repodata, as files named kojigo-cache.*, what
-	// lets the next Update
-	// copy the compressed output of what did not change instead of making
-	// it again: the chunk lists of the gzip XML files (written in chunks
-	// of packages, about 2% bigger), and with Database the raw databases
-	// (about 3.5 times the compressed databases' size) and the block lists
-	// of their bzip2 files (256 KiB blocks, about 5% bigger), so that the
-	// databases change in place and only their changed blocks compress.
+	// lets the next Update copy the compressed output of what did not
+	// change instead of making it again: the chunk lists of the gzip XML
+	// files (written in chunks of packages, about 2% bigger), and with
+	// Database the raw databases (zstd, about 1.3 times the size of the
+	// published databases) and the block lists of their bzip2 files (256
+	// KiB blocks, about 5% bigger), so that the databases change in place
+	// and only their changed blocks compress.
 	UpdateCache bool
 
 	// SkipBad leaves out packages that cannot be read, listing them in

@@ -101,7 +101,7 @@ func NewFlagSet(c *Config, errOut io.Writer) *flag.FlagSet {
 	boolean(&c.Update, "update", "reuse the previous metadata for packages whose path, size and mtime did not change")
 	str(&c.UpdateMDPath, "update-md-path", "previous repodata `DIR` for --update (default OUTPUTDIR/repodata)")
 	boolean(&c.SkipStat, "skip-stat", "with --update, trust the previous metadata on a path match without stat()")
-	boolean(&c.UpdateCache, "update-cache", "keep in repodata (kojigo-cache.* files; with -d, about 4x the databases' size) what lets the next --update copy the compressed output of what did not change")
+	boolean(&c.UpdateCache, "update-cache", "keep in repodata (kojigo-cache.* files; with -d, about 1.3x the databases' size) what lets the next --update copy the compressed output of what did not change")
 	fs.IntVar(&c.Workers, "workers", 0, "packages read in parallel (default: number of CPUs)")
 	c.ChangelogLimit = changelogUnset
 	fs.Var(changelogFlag{&c.ChangelogLimit}, "changelog-limit", "keep only the `N` newest changelog entries (default 10; -1 keeps all)")
