@@ -39,7 +39,12 @@ type Config struct {
 	Password string `ini:"password" help:"password for password login"`
 
 	AllowedSCMs []string `ini:"allowed_scms" help:"host:repository[:use_common[:source_cmd]] patterns (globs) buildSRPMFromSCM may check out; git+file URLs have an empty host"`
-	UseMock     string   `ini:"use_mock" help:"kojigo: yes, no, or auto (mock when installed); otherwise rpmbuild in a private tree"`
+	// Koji 1.35 checks an SCM URL with allowed_scms (default), the hub's
+	// build_from_scm policy, or both (the list first); with both off, as in
+	// Koji, any SCM URL is accepted.
+	AllowedSCMsUseConfig bool   `ini:"allowed_scms_use_config" help:"check SCM URLs against allowed_scms"`
+	AllowedSCMsUsePolicy bool   `ini:"allowed_scms_use_policy" help:"check SCM URLs against the hub's build_from_scm policy (evalPolicy), which may also set use_common and source_cmd"`
+	UseMock              string `ini:"use_mock" help:"kojigo: yes, no, or auto (mock when installed); otherwise rpmbuild in a private tree"`
 
 	RPMBuildTimeout    time.Duration `ini:"rpmbuild_timeout" help:"longest build"`
 	Vendor             string        `ini:"vendor" help:"vendor macro of built packages"`
@@ -131,26 +136,27 @@ const DefaultConfigFile = "/etc/kojid/kojid.conf"
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		TopDir:          "/mnt/koji",
-		WorkDir:         "/var/tmp/koji",
-		MockDir:         "/var/lib/mock",
-		MockUser:        "kojibuilder",
-		MinSpace:        8192 * kojiconf.MiB,
-		MaxJobs:         10,
-		SleepTime:       15 * time.Second,
-		MaxLoad:         4.0,
-		HostName:        host,
-		Cert:            "/etc/kojid/client.crt",
-		ServerCA:        "/etc/kojid/serverca.crt",
-		UseMock:         "auto",
-		RPMBuildTimeout: 24 * time.Hour,
-		Vendor:          "Koji",
-		Packager:        "Koji",
-		Distribution:    "Koji",
-		MockHost:        "koji-linux-gnu",
-		Shutdown:        ShutdownFree,
-		ShutdownTimeout: 0,
-		CancelPoll:      2 * time.Second,
+		TopDir:               "/mnt/koji",
+		WorkDir:              "/var/tmp/koji",
+		AllowedSCMsUseConfig: true,
+		MockDir:              "/var/lib/mock",
+		MockUser:             "kojibuilder",
+		MinSpace:             8192 * kojiconf.MiB,
+		MaxJobs:              10,
+		SleepTime:            15 * time.Second,
+		MaxLoad:              4.0,
+		HostName:             host,
+		Cert:                 "/etc/kojid/client.crt",
+		ServerCA:             "/etc/kojid/serverca.crt",
+		UseMock:              "auto",
+		RPMBuildTimeout:      24 * time.Hour,
+		Vendor:               "Koji",
+		Packager:             "Koji",
+		Distribution:         "Koji",
+		MockHost:             "koji-linux-gnu",
+		Shutdown:             ShutdownFree,
+		ShutdownTimeout:      0,
+		CancelPoll:           2 * time.Second,
 
 		CreaterepoUpdate:   true,
 		CreaterepoSkipStat: true,
@@ -241,6 +247,7 @@ func (c *Config) Validate() error {
 			bad("allowed_scms", "%v", err)
 		}
 	}
+
 	for _, p := range c.LiteralTaskArches {
 		if _, err := filepath.Match(p, "x86_64"); err != nil {
 			bad("literal_task_arches", "%q: %v", p, err)

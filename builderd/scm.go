@@ -1,6 +1,7 @@
 package builderd
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"path"
@@ -209,4 +210,96 @@ func fnmatchRE(pattern string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
+}
+
+// scmChecker is what the build_from_scm policy check needs of the hub.
+type scmChecker interface {
+	Call(ctx context.Context, method string, args ...any) (any, error)
+}
+
+// assertSCMAllowed is Koji's SCM.assert_allowed: with useConfig the URL
+// must match allowed_scms (which may set use_common and source_cmd), then
+// with usePolicy the hub's build_from_scm policy must answer "allow
+// [use_common] [source_cmd...]" (source_cmd "none" runs none; without one,
+// allowed_scms's or none, kojigo's default, where Koji's is "make
+// sources"), through
+// evalPolicy with the SCM's fields as scm_* and extra (user_id, channel,
+// scratch). With both off any URL passes, as in Koji.
+func assertSCMAllowed(ctx context.Context, hub scmChecker, s *scmURL, allowed []string, useConfig, usePolicy bool, extra map[string]any) (allowedSCM, error) {
+	a := allowedSCM{useCommon: true}
+	if useConfig {
+		var err error
+		if a, err = checkAllowed(s, allowed); err != nil {
+			return a, err
+		}
+	}
+	if !usePolicy {
+		return a, nil
+	}
+	data := map[string]any{
+		"scm_url": s.URL, "scm_scheme": s.Scheme + "://", "scm_user": nilIfEmpty(s.User), "scm_host": s.Host,
+		"scm_repository": s.Repository, "scm_module": s.Module, "scm_revision": s.Revision, "scm_type": "GIT",
+	}
+	for k, v := range extra {
+		data[k] = v
+	}
+	v, err := hub.Call(ctx, "evalPolicy", "build_from_scm", data)
+	if err != nil {
+		return a, fmt.Errorf("build_from_scm policy: %w", err)
+	}
+	result, _ := v.(string)
+	f := strings.Fields(result)
+	if len(f) == 0 || !isAllowWord(f[0]) {
+		reason := "None"
+		if len(f) > 1 {
+			reason = strings.Join(f[1:], " ")
+		}
+		return a, buildErrorf("SCM: %s:%s is not allowed, reason: %s", s.Host, s.Repository, reason)
+	}
+	applied := f[1:]
+	a.useCommon = len(applied) > 0 && strings.EqualFold(applied[0], "use_common")
+	if a.useCommon {
+		applied = applied[1:]
+	}
+	switch {
+	case len(applied) > 0 && strings.EqualFold(applied[0], "none"):
+		a.sourceCmd = nil
+	case len(applied) > 0:
+		a.sourceCmd = applied
+	}
+	return a, nil
+}
+
+func isAllowWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "yes", "true", "allow", "allowed":
+		return true
+	}
+	return false
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// scmPolicyData is what Koji's buildSRPMFromSCM adds to the build_from_scm
+// policy's data: the task's owner, its channel's name and scratch.
+func (t *task) scmPolicyData(ctx context.Context) map[string]any {
+	d := map[string]any{"user_id": t.info["owner"], "scratch": nil}
+	if len(t.params) > 2 {
+		if opts, ok := t.params[2].(map[string]any); ok {
+			d["scratch"] = opts["scratch"]
+		}
+	}
+	if id, ok := t.info["channel_id"]; ok && t.d.cfg.AllowedSCMsUsePolicy {
+		if v, err := t.d.hub.Call(ctx, "getChannel", id); err == nil {
+			if m, ok := v.(map[string]any); ok {
+				d["channel"] = m["name"]
+			}
+		}
+	}
+	return d
 }

@@ -33,7 +33,8 @@ func (srpmHandler) run(ctx context.Context, t *task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	allowed, err := checkAllowed(scm, t.d.cfg.AllowedSCMs)
+	allowed, err := assertSCMAllowed(ctx, t.d.hub, scm, t.d.cfg.AllowedSCMs, t.d.cfg.AllowedSCMsUseConfig,
+		t.d.cfg.AllowedSCMsUsePolicy, t.scmPolicyData(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kojigo/db"
+	"kojigo/hubcore/policy"
 	"kojigo/internal/kojixml"
 	"kojigo/internal/rpmhdr"
 )
@@ -39,6 +40,7 @@ func buildMethods() []method {
 		{name: "listTaggedRPMS", argdesc: "(tag, event=None, inherit=False, latest=False, package=None, arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True, draft=None)", fn: mListTaggedRPMS},
 		{name: "tagBuild", argdesc: "(tag, build, force=False, fromtag=None)", fn: mTagBuild},
 		{name: "untagBuild", argdesc: "(tag, build, strict=True, force=False)", fn: mUntagBuild},
+		{name: "moveBuild", argdesc: "(tag1, tag2, build, force=False)", fn: mMoveBuild},
 		{name: "tagBuildBypass", argdesc: "(tag, build, force=False, notify=False)", fn: mTagBuildBypass},
 		{name: "untagBuildBypass", argdesc: "(tag, build, strict=True, force=False, notify=False)", fn: mUntagBuildBypass},
 		{name: "getLatestRPMS", argdesc: "(tag, package=None, arch=None, event=None, rpmsigs=False, type=None, draft=None)", fn: mGetLatestRPMS},
@@ -650,20 +652,22 @@ func (c *call) callerPerms() []string {
 	return p
 }
 
-// mayTag checks who may tag or untag a build: Koji's tag access check, then
-// its 'tag' policy, which kojigo fixes as: the tag permission, or the
-// build's owner.
-func (c *call) mayTag(t db.Tag, b db.Build, force bool) error {
-	if err := c.requireLogin(); err != nil {
-		return err
+// tagPolicyData is the 'tag' policy's data for an operation on build b:
+// tag (the destination, None for untag), fromtag (the tag left, None for
+// tag) and operation (tag, untag or move), as Koji's.
+func tagPolicyData(to, from *db.Tag, b db.Build) policy.Data {
+	d := policy.Data{"tag": nil, "fromtag": nil, "build": b.ID, "operation": "tag"}
+	if to != nil {
+		d["tag"] = to.ID
 	}
-	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
-		return err
+	if from != nil {
+		d["fromtag"] = from.ID
+		d["operation"] = "move"
+		if to == nil {
+			d["operation"] = "untag"
+		}
 	}
-	if c.hasPerm("tag") || b.OwnerID == c.user.ID {
-		return nil
-	}
-	return notAllowed("tag permission required to tag or untag %s in %s (logged in as %s)", b.NVR(), t.Name, c.user.Name)
+	return d
 }
 
 // checkTaggable applies Koji's tagging checks: the build is complete, not
@@ -707,8 +711,9 @@ func (h *Hub) checkTaggable(c *call, t db.Tag, b db.Build, force bool, admin boo
 }
 
 // tagBuild(tag, build, force=False, fromtag=None): as Koji, checks the
-// request and creates a tagBuild task (priority 10) whose builder calls
-// host.tagBuild; returns the task id.
+// request (build state, tag access, package list, the 'tag' policy) and
+// creates a tagBuild task (priority 10) whose builder calls host.tagBuild;
+// returns the task id.
 func mTagBuild(c *call, a *kojixml.Args) (any, error) {
 	tagInfo := a.Any(0, "tag")
 	buildInfo := a.Any(1, "build")
@@ -717,35 +722,60 @@ func mTagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if err := c.requireLogin(); err != nil {
+	return tagBuild(c, tagInfo, buildInfo, force, fromInfo)
+}
+
+// moveBuild(tag1, tag2, build, force=False): Koji's tagBuild(tag2, build,
+// force, fromtag=tag1); returns the task id.
+func mMoveBuild(c *call, a *kojixml.Args) (any, error) {
+	from := a.Any(0, "tag1")
+	to := a.Any(1, "tag2")
+	build := a.Any(2, "build")
+	force := a.OptBool(3, "force", false)
+	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	t, err := c.hub.mustTag(c, tagInfo)
-	if err != nil {
+	return tagBuild(c, to, build, force, from)
+}
+
+// tagBuild is tagBuild and moveBuild (a move has fromInfo).
+func tagBuild(c *call, tagInfo, buildInfo any, force bool, fromInfo any) (any, error) {
+	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
 	b, err := c.hub.mustBuild(c, buildInfo)
 	if err != nil {
 		return nil, err
 	}
+	t, err := c.hub.mustTag(c, tagInfo)
+	if err != nil {
+		return nil, err
+	}
+	var from *db.Tag
 	var fromID any
 	if fromInfo != nil {
 		ft, err := c.hub.mustTag(c, fromInfo)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.mayTag(ft, b, force); err != nil {
-			return nil, err
-		}
-		fromID = ft.ID
-	}
-	if err := c.mayTag(t, b, force); err != nil {
-		return nil, err
+		from, fromID = &ft, ft.ID
 	}
 	if b.State != db.BuildComplete {
 		return nil, fault(kojixml.TagError, "build %s not complete: state %s", b.NVR(), db.BuildStateName(b.State))
 	}
+	perms := c.callerPerms()
+	if err := assertTagAccess(t, perms, force); err != nil {
+		return nil, err
+	}
+	if from != nil {
+		if err := assertTagAccess(*from, perms, force); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.hub.checkTaggable(c, t, b, force, c.hasPerm("admin"), c.user.ID); err != nil {
+		return nil, err
+	}
+	if err := c.assertPolicy("tag", tagPolicyData(&t, from, b), force); err != nil {
 		return nil, err
 	}
 	id, err := c.hub.newTask(c, "tagBuild", []any{t.ID, b.ID, force, fromID}, prioTagBuild, 0, 1.0)
@@ -762,17 +792,25 @@ func (h *Hub) newTask(c *call, methodName string, args []any, priority int, chan
 	if err := kojixml.EncodeCall(&req, methodName, args); err != nil {
 		return 0, paramErr("cannot encode the %s request: %v", methodName, err)
 	}
-	if channelID == 0 {
-		ch, err := h.store.GetChannelByName(c.ctx, "default")
-		if err != nil {
-			return 0, fmt.Errorf("channel default: %w", err)
-		}
-		channelID = ch.ID
-	}
-	id, _, err := h.store.CreateTask(c.ctx, db.NewTask{
-		Method: methodName, Request: req.String(), Arch: "noarch", ChannelID: channelID,
+	n := db.NewTask{
+		Method: methodName, Request: req.String(), Arch: "noarch",
 		Owner: c.user.ID, Priority: priority, Weight: weight,
-	})
+	}
+	var reqChannel *db.Channel
+	if channelID != 0 {
+		ch, err := h.store.GetChannel(c.ctx, channelID)
+		if err != nil {
+			return 0, fmt.Errorf("channel %d: %w", channelID, err)
+		}
+		if !ch.Enabled {
+			return 0, genericErr("Channel %s is disabled.", ch.Name)
+		}
+		reqChannel = &ch
+	}
+	if err := c.routeTask(methodName, args, &n, reqChannel, nil); err != nil {
+		return 0, err
+	}
+	id, _, err := h.store.CreateTask(c.ctx, n)
 	if err != nil {
 		return 0, err
 	}
@@ -800,6 +838,9 @@ func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	}
 	b, err := c.hub.mustBuild(c, buildInfo)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.assertPolicy("tag", tagPolicyData(&t, nil, b), force); err != nil {
 		return nil, err
 	}
 	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
@@ -830,11 +871,12 @@ func mUntagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("tag"); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force, false)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
 }
 
-// untag removes a build from a tag; checkPolicy applies mayTag.
-func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force, checkPolicy bool) (any, error) {
+// untag removes a build from a tag after the 'tag' policy (operation
+// untag) and the tag access check.
+func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, error) {
 	t, err := h.mustTag(c, tagInfo)
 	if err != nil {
 		return nil, err
@@ -843,12 +885,10 @@ func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force, checkPolicy 
 	if err != nil {
 		return nil, err
 	}
-	if checkPolicy {
-		err = c.mayTag(t, b, force)
-	} else {
-		err = assertTagAccess(t, c.callerPerms(), force)
+	if err := c.assertPolicy("tag", tagPolicyData(nil, &t, b), force); err != nil {
+		return nil, err
 	}
-	if err != nil {
+	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
 		return nil, err
 	}
 	if _, err := h.store.UntagBuild(c.ctx, t.ID, b.ID); errors.Is(err, db.ErrNotFound) {
@@ -875,7 +915,7 @@ func mUntagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force, true)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
 }
 
 // cancelBuild(buildID, strict=False): the owner or an admin cancels a
@@ -1260,7 +1300,8 @@ func mBuild(c *call, a *kojixml.Args) (any, error) {
 		}
 		priority += int(*prio)
 	}
-	if _, err := c.hub.mustTarget(c, target); err != nil {
+	tgt, err := c.hub.mustTarget(c, target)
+	if err != nil {
 		return nil, err
 	}
 	var chID int64
@@ -1274,7 +1315,39 @@ func mBuild(c *call, a *kojixml.Args) (any, error) {
 		}
 		chID = ch.ID
 	}
+	if err := c.assertBuildPolicies(src, tgt, opts); err != nil {
+		return nil, err
+	}
 	return c.hub.newTask(c, "build", []any{src, target, opts}, priority, chID, 0.2)
+}
+
+// assertBuildPolicies checks Koji's build policies, with the data Koji's
+// BuildTask gives them: build_from_srpm for a build from an SRPM that is
+// not scratch, build_from_repo_id when opts has repo_id, and build_rpm.
+// Koji's builder checks them when the build task starts; kojigo checks
+// them when the task is asked for, so that the refusal is the build call's.
+func (c *call) assertBuildPolicies(src string, tgt db.Target, opts map[string]any) error {
+	fromSCM := strings.Contains(src, "://")
+	skipTag := pyTruthy(opts["skip_tag"])
+	d := policy.Data{
+		"user_id": c.user.ID, "source": src, "build_tag": tgt.BuildTagID, "skip_tag": skipTag,
+		"scratch": opts["scratch"], "draft": opts["draft"], "from_scm": fromSCM, "repo_id": opts["repo_id"],
+		"target": tgt.Name,
+	}
+	if !skipTag {
+		d["tag"] = tgt.DestTagID
+	}
+	if !fromSCM && !pyTruthy(opts["scratch"]) {
+		if err := c.assertPolicy("build_from_srpm", d, false); err != nil {
+			return err
+		}
+	}
+	if opts["repo_id"] != nil {
+		if err := c.assertPolicy("build_from_repo_id", d, false); err != nil {
+			return err
+		}
+	}
+	return c.assertPolicy("build_rpm", d, false)
 }
 
 // buildHostTask returns the task when it is OPEN on the calling host
@@ -1790,6 +1863,12 @@ func mHostTagBuild(c *call, a *kojixml.Args) (any, error) {
 			return nil, err
 		}
 		from = &ft
+	}
+	// The 'tag' policy as the task's owner (Koji's host.tagBuild).
+	pd := tagPolicyData(&tag, from, b)
+	pd["user_id"] = t.Owner
+	if err := c.assertPolicy("tag", pd, force); err != nil {
+		return nil, err
 	}
 	ownerPerms, err := c.hub.store.UserPerms(c.ctx, t.Owner)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"kojigo/db"
+	"kojigo/hubcore/policy"
 	"kojigo/internal/kojixml"
 )
 
@@ -56,6 +57,10 @@ type Config struct {
 	Scheduler SchedulerConfig
 	// Repo tunes repo requests and the repo queue (repos.go).
 	Repo RepoConfig
+	// Policies are hub.conf's [policy] section (policy.go); Koji's default
+	// policies stand for those it does not set. New refuses policies that
+	// do not parse.
+	Policies []policy.Source
 	// Version is kojigo's own version, reported by getKojiVersion's extension.
 	Version string
 	// Logger receives the hub's structured log (default: discard).
@@ -113,6 +118,7 @@ type Hub struct {
 	tlsLog  tlsFailureLog
 	hostXML hostXML
 	histLimiter
+	policies *policySet
 }
 
 // New builds a hub over a migrated store.
@@ -121,6 +127,10 @@ func New(store *db.Store, cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{cfg: cfg, store: store, log: cfg.Logger.With("component", "hub")}
+	var err error
+	if h.policies, err = newPolicySet(cfg.Policies); err != nil {
+		return nil, fmt.Errorf("hub policies: %w", err)
+	}
 	h.metrics = newMetrics(h)
 	h.sched = newScheduler(h)
 	store.OnTaskEvent(h.sched.taskEvent)

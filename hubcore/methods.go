@@ -61,6 +61,7 @@ func (h *Hub) register() {
 	ms = append(ms, repoMethods()...)
 	ms = append(ms, repoProgressMethods()...)
 	ms = append(ms, importMethods()...)
+	ms = append(ms, policyMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

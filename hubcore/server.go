@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"kojigo/db"
+	"kojigo/hubcore/policy"
 	"kojigo/internal/kojiconf"
 	"kojigo/internal/pki"
 )
@@ -68,6 +69,10 @@ type FileConfig struct {
 	SeparateSourceTags    string        `ini:"SeparateSourceTags" help:"globs of tag names whose repos get a separate src repo"`
 	LogLevel              string        `ini:"LogLevel" help:"debug, info, warn or error"`
 	LogFormat             string        `ini:"LogFormat" help:"text or json"`
+
+	// Policies are the [policy] section, read with LoadPolicies (not a key
+	// of [hub]).
+	Policies []policy.Source
 }
 
 // DefaultFileConfig returns hub.conf's defaults.
@@ -352,7 +357,8 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
 			RunInterval: fc.RunInterval, LogLifetime: fc.SchedulerLogLifetime,
 		},
-		Repo: fc.repoConfig(),
+		Repo:     fc.repoConfig(),
+		Policies: fc.Policies,
 	})
 	if err != nil {
 		return err

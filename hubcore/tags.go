@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"kojigo/db"
+	"kojigo/hubcore/policy"
 	"kojigo/internal/kojixml"
 )
 
@@ -884,10 +885,16 @@ func (h *Hub) effectivePackage(c *call, tagID, pkgID int64, ev *int64) (*db.TagP
 	return nil, nil
 }
 
-// requireTagAdmin checks the tag permission and Koji's tag access (lock,
-// the tag's own permission), for changes to a tag's package list.
-func (c *call) requireTagAdmin(t db.Tag, force bool) error {
-	if err := c.requirePerm("tag"); err != nil {
+// assertPackageList checks a change to a tag's package list: Koji's
+// package_list policy (data: tag, action add, update, block, remove or
+// unblock, package, force; by default admin or the tag permission), then
+// the tag's lock and own permission.
+func (c *call) assertPackageList(t db.Tag, action string, pkgInfo any, force bool) error {
+	if err := c.requireLogin(); err != nil {
+		return err
+	}
+	d := policy.Data{"tag": t.ID, "action": action, "package": pkgInfo, "force": force}
+	if err := c.assertPolicy("package_list", d, force); err != nil {
 		return err
 	}
 	return assertTagAccess(t, c.callerPerms(), force)
@@ -965,7 +972,14 @@ func (h *Hub) pkgListAdd(c *call, tagInfo, pkgInfo any, r pkgListReq) error {
 	if err != nil {
 		return err
 	}
-	if err := c.requireTagAdmin(t, r.force); err != nil {
+	action := "add"
+	switch {
+	case r.update:
+		action = "update"
+	case pyTruthy(r.block):
+		action = "block"
+	}
+	if err := c.assertPackageList(t, action, pkgInfo, r.force); err != nil {
 		return err
 	}
 	p, err := h.mustPackage(c, pkgInfo, true)
@@ -1107,7 +1121,7 @@ func mPackageListRemove(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.requireTagAdmin(t, force); err != nil {
+	if err := c.assertPackageList(t, "remove", pkgInfo, force); err != nil {
 		return nil, err
 	}
 	p, err := c.hub.mustPackage(c, pkgInfo, false)
@@ -1137,7 +1151,7 @@ func mPackageListUnblock(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.requireTagAdmin(t, force); err != nil {
+	if err := c.assertPackageList(t, "unblock", pkgInfo, force); err != nil {
 		return nil, err
 	}
 	p, err := c.hub.mustPackage(c, pkgInfo, false)

@@ -800,26 +800,25 @@ func createTask(c *call, methodName string, arglist []any, o taskOpts, byHost *d
 	if o.priority != nil {
 		n.Priority = int(*o.priority)
 	}
-	var ch db.Channel
-	var err error
-	switch {
-	case o.channel != nil:
-		ch, err = c.hub.lookupChannel(c, o.channel)
-	case chID != nil:
-		ch, err = c.hub.store.GetChannel(c.ctx, *chID)
-	default:
-		ch, err = c.hub.store.GetChannelByName(c.ctx, "default")
+	// The channel: the channel policy's choice among the requested one,
+	// the parent's and a named one (policy.go).
+	var req *db.Channel
+	if o.channel != nil {
+		ch, err := c.hub.lookupChannel(c, o.channel)
+		if errors.Is(err, db.ErrNotFound) {
+			return 0, genericErr("No such channel: %v", o.channel)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !ch.Enabled {
+			return 0, genericErr("channel %s is disabled", ch.Name)
+		}
+		req = &ch
 	}
-	if errors.Is(err, db.ErrNotFound) {
-		return 0, genericErr("No such channel: %v", o.channel)
-	}
-	if err != nil {
+	if err := c.routeTask(methodName, arglist, &n, req, chID); err != nil {
 		return 0, err
 	}
-	if !ch.Enabled {
-		return 0, genericErr("channel %s is disabled", ch.Name)
-	}
-	n.ChannelID = ch.ID
 	var assignTo *db.Host
 	if o.assign != nil {
 		h, err := c.hub.mustHost(c, o.assign)

@@ -93,10 +93,17 @@ func loadConfig(args []string, environ func() []string, stdout io.Writer) (*hubc
 	})
 	cfg := hubcore.DefaultFileConfig()
 	if _, err := kojiconf.Load(*config, "hub", &cfg, kojiconf.Options{
-		Optional: !configSet, Flags: keyed, OtherSections: []string{"policy"}, Environ: environ,
+		Optional: !configSet, Flags: keyed, OtherSections: []string{hubcore.PolicySection}, Environ: environ,
 	}); err != nil {
 		return nil, flagNames(err)
 	}
+	// The [policy] section: a policy that does not parse stops the hub,
+	// naming file, line and rule.
+	policies, err := hubcore.LoadPolicies(*config, !configSet)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Policies = policies
 	return &cfg, nil
 }
 

@@ -51,6 +51,7 @@ func commands() []command {
 		{"wait-repo", "wait until a tag's repo is current or has builds: wait-repo TAG [--build NVR ...] [--request]", runWaitRepo},
 		{"certs", "make the farm's CA and certificates: certs init|hub NAME|host NAME|user NAME|kojira|web|renew FILE", runCerts},
 		{"demo", "run a whole farm on this machine (hub, builders, sample builds): demo [--dir DIR] [--builders N]", runDemo},
+		{"policy", "the hub's policies: policy show [NAME...] | policy test NAME key=value... (what it decides, and by which rule)", runPolicy},
 		{"doctor", "check configs, certificates, disk, database and the hub; one sentence per fault: doctor [--config FILE ...] [--json]", runDoctor},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -371,7 +372,7 @@ func TestDistConfigs(t *testing.T) {
 	def := hubcore.DefaultFileConfig()
 	// the keys marked "example"
 	def.DB, def.Listen, def.TLSCert, def.TLSKey, def.TLSClientCA = hc.DB, hc.Listen, hc.TLSCert, hc.TLSKey, hc.TLSClientCA
-	if hc != def {
+	if !reflect.DeepEqual(hc, def) {
 		t.Errorf("dist/hub.conf differs from the defaults it claims:\n got %+v\nwant %+v", hc, def)
 	}
 

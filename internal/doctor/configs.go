@@ -92,13 +92,14 @@ func (r *runner) secretConfig(path string, keys map[string]string, secretKeys ..
 
 func (r *runner) checkHub(ctx context.Context, path string) {
 	cfg := hubcore.DefaultFileConfig()
-	_, err := kojiconf.Load(path, "hub", &cfg, kojiconf.Options{OtherSections: []string{"policy"}, Environ: noEnv})
+	_, err := kojiconf.Load(path, "hub", &cfg, kojiconf.Options{OtherSections: []string{hubcore.PolicySection}, Environ: noEnv})
 	ok := r.loadFindings(path, "hub.conf", err, nil)
 	raw, parsed := rawKeys(path, "hub")
 	if !parsed {
 		return // the syntax errors are reported; checking defaults would mislead
 	}
 	r.secretConfig(path, raw, "DBPass", "DB")
+	r.checkPolicies(path)
 	if !ok {
 		cfg = hubcore.DefaultFileConfig()
 		cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA = raw["tlscert"], raw["tlskey"], raw["tlsclientca"]

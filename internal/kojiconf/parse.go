@@ -37,6 +37,10 @@ type Key struct {
 	Name  string
 	Value string
 	Line  int
+	// Lines is the file line of each "\n"-separated line of Value (a
+	// multi-line value, such as a policy in hub.conf's [policy], has one per
+	// continuation line; comment lines inside it are not part of Value).
+	Lines []int
 }
 
 // Section returns the section with the given name (case-sensitive, as in
@@ -120,7 +124,7 @@ func Parse(name string, data []byte) (*File, error) {
 		cur       *Section
 		curKey    *Key
 		keyIndent int
-		blanks    int // blank lines seen inside a possible continuation
+		blanks    []int // blank lines seen inside a possible continuation
 		seenSect  = map[string]int{}
 		seenKey   = map[string]int{}
 		badHeader bool // keys under a malformed header are skipped, not reported again
@@ -131,7 +135,7 @@ func Parse(name string, data []byte) (*File, error) {
 		raw = strings.TrimSuffix(raw, "\r")
 		trimmed := strings.TrimSpace(raw)
 		if trimmed == "" {
-			blanks++
+			blanks = append(blanks, n)
 			continue
 		}
 		if trimmed[0] == '#' || trimmed[0] == ';' {
@@ -139,11 +143,12 @@ func Parse(name string, data []byte) (*File, error) {
 		}
 		indent := len(raw) - len(strings.TrimLeft(raw, " \t\f\v"))
 		if curKey != nil && indent > keyIndent {
-			curKey.Value += strings.Repeat("\n", blanks+1) + trimmed
-			blanks = 0
+			curKey.Value += strings.Repeat("\n", len(blanks)+1) + trimmed
+			curKey.Lines = append(append(curKey.Lines, blanks...), n)
+			blanks = blanks[:0]
 			continue
 		}
-		blanks = 0
+		blanks = blanks[:0]
 		curKey = nil
 		if trimmed[0] == '[' {
 			// configparser takes the name up to the last "]" and ignores the
@@ -191,7 +196,7 @@ func Parse(name string, data []byte) (*File, error) {
 			continue
 		}
 		seenKey[lk] = n
-		curKey = &Key{Name: kname, Value: value, Line: n}
+		curKey = &Key{Name: kname, Value: value, Line: n, Lines: []int{n}}
 		keyIndent = indent
 		cur.Keys = append(cur.Keys, curKey)
 	}
