@@ -23,9 +23,14 @@ func TestStockCLIPolicyDenials(t *testing.T) {
 	if src == "" {
 		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found")
+	// Debian's python3 is the one with the CLI's modules (python3-requests,
+	// -dateutil, -six, -defusedxml, -rpm); another python3 on PATH (pyenv)
+	// may lack them.
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if py, err = exec.LookPath("python3"); err != nil {
+			t.Skip("python3 not found")
+		}
 	}
 	srcs := writePolicyConf(t, scenarioPolicies)
 	for _, backend := range []string{"sqlite", "postgres"} {
