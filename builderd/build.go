@@ -184,7 +184,7 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 		}
 	}
 	if err != nil {
-		if !opts.scratch {
+		if !opts.scratch && t.stillOurs(ctx) {
 			fctx := context.WithoutCancel(ctx)
 			if _, ferr := t.d.hub.Call(fctx, "host.failBuild", t.id, buildID); ferr != nil {
 				t.log.Warn("host.failBuild failed", "build_id", buildID, "err", ferr)
@@ -206,6 +206,19 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 		out["build_id"] = buildID
 	}
 	return out, nil
+}
+
+// stillOurs reports whether the hub still has this task OPEN on this host.
+// A task the hub took away (cancelled, or freed after a host timeout and
+// now run by another host) is not ours to act on: its build belongs to the
+// cancellation or to the new run. When the hub cannot say, the task is
+// taken as ours (the hub refuses calls for a task that is not).
+func (t *task) stillOurs(ctx context.Context) bool {
+	if errors.Is(context.Cause(ctx), errCanceledByHub) {
+		return false
+	}
+	state, err := t.d.hubTaskState(context.WithoutCancel(ctx), t.id)
+	return err != nil || state == stateOpen
 }
 
 // importedBuild is the build of nvr that this task already imported

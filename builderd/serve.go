@@ -107,7 +107,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 			}
 		}
 	}()
-	if err := login(runCtx, hub, cfg, useCert, log); err != nil {
+	// A certificate the hub refuses is read again before each new try:
+	// replacing the file is enough, kojid need not be restarted.
+	reload := func() (*kojiclient.Client, error) { return kojiclient.New(copts) }
+	if hub, err = login(runCtx, hub, reload, cfg, useCert, log); err != nil {
 		return err
 	}
 	if err := hub.ExclusiveSession(runCtx, o.ForceLock); err != nil {
@@ -128,9 +131,14 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	return Run(runCtx, cfg, hub, Options{Logger: log, Version: o.Version, Restart: restart, ForceStop: force, Waiter: waiter})
 }
 
-// login tries until the hub answers: a hub that is down at boot is waited
-// for; a refused login ends kojid with the reason.
-func login(ctx context.Context, hub *kojiclient.Client, cfg Config, useCert bool, log *slog.Logger) error {
+// login tries until the hub answers and returns the client that logged in.
+// A hub that is down at boot is waited for. A failure that retrying alone
+// cannot fix (the hub refused our certificate, e.g. an expired one, or we
+// do not trust the hub's) is logged as an error with its diagnosis, not as
+// an unreachable hub, and tried again with the certificate and CA files
+// read anew by reload, so that replacing the file is enough. A refused
+// login (a fault) ends kojid.
+func login(ctx context.Context, hub *kojiclient.Client, reload func() (*kojiclient.Client, error), cfg Config, useCert bool, log *slog.Logger) (*kojiclient.Client, error) {
 	for fails := 1; ; fails++ {
 		var err error
 		switch {
@@ -139,28 +147,40 @@ func login(ctx context.Context, hub *kojiclient.Client, cfg Config, useCert bool
 		case cfg.User != "":
 			err = hub.Login(ctx, cfg.User, cfg.Password)
 		default:
-			return fmt.Errorf("no credentials: cert %s does not exist and no user is set; run 'kojictl certs host NAME' and set cert =", cfg.Cert)
+			return nil, fmt.Errorf("no credentials: cert %s does not exist and no user is set; run 'kojictl certs host NAME' and set cert =", cfg.Cert)
 		}
 		if err == nil {
-			return nil
+			return hub, nil
 		}
 		var f *kojiclient.Fault
 		if errors.As(err, &f) {
-			return fmt.Errorf("unable to log in: %w", err)
+			return nil, fmt.Errorf("unable to log in: %w", err)
 		}
 		var te *kojiclient.TransportError
-		if errors.As(err, &te) && te.StatusCode == 0 && ctx.Err() == nil {
-			delay := backoff(fails, cfg.SleepTime)
-			log.Warn("hub not reachable, retrying login", "err", err, "retry_in", delay.Round(time.Millisecond))
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			continue
+		if !errors.As(err, &te) || te.StatusCode != 0 || ctx.Err() != nil {
+			return nil, fmt.Errorf("unable to log in: %w", err)
 		}
-		return fmt.Errorf("unable to log in: %w", err)
+		delay := backoff(fails, cfg.SleepTime)
+		if te.Retryable {
+			log.Warn("hub not reachable, retrying login", "err", err, "retry_in", delay.Round(time.Millisecond))
+		} else {
+			log.Error("cannot log in: fix what the error says (kojid reads its cert and serverca files again before the next try)",
+				"err", err, "retry_in", delay.Round(time.Millisecond))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		if !te.Retryable {
+			c, rerr := reload()
+			if rerr != nil {
+				log.Error("cannot read the certificate files; trying again later", "err", rerr)
+				continue
+			}
+			hub = c
+		}
 	}
 }

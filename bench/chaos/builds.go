@@ -73,11 +73,12 @@ echo %d > %%{buildroot}/usr/share/%s/n
 	return m[0], fmt.Sprintf("%s-%s-1", name, version), nil
 }
 
-// submit uploads an SRPM and starts its build, through the next hub; a
-// failed upload or call goes to the other hub (the upload's directory is
-// new each time, so a retried build never reuses a half upload).
-func (tr *tracker) submit(ctx context.Context, n int) {
-	srpm, nvr, err := makeSRPM(filepath.Join(tr.f.dir, "srpms"), n, 1+n%2)
+// submit uploads an SRPM whose %build sleeps secs seconds and starts its
+// build, through the next hub; a failed upload or call goes to the other
+// hub (the upload's directory is new each time, so a retried build never
+// reuses a half upload).
+func (tr *tracker) submit(ctx context.Context, n, secs int) {
+	srpm, nvr, err := makeSRPM(filepath.Join(tr.f.dir, "srpms"), n, secs)
 	if err != nil {
 		tr.mu.Lock()
 		tr.submitErr = append(tr.submitErr, err.Error())

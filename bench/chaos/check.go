@@ -21,15 +21,17 @@ import (
 )
 
 type report struct {
-	short                 bool
-	elapsed               time.Duration
-	submitted, completed  int
-	failed                map[string]int
-	failures              []string
-	lost                  []string
-	submitErrs            []string
-	openedTwice           []string
-	reopenedAfterKill     int
+	short                bool
+	elapsed              time.Duration
+	submitted, completed int
+	failed               map[string]int
+	failures             []string
+	lost                 []string
+	submitErrs           []string
+	openedTwice          []string
+	reopenedAfterEnd     int // the earlier taker's kojid had exited or handed the task back
+	reopenedAfterCut     int // the earlier taker's builder was cut off
+
 	dbRunsTwice           []string
 	thrownAway            []string
 	reposChecked, reposOK int
@@ -38,7 +40,21 @@ type report struct {
 	violations            []string
 }
 
-var tookRE = regexp.MustCompile(`msg="took task" .*task_id=(\d+) `)
+var (
+	tookRE = regexp.MustCompile(`(?m)^time=(\S+) .*msg="took task" .*task_id=(\d+) `)
+	// kojid's shutdown = free: the run stopped, then the task is freed.
+	handedBackRE = regexp.MustCompile(`(?m)^time=(\S+) .*msg="task stopped by shutdown, handing it back to the hub" .*task_id=(\d+) `)
+)
+
+// take is one "took task" line of a kojid incarnation.
+type take struct {
+	at      time.Time
+	builder int
+	p       *proc
+	// handedBack is when this incarnation then stopped the run and
+	// handed the task back to the hub (zero: it did not).
+	handedBack time.Time
+}
 
 // check gathers the figures once every build has ended (or the drain timed out).
 func check(ctx context.Context, f *farm, tr *tracker, faults []*faultResult) *report {
@@ -68,56 +84,67 @@ func check(ctx context.Context, f *farm, tr *tracker, faults []*faultResult) *re
 		}
 	}
 
-	// Opened twice: every kojid incarnation's "took task" lines. A task
-	// taken again after the incarnation that had it was SIGKILLed is a
-	// legitimate reopening; taken twice otherwise, it was opened twice.
-	takes := map[int64][]bool{} // task -> killed flag of each taker
-	for _, d := range f.kojids {
+	// Opened twice: every kojid incarnation's "took task" lines, sorted
+	// per task by classifyTakes.
+	takes := map[int64][]take{}
+	for i, d := range f.kojids {
 		d.mu.Lock()
 		incs := slices.Clone(d.incs)
 		d.mu.Unlock()
 		for _, p := range incs {
 			b, _ := os.ReadFile(p.logf)
+			mine := map[int64][]*take{}
 			for _, m := range tookRE.FindAllStringSubmatch(string(b), -1) {
-				id, _ := strconv.ParseInt(m[1], 10, 64)
-				takes[id] = append(takes[id], p.killed)
+				at, _ := time.Parse(time.RFC3339Nano, m[1])
+				id, _ := strconv.ParseInt(m[2], 10, 64)
+				mine[id] = append(mine[id], &take{at: at, builder: i, p: p})
+			}
+			for _, m := range handedBackRE.FindAllStringSubmatch(string(b), -1) {
+				at, _ := time.Parse(time.RFC3339Nano, m[1])
+				id, _ := strconv.ParseInt(m[2], 10, 64)
+				// the run it stops is this incarnation's latest take before
+				ts := mine[id]
+				for k := len(ts) - 1; k >= 0; k-- {
+					if !ts[k].at.After(at) {
+						ts[k].handedBack = at
+						break
+					}
+				}
+			}
+			for id, ts := range mine {
+				for _, tk := range ts {
+					takes[id] = append(takes[id], *tk)
+				}
 			}
 		}
 	}
+	f.cutMu.Lock()
+	cuts := slices.Clone(f.cuts)
+	f.cutMu.Unlock()
+	excused := map[int64]int{}
 	for id, ts := range takes {
-		killed := 0
-		for _, k := range ts {
-			if k {
-				killed++
-			}
-		}
-		if len(ts) > 1 {
-			r.reopenedAfterKill += min(killed, len(ts)-1)
-		}
-		if len(ts)-killed > 1 {
+		afterEnd, afterCut, twice := classifyTakes(ts, cuts)
+		r.reopenedAfterEnd += afterEnd
+		r.reopenedAfterCut += afterCut
+		excused[id] = afterEnd + afterCut
+		if twice > 0 {
 			why := ""
 			if t, err := f.store.GetTask(ctx, id); err == nil {
 				why = fmt.Sprintf(" (%s, retries %d, free reason %q)", t.Method, t.Retries, deref(t.FreeReason))
 			}
-			r.openedTwice = append(r.openedTwice, fmt.Sprintf("task %d taken %d times by living kojids%s", id, len(ts)-killed, why))
+			r.openedTwice = append(r.openedTwice, fmt.Sprintf("task %d taken %d times while the kojid that had it was still running and reachable%s", id, twice+1, why))
 		}
 	}
 	sort.Strings(r.openedTwice)
-	// The hub's own record: more than one scheduler run of a task that no
-	// killed kojid had.
+	// The hub's own record: more than one scheduler run of a task beyond
+	// the legitimate re-takes above.
 	if runs, err := f.store.ListTaskRuns(ctx, db.RunFilter{}); err == nil {
 		per := map[int64]int{}
 		for _, x := range runs {
 			per[x.TaskID]++
 		}
 		for id, n := range per {
-			killed := 0
-			for _, k := range takes[id] {
-				if k {
-					killed++
-				}
-			}
-			if n-killed > 1 {
+			if n-excused[id] > 1 {
 				r.dbRunsTwice = append(r.dbRunsTwice, fmt.Sprintf("task %d: %d scheduler runs", id, n))
 			}
 		}
@@ -366,8 +393,8 @@ func (r *report) print(w io.Writer) {
 	for _, s := range r.submitErrs {
 		fmt.Fprintf(w, "  not submitted: %s\n", firstLine(s))
 	}
-	fmt.Fprintf(w, "tasks opened twice: %d (reopened after their kojid was killed: %d; tasks assigned more than once, refusals included: %d)\n",
-		len(r.openedTwice), r.reopenedAfterKill, len(r.dbRunsTwice))
+	fmt.Fprintf(w, "tasks opened twice: %d (reopened after their kojid exited or handed them back: %d, after their builder was cut off: %d; tasks assigned more than once, refusals included: %d)\n",
+		len(r.openedTwice), r.reopenedAfterEnd, r.reopenedAfterCut, len(r.dbRunsTwice))
 	for _, s := range r.openedTwice {
 		fmt.Fprintf(w, "  opened twice: %s\n", s)
 	}
@@ -392,4 +419,39 @@ func (r *report) print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "FAIL: %s\n", strings.Join(r.violations, "; "))
 	}
+}
+
+// classifyTakes sorts the takes of one task in time and judges each take
+// after the first. Taking a task again is legitimate when the kojid that
+// took it before had exited by then (SIGKILLed by kill-kojid), or had
+// stopped the run and handed the task back (SIGTERM with shutdown = free;
+// the process may still be logging out), or when that kojid's builder was
+// cut off between the two takes (link-cut): the hub declared it dead after
+// its host timeout and freed the task, and link-cut checks that the old
+// kojid gave the task up once it was reachable again. Otherwise two
+// reachable kojids ran the task: opened twice.
+func classifyTakes(ts []take, cuts []cutWindow) (afterEnd, afterCut, twice int) {
+	sort.Slice(ts, func(a, b int) bool { return ts[a].at.Before(ts[b].at) })
+	for k := 1; k < len(ts); k++ {
+		prev, next := ts[k-1], ts[k]
+		switch {
+		case prev.p.endedBefore(next.at), !prev.handedBack.IsZero() && prev.handedBack.Before(next.at):
+			afterEnd++
+		case cutOff(cuts, prev.builder, prev.at, next.at):
+			afterCut++
+		default:
+			twice++
+		}
+	}
+	return afterEnd, afterCut, twice
+}
+
+// cutOff reports whether builder's link was cut at some time between a and b.
+func cutOff(cuts []cutWindow, builder int, a, b time.Time) bool {
+	for _, c := range cuts {
+		if c.builder == builder && c.from.Before(b) && c.to.After(a) {
+			return true
+		}
+	}
+	return false
 }

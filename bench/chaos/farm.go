@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"kojigo/db"
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/password"
+	"kojigo/internal/pki"
 )
 
 // proc is one incarnation of a daemon; its output goes to a log file.
@@ -28,7 +31,18 @@ type proc struct {
 	logf   string
 	cmd    *exec.Cmd
 	done   chan struct{}
-	killed bool // SIGKILLed by a fault
+	killed bool      // SIGKILLed by a fault
+	ended  time.Time // when it exited; read after done is closed
+}
+
+// endedBefore reports whether the incarnation had exited before t.
+func (p *proc) endedBefore(t time.Time) bool {
+	select {
+	case <-p.done:
+		return p.ended.Before(t)
+	default:
+		return false
+	}
 }
 
 // daemon is a farm member that can be killed and restarted: every
@@ -75,6 +89,7 @@ func (d *daemon) start(dir string) error {
 		}
 		started <- nil
 		p.cmd.Wait()
+		p.ended = time.Now()
 		f.Close()
 		close(p.done)
 		runtime.UnlockOSThread()
@@ -256,6 +271,16 @@ func (c *pgCluster) createDB(user, pw, name string) (string, error) {
 	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable", user, pw, c.port, name), nil
 }
 
+// freeAddrOn returns a free port on ip as an address.
+func freeAddrOn(ip string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
 func freeAddr() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -287,6 +312,8 @@ type farm struct {
 	topdir  string
 	works   []string
 	hubAddr []string
+	hubURL  []string       // base URL of each hub: http://hubA, https://hubB
+	hubHTTP []*http.Client // for /healthz: hub B's trusts the farm's CA
 	hubs    []*daemon
 	kojids  []*daemon
 	kojira  *daemon
@@ -294,6 +321,14 @@ type farm struct {
 	rr      int
 	rrMu    sync.Mutex
 	hostIDs map[int64]int // host id -> kojid index
+	ns      *netns        // nsBuilder's network namespace; hub B listens on its link
+	pki     pki.Dir       // the farm's CA and certificates
+	hubCert string        // hub B's HTTPS certificate and key
+	hubKey  string
+	cutMu   sync.Mutex
+	cuts    []cutWindow  // links cut by link-cut, for check
+	tr      *tracker     // the builds; link-cut adds a burst
+	burst   atomic.Int64 // numbers of the burst's builds, above the schedule's
 	cleanup []func()
 }
 
@@ -305,6 +340,16 @@ const (
 	workdirMB     = 96
 	kojidMinSpace = 16
 	hubMinSpaceMB = 32
+	// hostTimeout is the hubs' HostTimeout: a host silent this long loses
+	// its OPEN tasks. link-cut keeps the link down past it; 30 s (not
+	// Koji's 900) keeps the short form short and is well above the
+	// builders' 2 s check-ins and the 10 s of pg-sigstop.
+	hostTimeout = 30 * time.Second
+	// readyTimeout is the hubs' ReadyTimeout: a host silent this long is
+	// marked not ready.
+	readyTimeout = 20 * time.Second
+	// nsBuilder is the builder in its own network namespace (builder4).
+	nsBuilder = 3
 )
 
 func (f *farm) atExit(fn func()) { f.cleanup = append(f.cleanup, fn) }
@@ -371,6 +416,16 @@ func (f *farm) setup(ctx context.Context) error {
 		f.works = append(f.works, w)
 	}
 
+	removeStaleNetns(f.logf)
+	if f.ns, err = newNetns(); err != nil {
+		return err
+	}
+	f.atExit(f.ns.remove)
+	f.logf("builder%d runs in network namespace %s (%s, hub B on %s)", nsBuilder+1, f.ns.name, f.ns.nsIP, f.ns.rootIP)
+	if err := f.setupPKI(); err != nil {
+		return err
+	}
+
 	store, err := db.Open(ctx, f.dsn, db.Options{})
 	if err != nil {
 		return err
@@ -389,14 +444,34 @@ func (f *farm) setup(ctx context.Context) error {
 
 	hubEnv := []string{
 		"KOJI_HUB_LOGLEVEL=info",
-		"KOJI_HUB_HOSTTIMEOUT=60", "KOJI_HUB_READYTIMEOUT=20", "KOJI_HUB_RUNINTERVAL=5",
+		fmt.Sprintf("KOJI_HUB_HOSTTIMEOUT=%d", int(hostTimeout.Seconds())),
+		fmt.Sprintf("KOJI_HUB_READYTIMEOUT=%d", int(readyTimeout.Seconds())), "KOJI_HUB_RUNINTERVAL=5",
 		fmt.Sprintf("KOJI_HUB_TOPDIRMINSPACE=%d", hubMinSpaceMB),
 	}
+	caTLS, err := pki.ClientTLSConfig("", "", f.pki.CAFile())
+	if err != nil {
+		return err
+	}
 	for i := range 2 {
-		addr := freeAddr()
-		h := &daemon{name: fmt.Sprintf("kojihub%c", 'A'+i), path: filepath.Join(f.bin, "kojihub"), env: hubEnv,
+		// hub A: plain HTTP on loopback; hub B: HTTPS with client
+		// certificates on the root end of the namespace's link, which
+		// the root namespace reaches as well, cut or not.
+		addr, env, scheme, tr := freeAddr(), hubEnv, "http", http.DefaultTransport
+		if i == 1 {
+			if addr, err = freeAddrOn(f.ns.rootIP); err != nil {
+				return err
+			}
+			env = append(slices.Clip(hubEnv), "KOJI_HUB_TLSCERT="+f.hubCert, "KOJI_HUB_TLSKEY="+f.hubKey, "KOJI_HUB_TLSCLIENTCA="+f.pki.CAFile())
+			scheme = "https"
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.TLSClientConfig = caTLS
+			tr = t
+		}
+		h := &daemon{name: fmt.Sprintf("kojihub%c", 'A'+i), path: filepath.Join(f.bin, "kojihub"), env: env,
 			args: func() []string { return []string{"--db", f.dsn, "--topdir", f.topdir, "--listen", addr} }}
 		f.hubAddr = append(f.hubAddr, addr)
+		f.hubURL = append(f.hubURL, scheme+"://"+addr)
+		f.hubHTTP = append(f.hubHTTP, &http.Client{Transport: tr})
 		f.hubs = append(f.hubs, h)
 		if err := h.start(f.dir); err != nil {
 			return err
@@ -407,7 +482,11 @@ func (f *farm) setup(ctx context.Context) error {
 		if err := f.waitHub(ctx, i, 30*time.Second); err != nil {
 			return err
 		}
-		c, err := kojiclient.New(kojiclient.Options{Server: f.url(i), Timeout: time.Minute, MaxRetryTime: 90 * time.Second})
+		o := kojiclient.Options{Server: f.url(i), Timeout: time.Minute, MaxRetryTime: 90 * time.Second}
+		if i == 1 {
+			o.ServerCAFile = f.pki.CAFile()
+		}
+		c, err := kojiclient.New(o)
 		if err != nil {
 			return err
 		}
@@ -448,12 +527,16 @@ func (f *farm) setup(ctx context.Context) error {
 		if err := call("addHostToChannel", name, "createrepo"); err != nil {
 			return err
 		}
-		u, err := store.GetUserByName(ctx, name)
-		if err != nil {
-			return err
-		}
-		if err := store.SetPassword(ctx, u.ID, hash); err != nil {
-			return err
+		login := fmt.Sprintf("cert = %s\nserverca = %s\n", f.certFile(i), f.pki.CAFile())
+		if !certBuilder(i) {
+			login = fmt.Sprintf("user = %s\npassword = builderpw\ncert =\n", name)
+			u, err := store.GetUserByName(ctx, name)
+			if err != nil {
+				return err
+			}
+			if err := store.SetPassword(ctx, u.ID, hash); err != nil {
+				return err
+			}
 		}
 		h, err := f.clients[0].Call(ctx, "getHost", name)
 		if err != nil {
@@ -467,17 +550,23 @@ server = %s
 topdir = %s
 workdir = %s
 mockdir = %s/mock
-user = %s
-password = builderpw
-cert =
-use_mock = no
+%suse_mock = no
 minspace = %d
 maxjobs = 3
 sleeptime = 2
 maxload = 0
-`, f.url(i%2), f.topdir, f.works[i], f.works[i], name, kojidMinSpace)), 0o600)
-		d := &daemon{name: "kojid-" + name, path: filepath.Join(f.bin, "kojid"),
+`, f.url(i%2), f.topdir, f.works[i], f.works[i], login, kojidMinSpace)), 0o600)
+		kojid := filepath.Join(f.bin, "kojid")
+		d := &daemon{name: "kojid-" + name, path: kojid,
 			args: func() []string { return []string{"-c", conf, "--force-lock"} }}
+		if i == nsBuilder {
+			// ip netns exec execs kojid in the namespace: the same
+			// process, so Pdeathsig, the process group and kill9 hold.
+			if d.path, err = exec.LookPath("ip"); err != nil {
+				return err
+			}
+			d.args = func() []string { return []string{"netns", "exec", f.ns.name, kojid, "-c", conf, "--force-lock"} }
+		}
 		f.kojids = append(f.kojids, d)
 		if err := d.start(f.dir); err != nil {
 			return err
@@ -490,7 +579,7 @@ maxload = 0
 		}
 	}
 	kconf := filepath.Join(f.dir, "kojira.conf")
-	os.WriteFile(kconf, []byte(fmt.Sprintf("[kojira]\nserver = %s\ntopdir = %s\ncert =\nuser = kojira\npassword = kojirapw\nsleeptime = 1\n", f.url(1), f.topdir)), 0o600)
+	os.WriteFile(kconf, []byte(fmt.Sprintf("[kojira]\nserver = %s\nserverca = %s\ntopdir = %s\ncert =\nuser = kojira\npassword = kojirapw\nsleeptime = 1\n", f.url(1), f.pki.CAFile(), f.topdir)), 0o600)
 	f.kojira = &daemon{name: "kojira", path: filepath.Join(f.bin, "kojira"),
 		args: func() []string { return []string{"-c", kconf, "--force-lock"} }}
 	if err := f.kojira.start(f.dir); err != nil {
@@ -540,7 +629,7 @@ func (f *farm) user(ctx context.Context, name, pw string, perms ...string) error
 	return nil
 }
 
-func (f *farm) url(i int) string { return "http://" + f.hubAddr[i] + "/kojihub" }
+func (f *farm) url(i int) string { return f.hubURL[i] + "/kojihub" }
 
 // client returns the admin client of the next hub, round-robin.
 func (f *farm) client() *kojiclient.Client {
@@ -564,8 +653,8 @@ func (f *farm) call(ctx context.Context, method string, args ...any) (any, error
 
 // healthz asks a hub's /healthz with a short timeout: "ok", or why not.
 func (f *farm) healthz(i int, timeout time.Duration) string {
-	c := http.Client{Timeout: timeout}
-	resp, err := c.Get("http://" + f.hubAddr[i] + "/healthz")
+	c := http.Client{Transport: f.hubHTTP[i].Transport, Timeout: timeout}
+	resp, err := c.Get(f.hubURL[i] + "/healthz")
 	if err != nil {
 		return "error: " + err.Error()
 	}

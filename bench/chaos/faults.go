@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +37,10 @@ type fault struct {
 
 var allFaults = []fault{
 	{"kill-kojid", faultKillKojid},
+	// link-cut early: the task it frees runs again (45 s) while the
+	// next faults go on, not in the short form's final drain.
+	{"link-cut", faultLinkCut},
+	{"expired-cert", faultExpiredCert},
 	{"fill-topdir", faultFillTopdir},
 	{"fill-workdir", faultFillWorkdir},
 	{"kill-kojira", faultKillKojira},
@@ -448,4 +454,297 @@ func (f *farm) floodWatch(long time.Duration) time.Duration {
 		return 20 * time.Second
 	}
 	return long
+}
+
+// hostID is builder i's host id.
+func (f *farm) hostID(i int) int64 {
+	for id, j := range f.hostIDs {
+		if j == i {
+			return id
+		}
+	}
+	return 0
+}
+
+// hostState is builder i's ready flag and last check-in on the hub.
+func (f *farm) hostState(ctx context.Context, i int) (ready bool, updated float64, err error) {
+	h, err := f.call(ctx, "getHost", fmt.Sprintf("builder%d", i+1))
+	if err != nil {
+		return false, 0, err
+	}
+	return asMap(h)["ready"] == true, asFloat(asMap(h)["update_ts"]), nil
+}
+
+// checkedInSince: builder i is ready and checked in after t.
+func (f *farm) checkedInSince(ctx context.Context, i int, t time.Time) bool {
+	ready, upd, err := f.hostState(ctx, i)
+	return err == nil && ready && upd >= float64(t.UnixMicro())/1e6
+}
+
+// heldTasks lists the OPEN tasks of builder i.
+func (f *farm) heldTasks(ctx context.Context, i int) ([]int64, error) {
+	v, err := f.call(ctx, "listTasks", map[string]any{"state": []any{taskOpen}, "host_id": f.hostID(i)})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, x := range asList(v) {
+		if t := asMap(x); asInt(t["host_id"]) == f.hostID(i) {
+			ids = append(ids, asInt(t["id"]))
+		}
+	}
+	return ids, nil
+}
+
+// burstSecs is how long the %build of link-cut's burst builds sleeps.
+const burstSecs = 45
+
+// faultLinkCut cuts builder4's link (the root end of its namespace's veth
+// goes down: what it sends is dropped, so its connections stall as in a
+// real cut, nothing is refused) while it runs a buildArch, and keeps it cut
+// past the hubs' host timeout, then restores it.
+//
+// What is correct is Koji's behaviour for a host declared dead: the hub
+// marks it not ready (ReadyTimeout), then frees its OPEN tasks (HostTimeout,
+// counted as a retry) and runs them on another builder, so the farm keeps
+// going. When the link is back, the old kojid must learn from the hub that
+// the tasks are no longer its own and give them up: it cancels a run still
+// going, and a run that ended meanwhile must not upload over the new run
+// nor close or fail it (the hub refuses both to a host that does not own
+// the task). check counts such a re-run as reopened after a cut, not as
+// opened twice.
+//
+// Noticed: the hub shows builder4 not ready and silent for its ready
+// timeout (or its buildArch freed, if that comes first); back: builder4
+// ready and checked in again. The fault fails when the buildArch was not
+// freed from builder4, or when the old kojid did not give up a task it had
+// lost within two minutes of the link's return.
+func faultLinkCut(ctx context.Context, f *farm, r *faultResult) error {
+	i := nsBuilder
+	host := f.hostID(i)
+	var id int64
+	running := func() bool {
+		for _, t := range f.openTasks(ctx, "buildArch") {
+			if asInt(t["host_id"]) == host {
+				id = asInt(t["id"])
+				return true
+			}
+		}
+		return false
+	}
+	burst := ""
+	for k, wait := range []time.Duration{0, 90 * time.Second, 90 * time.Second} {
+		if k > 0 {
+			// The scheduler gives a lone build to the least loaded
+			// builder, builder1 on a tie, so builder4 often idles: a
+			// burst of one long build per builder spreads them. 45 s
+			// is about the cut: the old run may still be going when
+			// the link is back (kojid cancels it) or may have ended
+			// during the cut (the hub refuses its uploads and close).
+			for range nBuilders {
+				f.tr.submit(ctx, int(f.burst.Add(1)), burstSecs)
+			}
+			burst = fmt.Sprintf("%d bursts of %d %d s builds", k, nBuilders, burstSecs)
+		}
+		if running() || waitUntil(ctx, time.Now(), wait, running) >= 0 {
+			break
+		}
+		if k == 2 {
+			return fmt.Errorf("builder%d opened no buildArch after %s", i+1, burst)
+		}
+	}
+	held, _ := f.heldTasks(ctx, i)
+	if !slices.Contains(held, id) {
+		held = append(held, id)
+	}
+	mark := f.kojids[i].logSize()
+	r.injected = time.Now()
+	if err := f.ns.cut(); err != nil {
+		return err
+	}
+	cw := cutWindow{builder: i, from: r.injected}
+	restore := func() error {
+		err := f.ns.restore()
+		cw.to = time.Now()
+		f.cutMu.Lock()
+		f.cuts = append(f.cuts, cw)
+		f.cutMu.Unlock()
+		return err
+	}
+	freed := time.Duration(-1)
+	r.noticed = -1
+	waitUntil(ctx, r.injected, hostTimeout+time.Minute, func() bool {
+		if r.noticed < 0 {
+			// not ready for want of check-ins: a busy builder says
+			// not ready itself, so the flag alone proves nothing
+			ready, upd, err := f.hostState(ctx, i)
+			if err == nil && !ready && float64(time.Now().Add(-readyTimeout).UnixMicro())/1e6 > upd {
+				r.noticed = time.Since(r.injected)
+			}
+		}
+		if freed < 0 {
+			v, err := f.call(ctx, "getTaskInfo", id)
+			if m := asMap(v); err == nil && (asInt(m["state"]) != taskOpen || asInt(m["host_id"]) != host) {
+				freed = time.Since(r.injected)
+				if r.noticed < 0 {
+					r.noticed = freed
+				}
+			}
+		}
+		return r.noticed >= 0 && freed >= 0
+	})
+	// Every task it held is freed by the same pass; a few seconds more
+	// make the cut plainly longer than the host timeout.
+	time.Sleep(max(0, hostTimeout+5*time.Second-time.Since(r.injected)))
+	if err := restore(); err != nil {
+		return err
+	}
+	r.healed = cw.to
+	r.note = fmt.Sprintf("builder%d cut off %v while running buildArch %d (held %v); freed after %s",
+		i+1, r.healed.Sub(r.injected).Round(time.Second), id, held, fmtDur(freed))
+	if burst != "" {
+		r.note += " (after " + burst + ")"
+	}
+	if freed < 0 {
+		return fmt.Errorf("buildArch %d was not freed from builder%d within the host timeout and a minute", id, i+1)
+	}
+	r.back = waitUntil(ctx, r.healed, 2*time.Minute, func() bool { return f.checkedInSince(ctx, i, r.healed) })
+	// The old kojid gives up every task it lost: it cancels the run, or
+	// the run had ended and its report was refused. A task is lost when
+	// it is now another host's, or builder4 took it anew; one still OPEN
+	// on builder4 and not taken anew was never freed.
+	var kept []int64
+	waitUntil(ctx, r.healed, 2*time.Minute, func() bool {
+		kept = kept[:0]
+		log := f.kojids[i].logSince(mark)
+		for _, t := range held {
+			retaken := regexp.MustCompile(fmt.Sprintf(`msg="took task" .*task_id=%d `, t)).MatchString(log)
+			gaveUp := regexp.MustCompile(fmt.Sprintf(`(msg="cancelling task[^"]*"|could not report the task's end).* task_id=%d\b`, t)).MatchString(log)
+			v, err := f.call(ctx, "getTaskInfo", t)
+			if err != nil {
+				kept = append(kept, t)
+				continue
+			}
+			m := asMap(v)
+			ours := asInt(m["host_id"]) == host
+			switch {
+			case ours && asInt(m["state"]) == taskOpen && !retaken:
+				kept = append(kept, t) // never freed
+			case (!ours || retaken) && !gaveUp:
+				kept = append(kept, t)
+			}
+		}
+		return len(kept) == 0
+	})
+	if len(kept) > 0 {
+		return fmt.Errorf("builder%d's kojid did not give up tasks %v it lost to the cut", i+1, kept)
+	}
+	return nil
+}
+
+// faultExpiredCert replaces builder2's certificate file with one from the
+// farm's CA whose validity ended yesterday and restarts its kojid, as an
+// operator would after replacing it (a running kojid keeps the certificate
+// it read at login, and renews its session with it; shutdown = free hands
+// its running tasks back to the hub, which runs them elsewhere). The new
+// kojid cannot log in: within a minute its log must say, at level ERROR,
+// that the certificate expired and what to do, the hub must record the
+// refused certificate as expired (kojigo.getTLSFailures) and show builder2
+// not ready, never checked in by the new kojid. After 10 s a valid
+// certificate goes back into the file; kojid reads the file again before
+// each login attempt (started again should it have exited), and builder2
+// must check in again.
+//
+// Noticed: all three signs; back: builder2 ready and checked in with the
+// new certificate.
+func faultExpiredCert(ctx context.Context, f *farm, r *faultResult) error {
+	i := 1
+	name := fmt.Sprintf("builder%d", i+1)
+	held, _ := f.heldTasks(ctx, i)
+	if err := f.writeHostCert(i, true); err != nil {
+		return err
+	}
+	r.injected = time.Now()
+	f.kojids[i].stop(20 * time.Second)
+	if err := f.kojids[i].start(f.dir); err != nil {
+		return err
+	}
+	started := time.Now()
+	expired := func() bool {
+		v, err := f.clients[1].Call(ctx, "kojigo.getTLSFailures")
+		if err != nil {
+			return false
+		}
+		for _, x := range asList(v) {
+			m := asMap(x)
+			if m["problem"] == "expired" && m["common_name"] == name && asFloat(m["ts"]) >= float64(r.injected.Unix()) {
+				return true
+			}
+		}
+		return false
+	}
+	var logLine string
+	logged := func() bool {
+		for _, l := range strings.Split(f.kojids[i].logSince(0), "\n") {
+			if strings.Contains(l, "level=ERROR") && strings.Contains(l, "expired") {
+				logLine = l
+				return true
+			}
+		}
+		return false
+	}
+	notReady := time.Duration(-1)
+	var logAt time.Duration = -1
+	r.noticed = waitUntil(ctx, r.injected, time.Minute, func() bool {
+		if logAt < 0 && logged() {
+			logAt = time.Since(r.injected)
+		}
+		if notReady < 0 {
+			// not ready, and the new kojid never checked in
+			if ready, upd, err := f.hostState(ctx, i); err == nil && !ready && upd < float64(started.UnixMicro())/1e6 {
+				notReady = time.Since(r.injected)
+			}
+		}
+		return expired() && logAt >= 0 && notReady >= 0
+	})
+	// The builder stays out while the certificate is bad: kojid keeps
+	// saying so and does not take work.
+	time.Sleep(max(0, 10*time.Second-time.Since(r.injected)))
+	exited := false
+	select {
+	case <-f.kojids[i].cur().done:
+		exited = true
+	default:
+	}
+	r.note = fmt.Sprintf("%s (held %v): not ready after %s, kojid said after %s (exited: %v): %s",
+		name, held, fmtDur(notReady), fmtDur(logAt), exited, logMsg(logLine))
+	// The fix is the operator's: a valid certificate in the file. kojid
+	// reads it again before each login attempt; one that gave up is
+	// started again.
+	if err := f.writeHostCert(i, false); err != nil {
+		return err
+	}
+	r.healed = time.Now()
+	if exited {
+		if err := f.kojids[i].start(f.dir); err != nil {
+			return err
+		}
+	}
+	r.back = waitUntil(ctx, r.healed, 2*time.Minute, func() bool { return f.checkedInSince(ctx, i, r.healed) })
+	if r.noticed < 0 {
+		return fmt.Errorf("expired certificate not noticed within a minute: hub recorded it %v, kojid's log said so %v, not ready %v", expired(), logAt >= 0, notReady >= 0)
+	}
+	return nil
+}
+
+// logMsg is a slog text line from its msg on, without the time and level.
+func logMsg(line string) string {
+	if i := strings.Index(line, "msg="); i >= 0 {
+		line = line[i:]
+	}
+	line = strings.TrimSpace(line)
+	if len(line) > 400 {
+		line = line[:400] + "..."
+	}
+	return line
 }

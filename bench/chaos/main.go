@@ -3,12 +3,26 @@
 // postgres, never the machine's shared server), two kojihub processes on it
 // sharing one topdir (a tmpfs), four kojid (each its workdir on its own
 // tmpfs, all in the default and createrepo channels, two per hub) and
-// kojira. It submits builds of small generated noarch packages (a unique
-// version each, a %build that sleeps a second or two, built by the real
-// rpmbuild) at a steady rate, round-robin between the hubs, follows every
-// task to its end, and meanwhile injects, one after another:
+// kojira. Hub A serves plain HTTP on loopback, and builders 1 and 3 log in
+// to it with a password; hub B serves HTTPS with client certificates from
+// the farm's own CA (kojictl certs' layout in DIR/pki), and builders 2 and 4
+// log in to it with host certificates, as in a real farm. Builder 4 runs in
+// its own network namespace (kgchaos<pid>, made with ip netns and deleted at
+// exit; one left by a killed run is deleted at the next start), joined to
+// the root namespace by a veth pair with a free /30 out of 10.213.0.0/16;
+// hub B listens on the root end's address. Only loopback and that pair are
+// ever addressed. It submits builds of small generated noarch packages (a
+// unique version each, a %build that sleeps a second or two, built by the
+// real rpmbuild) at a steady rate, round-robin between the hubs, follows
+// every task to its end, and meanwhile injects, one after another:
 //
 //	kill-kojid       SIGKILL of a kojid running a buildArch; restarted with --force-lock after 3 s
+//	link-cut         builder4's link cut (packets dropped) while it runs a buildArch, for
+//	                 the hubs' host timeout (30 s) and 5 s, then restored; a burst of one
+//	                 45 s build per builder first when builder4 has no buildArch
+//	expired-cert     builder2's certificate file replaced by an expired one from the same
+//	                 CA and kojid restarted; a valid one put back after 10 s, which kojid
+//	                 reads at its next login attempt
 //	fill-topdir      the hubs' topdir filled to 1 MiB free for 15 s, then freed
 //	fill-workdir     a builder's workdir filled below its minspace for 15 s, then freed
 //	kill-kojira      SIGKILL of kojira while a newRepo task is OPEN; restarted after 2 s
@@ -18,21 +32,25 @@
 //	idle-flood       300 TCP connections to hub A that never send a byte, for 20 s
 //	slow-body-flood  300 requests to hub A whose body comes a byte a second, for 20 s
 //
-// For each fault it prints how long the farm took to notice it (the probe
-// of each fault: the task freed, /healthz failing or degraded, the host not
-// ready, the hub closing the flood's sockets), to be back (the probe well
-// again) and to recover (the next build closing). At the end it prints
-// builds submitted, completed, failed (by reason class), lost (never
-// finished), tasks opened twice (a kojid took a task that an earlier,
-// living kojid had already taken), RPMs built and thrown away (a buildArch
-// that closed under a build that did not), and whether every READY repo's
-// repodata lists exactly the packages of its pkglist. It exits 1 when a
-// build was lost, a task opened twice, an RPM thrown away or a repo is
+// For each fault it prints how long the farm took to notice it (the probe of
+// each fault: the task freed, /healthz failing or degraded, the host not
+// ready, the hub closing the flood's sockets, the hub recording an expired
+// certificate), to be back (the probe well again) and to recover (the next
+// build closing). At the end it prints builds submitted, completed, failed
+// (by reason class), lost (never finished), tasks opened twice (a kojid took
+// a task that an earlier kojid had taken while that one was still running
+// and reachable; a re-take after the earlier kojid exited, or after its
+// builder was cut off past the host timeout and the hub freed the task, is
+// Koji's recovery and counted apart), RPMs built and thrown away (a
+// buildArch that closed under a build that did not), and whether every READY
+// repo's repodata lists exactly the packages of its pkglist. It exits 1 when
+// a build was lost, a task opened twice, an RPM thrown away or a repo is
 // inconsistent.
 //
-// It needs root (tmpfs mounts, runuser postgres), rpmbuild, createrepo_c
-// and PostgreSQL's server programs. The short form (CI; about 30 builds,
-// each fault once, under 5 minutes on 2 cores):
+// It needs root (tmpfs mounts, runuser postgres, network namespaces), ip
+// from iproute2, rpmbuild, createrepo_c and PostgreSQL's server programs.
+// The short form (CI; about 30 builds, each fault once, under 5 minutes on
+// 2 cores):
 //
 //	go run ./bench/chaos -short
 //
@@ -127,6 +145,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	began := time.Now()
 	f := &farm{cfg: c, dir: dir}
+	f.burst.Store(100000)
 	defer f.close()
 	if err := f.setup(ctx); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
@@ -134,6 +153,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	f.logf("farm up in %v (logs in %s)", time.Since(began).Round(time.Second), dir)
 
 	tr := &tracker{f: f}
+	f.tr = tr
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
 	go func() {
@@ -147,7 +167,9 @@ func run(ctx context.Context, c config) (*report, error) {
 
 	interval := c.duration / time.Duration(max(c.builds, 1))
 	if c.short {
-		interval = 5 * time.Second
+		// 30 builds over the 3.5 minutes the faults take, so that
+		// builds are in flight during the last faults too.
+		interval = 7 * time.Second
 	}
 	subDone := make(chan struct{})
 	go func() {
@@ -155,7 +177,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for n := range c.builds {
-			tr.submit(ctx, n)
+			tr.submit(ctx, n, 1+n%2)
 			select {
 			case <-ctx.Done():
 				return
@@ -166,7 +188,7 @@ func run(ctx context.Context, c config) (*report, error) {
 
 	var results []*faultResult
 	schedStart := time.Now()
-	time.Sleep(min(interval*3, 20*time.Second)) // builds in flight before the first fault
+	time.Sleep(min(interval*2, 20*time.Second)) // builds in flight before the first fault
 	for k := 0; ctx.Err() == nil; k++ {
 		if c.short && k == len(faults) || !c.short && time.Since(schedStart) > c.duration {
 			break
