@@ -13,6 +13,16 @@ type TaskRun struct {
 	HostID     int64
 	Active     bool
 	CreateTime float64
+	// From the task and the host (Koji's TaskRunsQuery fields).
+	Method         string
+	State          int
+	Owner          int64
+	Arch           string
+	ChannelID      int64
+	HostName       string
+	HostReady      bool
+	StartTime      *float64
+	CompletionTime *float64
 }
 
 // Refusal records that a host refused (or may not take) a task.
@@ -33,6 +43,15 @@ type LogMessage struct {
 	HostID *int64
 	Time   float64
 	Msg    string
+	// From the task and the host when there are (Koji's LogMessagesQuery
+	// fields); nil otherwise.
+	Method    *string
+	State     *int64
+	Owner     *int64
+	Arch      *string
+	ChannelID *int64
+	HostName  *string
+	HostReady *bool
 }
 
 // AddTaskRun records an assignment.
@@ -51,33 +70,44 @@ type RunFilter struct {
 	TaskID *int64
 	HostID *int64
 	Active *bool
+	State  *int // the task's state
 	Limit  int
 }
 
-// ListTaskRuns returns runs ordered by id.
+// ListTaskRuns returns runs ordered by id, with their task's and host's
+// fields.
 func (s *Store) ListTaskRuns(ctx context.Context, f RunFilter) ([]TaskRun, error) {
-	q := "SELECT id, task_id, host_id, active, create_time FROM scheduler_task_runs WHERE 1=1"
+	q := `SELECT r.id, r.task_id, r.host_id, r.active, r.create_time, t.method, t.state, t.owner, t.arch, t.channel_id,
+		h.name, h.ready, t.start_time, t.completion_time
+		FROM scheduler_task_runs r JOIN tasks t ON r.task_id = t.id JOIN hosts h ON r.host_id = h.id WHERE 1=1`
 	var args []any
 	if f.TaskID != nil {
-		q += " AND task_id = ?"
+		q += " AND r.task_id = ?"
 		args = append(args, *f.TaskID)
 	}
 	if f.HostID != nil {
-		q += " AND host_id = ?"
+		q += " AND r.host_id = ?"
 		args = append(args, *f.HostID)
 	}
 	if f.Active != nil {
-		q += " AND active = ?"
+		q += " AND r.active = ?"
 		args = append(args, *f.Active)
 	}
-	q += " ORDER BY id"
+	if f.State != nil {
+		q += " AND t.state = ?"
+		args = append(args, *f.State)
+	}
+	q += " ORDER BY r.id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	var out []TaskRun
 	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
 		var x TaskRun
-		err := r.Scan(&x.ID, &x.TaskID, &x.HostID, &x.Active, &x.CreateTime)
+		var st, ct sql.NullFloat64
+		err := r.Scan(&x.ID, &x.TaskID, &x.HostID, &x.Active, &x.CreateTime, &x.Method, &x.State, &x.Owner, &x.Arch, &x.ChannelID,
+			&x.HostName, &x.HostReady, &st, &ct)
+		x.StartTime, x.CompletionTime = nullFloat(st), nullFloat(ct)
 		out = append(out, x)
 		return err
 	})
@@ -149,30 +179,42 @@ func (s *Store) AddLog(ctx context.Context, taskID, hostID *int64, msg string) e
 
 // LogFilter selects log lines; zero fields match everything.
 type LogFilter struct {
-	TaskID *int64
-	HostID *int64
-	After  *float64
-	Limit  int
-	Desc   bool
+	TaskID    *int64
+	HostID    *int64
+	After     *float64 // msg_time > After (>= with AtOrAfter)
+	AtOrAfter bool
+	Before    *float64 // msg_time < Before
+	Limit     int
+	Desc      bool
 }
 
-// ListLogs returns scheduler log lines ordered by id.
+// ListLogs returns scheduler log lines ordered by id, with the fields of
+// their task and host when there are.
 func (s *Store) ListLogs(ctx context.Context, f LogFilter) ([]LogMessage, error) {
-	q := "SELECT id, task_id, host_id, msg_time, msg FROM scheduler_log_messages WHERE 1=1"
+	q := `SELECT m.id, m.task_id, m.host_id, m.msg_time, m.msg, t.method, t.state, t.owner, t.arch, t.channel_id, h.name, h.ready
+		FROM scheduler_log_messages m LEFT JOIN tasks t ON m.task_id = t.id LEFT JOIN hosts h ON m.host_id = h.id WHERE 1=1`
 	var args []any
 	if f.TaskID != nil {
-		q += " AND task_id = ?"
+		q += " AND m.task_id = ?"
 		args = append(args, *f.TaskID)
 	}
 	if f.HostID != nil {
-		q += " AND host_id = ?"
+		q += " AND m.host_id = ?"
 		args = append(args, *f.HostID)
 	}
 	if f.After != nil {
-		q += " AND msg_time > ?"
+		if f.AtOrAfter {
+			q += " AND m.msg_time >= ?"
+		} else {
+			q += " AND m.msg_time > ?"
+		}
 		args = append(args, *f.After)
 	}
-	q += " ORDER BY id"
+	if f.Before != nil {
+		q += " AND m.msg_time < ?"
+		args = append(args, *f.Before)
+	}
+	q += " ORDER BY m.id"
 	if f.Desc {
 		q += " DESC"
 	}
@@ -182,9 +224,16 @@ func (s *Store) ListLogs(ctx context.Context, f LogFilter) ([]LogMessage, error)
 	var out []LogMessage
 	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
 		var x LogMessage
-		var t, h sql.NullInt64
-		err := r.Scan(&x.ID, &t, &h, &x.Time, &x.Msg)
+		var t, h, st, owner, ch sql.NullInt64
+		var method, arch, hname sql.NullString
+		var ready sql.NullBool
+		err := r.Scan(&x.ID, &t, &h, &x.Time, &x.Msg, &method, &st, &owner, &arch, &ch, &hname, &ready)
 		x.TaskID, x.HostID = nullInt(t), nullInt(h)
+		x.State, x.Owner, x.ChannelID = nullInt(st), nullInt(owner), nullInt(ch)
+		x.Method, x.Arch, x.HostName = nullString(method), nullString(arch), nullString(hname)
+		if ready.Valid {
+			x.HostReady = &ready.Bool
+		}
 		out = append(out, x)
 		return err
 	})

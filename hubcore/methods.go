@@ -25,6 +25,7 @@ func (h *Hub) register() {
 		{name: "getKojiVersion", argdesc: "()", fn: mGetKojiVersion},
 		{name: "echo", argdesc: "(*args)", fn: mEcho},
 		{name: "system.listMethods", argdesc: "()", fn: h.mListMethods},
+		{name: "system.methodHelp", argdesc: "(method)", fn: h.mMethodHelp},
 		{name: "_listapi", argdesc: "()", fn: h.mListAPI},
 		{name: "multiCall", argdesc: "(calls, strict=False)", fn: h.mMultiCall},
 		{name: "system.multicall", argdesc: "(calls)", fn: h.mSystemMulticall},
@@ -62,6 +63,8 @@ func (h *Hub) register() {
 	ms = append(ms, repoProgressMethods()...)
 	ms = append(ms, importMethods()...)
 	ms = append(ms, policyMethods()...)
+	ms = append(ms, searchMethods()...)
+	ms = append(ms, buildInfoMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]
@@ -114,6 +117,30 @@ func (h *Hub) mListAPI(c *call, a *kojixml.Args) (any, error) {
 		out = append(out, map[string]any{"name": n, "argdesc": m.argdesc, "doc": nil})
 	}
 	return out, nil
+}
+
+// mMethodHelp is Koji's system.methodHelp(method): the method's name with
+// its arguments, or "" for a method the hub does not have.
+func (h *Hub) mMethodHelp(c *call, a *kojixml.Args) (any, error) {
+	name := a.Any(0, "method")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	s, ok := name.(string)
+	if !ok {
+		if _, isList := name.([]any); isList {
+			return nil, genericErr("unhashable type: 'list'")
+		}
+		if _, isMap := name.(map[string]any); isMap {
+			return nil, genericErr("unhashable type: 'dict'")
+		}
+		return "", nil
+	}
+	m := h.methods[s]
+	if m == nil {
+		return "", nil
+	}
+	return s + m.argdesc, nil
 }
 
 // mMultiCall is Koji's multiCall(calls, strict=False): each call runs in turn;

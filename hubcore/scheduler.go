@@ -790,10 +790,13 @@ func schedulerMethods() []method {
 // clauseFilter holds what the scheduler queries understand of Koji's
 // QueryView clauses: [field, op, value] with op "=" (or "IN" for task_id).
 type clauseFilter struct {
-	taskIDs []int64
-	hostID  *int64
-	active  *bool
-	after   *float64
+	taskIDs   []int64
+	hostID    *int64
+	active    *bool
+	state     *int64
+	after     *float64 // msg_ts > after (>= with atOrAfter)
+	atOrAfter bool
+	before    *float64 // msg_ts < before
 }
 
 func parseClauses(raw []any, allowed ...string) (clauseFilter, error) {
@@ -807,6 +810,14 @@ func parseClauses(raw []any, allowed ...string) (clauseFilter, error) {
 	}
 	for i, c := range raw {
 		cl, isList := c.([]any)
+		if isList && len(cl) == 2 {
+			// Koji's implicit operator: IN for a list, = otherwise
+			op := "="
+			if _, isL := cl[1].([]any); isL {
+				op = "IN"
+			}
+			cl = []any{cl[0], op, cl[1]}
+		}
 		if !isList || len(cl) != 3 {
 			return f, paramErr("clauses[%d]: expected [field, op, value]", i)
 		}
@@ -843,6 +854,12 @@ func parseClauses(raw []any, allowed ...string) (clauseFilter, error) {
 			}
 		case "host_id":
 			v, isInt := cl[2].(int64)
+			if str, isStr := cl[2].(string); isStr {
+				// koji scheduler-info --host passes the option as given;
+				// PostgreSQL takes a string of digits for an integer
+				n, err := strconv.ParseInt(strings.TrimSpace(str), 10, 64)
+				v, isInt = n, err == nil
+			}
 			if !isInt || op != "=" {
 				return f, paramErr("clauses[%d]: expected [\"host_id\", \"=\", int]", i)
 			}
@@ -853,12 +870,22 @@ func parseClauses(raw []any, allowed ...string) (clauseFilter, error) {
 				return f, paramErr("clauses[%d]: expected [\"active\", \"=\", bool]", i)
 			}
 			f.active = &v
+		case "state":
+			v, isInt := cl[2].(int64)
+			if !isInt || op != "=" {
+				return f, paramErr("clauses[%d]: expected [\"state\", \"=\", int]", i)
+			}
+			f.state = &v
 		case "msg_ts":
 			v, isNum := toFloat(cl[2])
-			if !isNum || (op != ">" && op != ">=") {
-				return f, paramErr("clauses[%d]: expected [\"msg_ts\", \">\", number]", i)
+			if !isNum || (op != ">" && op != ">=" && op != "<") {
+				return f, paramErr("clauses[%d]: expected [\"msg_ts\", \">\", \">=\" or \"<\", number]", i)
 			}
-			f.after = &v
+			if op == "<" {
+				f.before = &v
+			} else {
+				f.after, f.atOrAfter = &v, op == ">="
+			}
 		}
 	}
 	return f, nil
@@ -899,35 +926,136 @@ func schedQueryOpts(opts map[string]any) (map[string]any, error) {
 	return opts, nil
 }
 
-// scheduler.getTaskRuns(clauses=None, fields=None, opts=None)
+// Koji 1.35's TaskRunsQuery fields, and those without a join ('*').
+var (
+	taskRunFields        = []string{"id", "task_id", "method", "state", "owner", "arch", "channel_id", "host_name", "host_ready", "host_id", "active", "create_ts", "start_ts", "completion_ts"}
+	taskRunPlainFields   = []string{"id", "task_id", "host_id", "active", "create_ts"}
+	logMessageFields     = []string{"id", "task_id", "host_id", "msg_ts", "msg", "method", "state", "owner", "arch", "channel_id", "host_name", "host_ready"}
+	logMessagePlainField = []string{"id", "task_id", "host_id", "msg_ts", "msg"}
+)
+
+// queryViewFields is Koji's QueryView.get_fields: None (or empty) is the
+// default fields, "*" those without a join, "**" all; an unknown name is
+// a ParameterError.
+func queryViewFields(raw any, all, plain []string) (map[string]bool, error) {
+	var names []any
+	switch v := raw.(type) {
+	case nil:
+	case string:
+		names = []any{v}
+	case []any:
+		names = v
+	default:
+		return nil, paramErr("fields: expected a list of field names, got %s", pyClass(raw))
+	}
+	if len(names) == 0 {
+		names = []any{"*"} // the default fields are those without a join
+	}
+	known := map[string]bool{}
+	for _, f := range all {
+		known[f] = true
+	}
+	keep := map[string]bool{}
+	for _, x := range names {
+		f, ok := x.(string)
+		if !ok {
+			return nil, paramErr("fields: expected strings, got %s", pyClass(x))
+		}
+		switch {
+		case f == "*":
+			for _, p := range plain {
+				keep[p] = true
+			}
+		case f == "**":
+			for _, p := range all {
+				keep[p] = true
+			}
+		case known[f]:
+			keep[f] = true
+		default:
+			return nil, paramErr("Invalid field for query %s", f)
+		}
+	}
+	return keep, nil
+}
+
+// viewRows applies opts to full rows, then keeps the selected fields.
+func viewRows(rows []any, keep map[string]bool, opts map[string]any) (any, error) {
+	if o, ok := opts["order"].(string); ok && o != "" {
+		for _, k := range strings.Split(o, ",") {
+			k = strings.TrimPrefix(k, "-")
+			if len(rows) > 0 {
+				if _, has := rows[0].(map[string]any)[k]; !has {
+					return nil, paramErr("Invalid field for query %s", k)
+				}
+			}
+		}
+	}
+	res, err := applyQueryOpts(rows, opts)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := res.([]any)
+	if !ok {
+		return res, nil // countOnly
+	}
+	for _, r := range l {
+		m := r.(map[string]any)
+		for k := range m {
+			if !keep[k] {
+				delete(m, k)
+			}
+		}
+	}
+	return l, nil
+}
+
+// scheduler.getTaskRuns(clauses=None, fields=None, opts=None): Koji's
+// TaskRunsQuery, with the task's and host's fields (method, state, owner,
+// arch, channel_id, host_name, host_ready, start_ts, completion_ts).
 func mSchedGetTaskRuns(c *call, a *kojixml.Args) (any, error) {
 	clauses := a.OptList(0, "clauses")
-	fields := a.OptList(1, "fields")
+	fields := a.OptAny(1, "fields", nil)
 	opts := a.OptMap(2, "opts")
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	cf, err := parseClauses(clauses, "task_id", "host_id", "active")
+	cf, err := parseClauses(clauses, "task_id", "host_id", "active", "state")
+	if err != nil {
+		return nil, err
+	}
+	keep, err := queryViewFields(fields, taskRunFields, taskRunPlainFields)
 	if err != nil {
 		return nil, err
 	}
 	if opts, err = schedQueryOpts(opts); err != nil {
 		return nil, err
 	}
+	var state *int
+	if cf.state != nil {
+		s := int(*cf.state)
+		state = &s
+	}
 	var rows []any
 	for _, tid := range orAll(cf.taskIDs) {
-		runs, err := c.hub.store.ListTaskRuns(c.ctx, db.RunFilter{TaskID: tid, HostID: cf.hostID, Active: cf.active})
+		runs, err := c.hub.store.ListTaskRuns(c.ctx, db.RunFilter{TaskID: tid, HostID: cf.hostID, Active: cf.active, State: state})
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
-			rows = append(rows, map[string]any{"id": r.ID, "task_id": r.TaskID, "host_id": r.HostID, "active": r.Active, "create_ts": r.CreateTime})
+			rows = append(rows, map[string]any{"id": r.ID, "task_id": r.TaskID, "host_id": r.HostID, "active": r.Active, "create_ts": r.CreateTime,
+				"method": r.Method, "state": int64(r.State), "owner": r.Owner, "arch": r.Arch, "channel_id": r.ChannelID,
+				"host_name": r.HostName, "host_ready": r.HostReady, "start_ts": optFloat(r.StartTime), "completion_ts": optFloat(r.CompletionTime)})
 		}
 	}
-	if rows, err = selectFields(nonNil(rows), fields); err != nil {
-		return nil, err
+	return viewRows(nonNil(rows), keep, opts)
+}
+
+func optFloat(v *float64) any {
+	if v == nil {
+		return nil
 	}
-	return applyQueryOpts(rows, opts)
+	return *v
 }
 
 // orAll turns a list of ids into per-id filters, or one "any" filter.
@@ -972,10 +1100,12 @@ func mSchedGetTaskRefusals(c *call, a *kojixml.Args) (any, error) {
 	return selectFields(rows, fields)
 }
 
-// scheduler.getLogMessages(clauses=None, fields=None, opts=None)
+// scheduler.getLogMessages(clauses=None, fields=None, opts=None): Koji's
+// LogMessagesQuery, with the task's and host's fields (None for a line
+// without them).
 func mSchedGetLogMessages(c *call, a *kojixml.Args) (any, error) {
 	clauses := a.OptList(0, "clauses")
-	fields := a.OptList(1, "fields")
+	fields := a.OptAny(1, "fields", nil)
 	opts := a.OptMap(2, "opts")
 	if err := a.Done(); err != nil {
 		return nil, err
@@ -987,10 +1117,14 @@ func mSchedGetLogMessages(c *call, a *kojixml.Args) (any, error) {
 	if len(cf.taskIDs) > 1 {
 		return nil, paramErr("clauses: getLogMessages takes one task_id")
 	}
+	keep, err := queryViewFields(fields, logMessageFields, logMessagePlainField)
+	if err != nil {
+		return nil, err
+	}
 	if opts, err = schedQueryOpts(opts); err != nil {
 		return nil, err
 	}
-	f := db.LogFilter{HostID: cf.hostID, After: cf.after}
+	f := db.LogFilter{HostID: cf.hostID, After: cf.after, AtOrAfter: cf.atOrAfter, Before: cf.before}
 	if len(cf.taskIDs) == 1 {
 		f.TaskID = &cf.taskIDs[0]
 	}
@@ -1000,12 +1134,15 @@ func mSchedGetLogMessages(c *call, a *kojixml.Args) (any, error) {
 	}
 	rows := []any{}
 	for _, l := range logs {
-		rows = append(rows, map[string]any{"id": l.ID, "task_id": optInt(l.TaskID), "host_id": optInt(l.HostID), "msg_ts": l.Time, "msg": l.Msg})
+		var ready any
+		if l.HostReady != nil {
+			ready = *l.HostReady
+		}
+		rows = append(rows, map[string]any{"id": l.ID, "task_id": optInt(l.TaskID), "host_id": optInt(l.HostID), "msg_ts": l.Time, "msg": l.Msg,
+			"method": optStr(l.Method), "state": optInt(l.State), "owner": optInt(l.Owner), "arch": optStr(l.Arch),
+			"channel_id": optInt(l.ChannelID), "host_name": optStr(l.HostName), "host_ready": ready})
 	}
-	if rows, err = selectFields(rows, fields); err != nil {
-		return nil, err
-	}
-	return applyQueryOpts(rows, opts)
+	return viewRows(rows, keep, opts)
 }
 
 // scheduler.getHostData(hostID=None): [{host_id, data}] of the host (or every host).
