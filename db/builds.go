@@ -59,13 +59,15 @@ type Build struct {
 	CreateTime     float64
 	StartTime      *float64
 	CompletionTime *float64
+	VolumeID       int64
+	VolumeName     string
 }
 
 // NVR is the build's name-version-release.
 func (b Build) NVR() string { return b.PackageName + "-" + b.Version + "-" + b.Release }
 
 const buildSelect = `SELECT b.id, b.pkg_id, p.name, b.version, b.release, b.epoch, b.state, b.task_id, b.owner, u.name, b.source, b.extra,
-	b.create_event, e.time, b.start_time, b.completion_time
+	b.create_event, e.time, b.start_time, b.completion_time, b.volume_id, (SELECT v.name FROM volumes v WHERE v.id = b.volume_id)
 	FROM builds b JOIN packages p ON p.id = b.pkg_id JOIN users u ON u.id = b.owner JOIN events e ON e.id = b.create_event`
 
 func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
@@ -74,7 +76,7 @@ func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
 	var source, extra sql.NullString
 	var start, done sql.NullFloat64
 	err := sc.Scan(&b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task, &b.OwnerID, &b.OwnerName,
-		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done)
+		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName)
 	b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
 	b.Source, b.Extra = nullString(source), nullString(extra)
 	b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
@@ -155,6 +157,7 @@ type BuildFilter struct {
 	OwnerID        *int64
 	TaskID         *int64
 	HasTask        bool // task_id IS NOT NULL (Koji's taskID=-1)
+	VolumeID       *int64
 	State          *int
 	Prefix         string // package name prefix, case-insensitive
 	Pattern        string // LIKE pattern on the NVR, case-insensitive, backslash escapes
@@ -183,6 +186,10 @@ func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) 
 	}
 	if f.HasTask {
 		q += " AND b.task_id IS NOT NULL"
+	}
+	if f.VolumeID != nil {
+		q += " AND b.volume_id = ?"
+		args = append(args, *f.VolumeID)
 	}
 	if f.State != nil {
 		q += " AND b.state = ?"
@@ -423,7 +430,7 @@ func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, 
 		var start, done sql.NullFloat64
 		b := &tb.Build
 		err := r.Scan(&tb.TagID, &tb.TagName, &tb.TagEvent, &tagger, &b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task,
-			&b.OwnerID, &b.OwnerName, &source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done)
+			&b.OwnerID, &b.OwnerName, &source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName)
 		b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
 		b.Source, b.Extra = nullString(source), nullString(extra)
 		b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)

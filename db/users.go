@@ -89,8 +89,9 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 		args = append(args, *f.UserType)
 	}
 	if f.Prefix != "" {
-		q += " AND substr(name, 1, ?) = ?"
-		args = append(args, len(f.Prefix), f.Prefix)
+		// case-insensitive, as Koji's ILIKE
+		q += " AND lower(substr(name, 1, ?)) = lower(?)"
+		args = append(args, len([]rune(f.Prefix)), f.Prefix)
 	}
 	q += " ORDER BY id"
 	var out []User

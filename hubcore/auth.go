@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -444,23 +445,64 @@ func (h *Hub) lookupUser(c *call, info any) (db.User, error) {
 	return db.User{}, paramErr("Invalid type for userInfo: %T", info)
 }
 
-// listUsers(userType=USERTYPES['NORMAL'], prefix=None, queryOpts=None, perm=None, inherited_perm=False)
+// listUsers(userType=USERTYPES['NORMAL'], prefix=None, queryOpts=None, perm=None, inherited_perm=False):
+// userType is an int, a list of them or None (every type); prefix matches
+// case-insensitively (Koji: ILIKE); perm keeps the users holding that
+// permission, with inherited_perm also through their groups.
 func mListUsers(c *call, a *kojixml.Args) (any, error) {
-	ut := a.OptInt(0, "userType", db.UserNormal)
+	ut := a.OptAny(0, "userType", int64(db.UserNormal))
 	prefix := a.OptString(1, "prefix", "")
 	qo := a.OptMap(2, "queryOpts")
-	a.OptAny(3, "perm", nil)
-	a.OptBool(4, "inherited_perm", false)
+	perm := a.OptAny(3, "perm", nil)
+	inherited := a.OptBool(4, "inherited_perm", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	t := int(ut)
-	users, err := c.hub.store.ListUsers(c.ctx, db.UserFilter{UserType: &t, Prefix: prefix})
+	if inherited && !pyTruthy(perm) {
+		return nil, genericErr("inherited_perm option must be used with perm option")
+	}
+	var types []int
+	switch v := ut.(type) {
+	case nil:
+	case int64:
+		types = []int{int(v)}
+	case []any:
+		types = []int{}
+		for _, x := range v {
+			n, ok := x.(int64)
+			if !ok {
+				return nil, paramErr("userType must be integer, list, tuple or None")
+			}
+			types = append(types, int(n))
+		}
+	default:
+		return nil, paramErr("userType must be integer, list, tuple or None")
+	}
+	if g, ok := qo["group"]; ok && pyTruthy(g) {
+		return nil, genericErr("queryOpts.group is not available for this API")
+	}
+	var holders map[int64]bool
+	if pyTruthy(perm) {
+		p, err := c.hub.lookupPerm(c, perm)
+		if err != nil {
+			return nil, err
+		}
+		if holders, err = c.hub.store.UsersWithPerm(c.ctx, p.ID, inherited); err != nil {
+			return nil, err
+		}
+	}
+	users, err := c.hub.store.ListUsers(c.ctx, db.UserFilter{Prefix: prefix})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]any, 0, len(users))
 	for _, u := range users {
+		if types != nil && !slices.Contains(types, u.UserType) {
+			continue
+		}
+		if holders != nil && !holders[u.ID] {
+			continue
+		}
 		out = append(out, userMap(u))
 	}
 	return applyQueryOpts(out, qo)

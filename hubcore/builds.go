@@ -130,7 +130,7 @@ func buildMap(b db.Build) map[string]any {
 		"creation_event_id": b.CreateEvent, "creation_time": kojiTime(&b.CreateTime), "creation_ts": b.CreateTime,
 		"start_time": kojiTime(b.StartTime), "start_ts": kojiTS(b.StartTime),
 		"completion_time": kojiTime(b.CompletionTime), "completion_ts": kojiTS(b.CompletionTime),
-		"source": optStr(b.Source), "extra": extra, "volume_id": int64(0), "volume_name": "DEFAULT",
+		"source": optStr(b.Source), "extra": extra, "volume_id": b.VolumeID, "volume_name": b.VolumeName,
 		"cg_id": nil, "cg_name": nil, "draft": false, "promoter_id": nil, "promoter_name": nil,
 		"promotion_time": nil, "promotion_ts": nil,
 	}
@@ -186,10 +186,17 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	if source != nil || typeInfo != nil || pyTruthy(draft) {
 		return nil, paramErr("listBuilds: source, typeInfo and draft are not supported by this hub")
 	}
-	if (volume != nil && volume != int64(0)) || cg != nil || (typ != nil && typ != "rpm") {
+	if cg != nil || (typ != nil && typ != "rpm") {
 		return []any{}, nil
 	}
 	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
+	if volume != nil {
+		v, ok := volume.(int64)
+		if !ok {
+			return nil, paramErr("volumeID: want an int, got %s", typeName(volume))
+		}
+		f.VolumeID = &v
+	}
 	if task != nil {
 		if *task == -1 {
 			f.HasTask = true

@@ -63,6 +63,7 @@ func (h *Hub) register() {
 	ms = append(ms, repoProgressMethods()...)
 	ms = append(ms, importMethods()...)
 	ms = append(ms, policyMethods()...)
+	ms = append(ms, adminAreaMethods()...)
 	ms = append(ms, searchMethods()...)
 	ms = append(ms, buildInfoMethods()...)
 	h.methods = make(map[string]*method, len(ms))

@@ -112,6 +112,7 @@ func newRepoWorld(t *testing.T, th *testHub) *repoWorld {
 	w.alice = th.login("alice", "pw")
 	th.addUser("kojira", "pw", "repo")
 	w.kojira = th.login("kojira", "pw")
+	th.store.CreatePerm(context.Background(), "regen-repo", "") // Koji's schema has none: an admin makes it
 	th.addUser("regen", "pw", "regen-repo")
 	w.regen = th.login("regen", "pw")
 	u, err := th.store.GetUserByName(context.Background(), "kojiadmin")

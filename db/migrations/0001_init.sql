@@ -292,8 +292,7 @@ INSERT INTO permissions (name, description) VALUES
 	('target', 'Add, edit, and remove targets.'),
 	('win-admin', 'The default hub policy rule for "vm" requires this permission to trigger Windows builds.'),
 	('win-import', 'Import win archives.'),
-	('draft-promoter', 'The permission required in the default "draft_promotion" hub policy rule to promote draft build.'),
-	('regen-repo', 'Regenerate repos: newRepo.');
+	('draft-promoter', 'The permission required in the default "draft_promotion" hub policy rule to promote draft build.');
 
 INSERT INTO channels (name) VALUES ('default'), ('createrepo'), ('maven'), ('livecd'),
 	('appliance'), ('vm'), ('image'), ('livemedia');
