@@ -76,6 +76,12 @@ func scanTag(sc interface{ Scan(...any) error }) (Tag, error) {
 
 // CreateTag inserts a tag under a new event and returns the tag id and the event.
 func (s *Store) CreateTag(ctx context.Context, t Tag) (id, event int64, err error) {
+	return s.CreateTagBy(ctx, t, 0)
+}
+
+// CreateTagBy is CreateTag recording user (0: nobody) as the creator of the
+// tag's tag_config and tag_extra rows.
+func (s *Store) CreateTagBy(ctx context.Context, t Tag, user int64) (id, event int64, err error) {
 	if t.Extra == "" {
 		t.Extra = "{}"
 	}
@@ -87,6 +93,19 @@ func (s *Store) CreateTag(ctx context.Context, t Tag) (id, event int64, err erro
 			t.Name, t.Arches, t.PermID, t.Locked, t.Extra, event)
 		if err != nil {
 			return fmt.Errorf("create tag %q: %w", t.Name, err)
+		}
+		if err := tx.insertTagConfig(ctx, id, event, user); err != nil {
+			return err
+		}
+		vals, err := extraValues(t.Extra)
+		if err != nil {
+			return fmt.Errorf("create tag %q: %w", t.Name, err)
+		}
+		for _, k := range sortedKeys(vals) {
+			v := vals[k]
+			if err := tx.setTagExtra(ctx, id, k, &v, event, user); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -140,7 +159,12 @@ type TagEdit struct {
 	PermID      *int64
 	ClearPerm   bool
 	Locked      *bool
-	Extra       *string
+	Extra       *string // the tag's whole extra after the edit (tags.extra)
+	// ExtraSet writes keys of tag_extra: the JSON text of the value, or nil
+	// to block the key from inheritance; ExtraRemove revokes keys.
+	ExtraSet    map[string]*string
+	ExtraRemove []string
+	By          int64 // the user editing, recorded as creator and revoker; 0 nobody
 }
 
 // EditTag changes a tag under a new event and returns the event.
@@ -167,22 +191,54 @@ func (s *Store) EditTag(ctx context.Context, id int64, e TagEdit) (event int64, 
 	if e.Extra != nil {
 		add("extra", *e.Extra)
 	}
+	configChanged := e.ClearArches || e.Arches != nil || e.ClearPerm || e.PermID != nil || e.Locked != nil
+	if len(sets) == 0 && len(e.ExtraSet) == 0 && len(e.ExtraRemove) == 0 {
+		// nothing to change: no event, as Koji (its events are made by writes)
+		if _, err := s.GetTag(ctx, id); err != nil {
+			return 0, fmt.Errorf("edit tag %d: %w", id, err)
+		}
+		return 0, nil
+	}
 	err = s.WithTx(ctx, func(tx *Store) error {
 		if event, err = tx.NewEvent(ctx); err != nil {
 			return err
 		}
-		if len(sets) == 0 {
-			return nil
+		if len(sets) > 0 {
+			n, err := tx.execN(ctx, "UPDATE tags SET "+strings.Join(sets, ", ")+" WHERE id = ? AND NOT deleted", append(args, id)...)
+			if err != nil {
+				return fmt.Errorf("edit tag %d: %w", id, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("edit tag %d: %w", id, ErrNotFound)
+			}
 		}
-		n, err := tx.execN(ctx, "UPDATE tags SET "+strings.Join(sets, ", ")+" WHERE id = ? AND NOT deleted", append(args, id)...)
-		if err != nil {
-			return fmt.Errorf("edit tag %d: %w", id, err)
+		if configChanged {
+			if err := tx.revokeTagRows(ctx, "tag_config", id, "", event, e.By); err != nil {
+				return err
+			}
+			if err := tx.insertTagConfig(ctx, id, event, e.By); err != nil {
+				return err
+			}
 		}
-		if n == 0 {
-			return fmt.Errorf("edit tag %d: %w", id, ErrNotFound)
+		for _, k := range sortedKeys(e.ExtraSet) {
+			if err := tx.revokeTagRows(ctx, "tag_extra", id, k, event, e.By); err != nil {
+				return err
+			}
+			if err := tx.setTagExtra(ctx, id, k, e.ExtraSet[k], event, e.By); err != nil {
+				return err
+			}
 		}
-		// tags is not versioned: record the change for tagLastChangeEvent
-		return tx.AddTagUpdate(ctx, id, event, nil, TagUpdateManual)
+		for _, k := range e.ExtraRemove {
+			if err := tx.revokeTagRows(ctx, "tag_extra", id, k, event, e.By); err != nil {
+				return err
+			}
+		}
+		// record the change for tagLastChangeEvent
+		var updater *int64
+		if e.By != 0 {
+			updater = &e.By
+		}
+		return tx.AddTagUpdate(ctx, id, event, updater, TagUpdateManual)
 	})
 	return event, err
 }
@@ -191,6 +247,11 @@ func (s *Store) EditTag(ctx context.Context, id int64, e TagEdit) (event int64, 
 // package list and build listing are revoked, targets using it are removed,
 // and its name is freed for a new tag.
 func (s *Store) DeleteTag(ctx context.Context, id int64) (event int64, err error) {
+	return s.DeleteTagBy(ctx, id, 0)
+}
+
+// DeleteTagBy is DeleteTag recording user (0: nobody) as the revoker.
+func (s *Store) DeleteTagBy(ctx context.Context, id int64, user int64) (event int64, err error) {
 	err = s.WithTx(ctx, func(tx *Store) error {
 		if _, err := tx.GetTag(ctx, id); err != nil {
 			return fmt.Errorf("delete tag %d: %w", id, err)
@@ -199,22 +260,27 @@ func (s *Store) DeleteTag(ctx context.Context, id int64) (event int64, err error
 			return err
 		}
 		for _, q := range []string{
-			"UPDATE tag_inheritance SET revoke_event = ? WHERE revoke_event IS NULL AND (tag_id = ? OR parent_id = ?)",
-			"UPDATE tag_packages SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
-			"UPDATE tag_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
-			// as Koji's delete_tag: the tag's groups and external repos end too
-			"UPDATE group_config SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
-			"UPDATE group_package_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
-			"UPDATE group_req_listing SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
-			"UPDATE tag_external_repos SET revoke_event = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE tag_inheritance SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND (tag_id = ? OR parent_id = ?)",
+			"UPDATE tag_packages SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE tag_listing SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			// as Koji's delete_tag: the tag's config, extra, groups and external repos end too
+			"UPDATE tag_config SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE tag_extra SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE group_config SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE group_package_listing SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE group_req_listing SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
+			"UPDATE tag_external_repos SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND tag_id = ?",
 		} {
-			args := []any{event, id}
+			args := []any{event, by(user), id}
 			if strings.Contains(q, "parent_id") {
 				args = append(args, id)
 			}
 			if _, err := tx.exec(ctx, q, args...); err != nil {
 				return fmt.Errorf("delete tag %d: %w", id, err)
 			}
+		}
+		if _, err := tx.exec(ctx, "UPDATE build_target_config SET revoke_event = ?, revoker_id = ? WHERE revoke_event IS NULL AND (build_tag = ? OR dest_tag = ?)", event, by(user), id, id); err != nil {
+			return fmt.Errorf("delete tag %d: targets: %w", id, err)
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM build_targets WHERE build_tag = ? OR dest_tag = ?", id, id); err != nil {
 			return fmt.Errorf("delete tag %d: targets: %w", id, err)
@@ -270,6 +336,18 @@ func (s *Store) GetInheritanceChildren(ctx context.Context, parentID int64, ev *
 // event: links that did not change are kept, the others revoked or added.
 // It returns the event, or 0 when nothing changed.
 func (s *Store) SetInheritance(ctx context.Context, tagID int64, links []InheritanceLink) (event int64, err error) {
+	return s.SetInheritanceBy(ctx, tagID, links, 0)
+}
+
+// SetInheritanceBy is SetInheritance recording user (0: nobody) as the
+// creator and revoker of the rows.
+func (s *Store) SetInheritanceBy(ctx context.Context, tagID int64, links []InheritanceLink, user int64) (event int64, err error) {
+	return s.SetInheritanceIn(ctx, tagID, links, user, 0)
+}
+
+// SetInheritanceIn is SetInheritanceBy in event ev when not 0 (a change
+// made with others in one event, as createTag's parent link in Koji).
+func (s *Store) SetInheritanceIn(ctx context.Context, tagID int64, links []InheritanceLink, user, ev int64) (event int64, err error) {
 	err = s.WithTx(ctx, func(tx *Store) error {
 		cur, err := tx.GetInheritance(ctx, tagID, nil)
 		if err != nil {
@@ -298,17 +376,20 @@ func (s *Store) SetInheritance(ctx context.Context, tagID int64, links []Inherit
 		if len(revoke) == 0 && len(add) == 0 {
 			return nil
 		}
-		if event, err = tx.NewEvent(ctx); err != nil {
-			return err
+		event = ev
+		if event == 0 {
+			if event, err = tx.NewEvent(ctx); err != nil {
+				return err
+			}
 		}
 		for _, pid := range revoke {
-			if _, err := tx.exec(ctx, "UPDATE tag_inheritance SET revoke_event = ? WHERE tag_id = ? AND parent_id = ? AND revoke_event IS NULL", event, tagID, pid); err != nil {
+			if _, err := tx.exec(ctx, "UPDATE tag_inheritance SET revoke_event = ?, revoker_id = ? WHERE tag_id = ? AND parent_id = ? AND revoke_event IS NULL", event, by(user), tagID, pid); err != nil {
 				return fmt.Errorf("set inheritance of tag %d: %w", tagID, err)
 			}
 		}
 		for _, l := range add {
-			if _, err := tx.exec(ctx, `INSERT INTO tag_inheritance (tag_id, parent_id, priority, maxdepth, intransitive, noconfig, pkg_filter, create_event)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tagID, l.ParentID, l.Priority, l.MaxDepth, l.Intransitive, l.NoConfig, l.PkgFilter, event); err != nil {
+			if _, err := tx.exec(ctx, `INSERT INTO tag_inheritance (tag_id, parent_id, priority, maxdepth, intransitive, noconfig, pkg_filter, create_event, creator_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, tagID, l.ParentID, l.Priority, l.MaxDepth, l.Intransitive, l.NoConfig, l.PkgFilter, event, by(user)); err != nil {
 				return fmt.Errorf("set inheritance of tag %d: %w", tagID, err)
 			}
 		}
@@ -348,7 +429,7 @@ func (s *Store) GetPackageByName(ctx context.Context, name string) (Package, err
 	return p, mapErr(err)
 }
 
-// ListPackages returns all packages whose name starts with prefix, by name.
+// ListPackages returns all packages whose name starts with prefix, by id.
 func (s *Store) ListPackages(ctx context.Context, prefix string) ([]Package, error) {
 	q := "SELECT id, name FROM packages"
 	var args []any
@@ -357,7 +438,9 @@ func (s *Store) ListPackages(ctx context.Context, prefix string) ([]Package, err
 		args = append(args, likeEscape(prefix)+"%")
 	}
 	var out []Package
-	err := scanAll(s.query(ctx, q+" ORDER BY name", args...))(func(r *sql.Rows) error {
+	// by id: Koji's listPackages has no ORDER BY, PostgreSQL returns
+	// packages in the order they were created
+	err := scanAll(s.query(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
 		var p Package
 		err := r.Scan(&p.ID, &p.Name)
 		out = append(out, p)
@@ -400,6 +483,7 @@ type TagPackage struct {
 	MinDiskMB   *int64
 	MinMemMB    *int64
 	CreateEvent int64
+	By          int64 // SetTagPackage: the user recorded as creator and revoker; 0 nobody
 }
 
 const tagPkgSelect = `SELECT tp.tag_id, t.name, tp.package_id, p.name, tp.owner, u.name, tp.blocked, tp.extra_arches, tp.min_disk_mb, tp.min_mem_mb, tp.create_event
@@ -426,6 +510,10 @@ type TagPackageFilter struct {
 	OwnerID   *int64
 	Prefix    string
 	Event     *int64
+	// ByChange orders entries by the event that wrote them, as Koji's
+	// listPackages returns them (its rows in the order PostgreSQL wrote
+	// them: no ORDER BY), instead of by tag and package name.
+	ByChange bool
 }
 
 // ListTagPackages returns the direct package list entries, by tag then package name.
@@ -448,7 +536,11 @@ func (s *Store) ListTagPackages(ctx context.Context, f TagPackageFilter) ([]TagP
 		q += " AND p.name LIKE ? ESCAPE '\\'"
 		args = append(args, likeEscape(f.Prefix)+"%")
 	}
-	return scanTagPackages(s.query(ctx, q+" ORDER BY tp.tag_id, p.name", args...))
+	order := " ORDER BY tp.tag_id, p.name"
+	if f.ByChange {
+		order = " ORDER BY tp.create_event, tp.package_id"
+	}
+	return scanTagPackages(s.query(ctx, q+order, args...))
 }
 
 // likeEscape escapes LIKE's wildcards with a backslash.
@@ -475,11 +567,11 @@ func (s *Store) SetTagPackage(ctx context.Context, x TagPackage) (event int64, e
 		if event, err = tx.NewEvent(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, "UPDATE tag_packages SET revoke_event = ? WHERE tag_id = ? AND package_id = ? AND revoke_event IS NULL", event, x.TagID, x.PackageID); err != nil {
+		if _, err := tx.exec(ctx, "UPDATE tag_packages SET revoke_event = ?, revoker_id = ? WHERE tag_id = ? AND package_id = ? AND revoke_event IS NULL", event, by(x.By), x.TagID, x.PackageID); err != nil {
 			return fmt.Errorf("package list of tag %d: %w", x.TagID, err)
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO tag_packages (tag_id, package_id, owner, blocked, extra_arches, min_disk_mb, min_mem_mb, create_event)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, x.TagID, x.PackageID, x.OwnerID, x.Blocked, x.ExtraArches, x.MinDiskMB, x.MinMemMB, event); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO tag_packages (tag_id, package_id, owner, blocked, extra_arches, min_disk_mb, min_mem_mb, create_event, creator_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, x.TagID, x.PackageID, x.OwnerID, x.Blocked, x.ExtraArches, x.MinDiskMB, x.MinMemMB, event, by(x.By)); err != nil {
 			return fmt.Errorf("package list of tag %d: %w", x.TagID, err)
 		}
 		return nil
@@ -489,11 +581,16 @@ func (s *Store) SetTagPackage(ctx context.Context, x TagPackage) (event int64, e
 
 // RemoveTagPackage revokes a tag's direct entry for a package under a new event.
 func (s *Store) RemoveTagPackage(ctx context.Context, tagID, pkgID int64) (event int64, err error) {
+	return s.RemoveTagPackageBy(ctx, tagID, pkgID, 0)
+}
+
+// RemoveTagPackageBy is RemoveTagPackage recording user (0: nobody) as the revoker.
+func (s *Store) RemoveTagPackageBy(ctx context.Context, tagID, pkgID, user int64) (event int64, err error) {
 	err = s.WithTx(ctx, func(tx *Store) error {
 		if event, err = tx.NewEvent(ctx); err != nil {
 			return err
 		}
-		n, err := tx.execN(ctx, "UPDATE tag_packages SET revoke_event = ? WHERE tag_id = ? AND package_id = ? AND revoke_event IS NULL", event, tagID, pkgID)
+		n, err := tx.execN(ctx, "UPDATE tag_packages SET revoke_event = ?, revoker_id = ? WHERE tag_id = ? AND package_id = ? AND revoke_event IS NULL", event, by(user), tagID, pkgID)
 		if err != nil {
 			return err
 		}
@@ -579,23 +676,52 @@ func (s *Store) GetTargetByName(ctx context.Context, name string) (Target, error
 
 // CreateTarget inserts a target under a new event and returns its id.
 func (s *Store) CreateTarget(ctx context.Context, name string, buildTag, destTag int64) (id int64, err error) {
+	return s.CreateTargetBy(ctx, name, buildTag, destTag, 0)
+}
+
+// CreateTargetBy is CreateTarget recording user (0: nobody) as the creator.
+func (s *Store) CreateTargetBy(ctx context.Context, name string, buildTag, destTag, user int64) (id int64, err error) {
 	err = s.WithTx(ctx, func(tx *Store) error {
-		if _, err := tx.NewEvent(ctx); err != nil {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
 			return err
 		}
 		id, err = tx.insertID(ctx, "INSERT INTO build_targets (name, build_tag, dest_tag) VALUES (?, ?, ?)", name, buildTag, destTag)
 		if err != nil {
 			return fmt.Errorf("create target %q: %w", name, err)
 		}
-		return nil
+		return tx.insertTargetConfig(ctx, id, name, buildTag, destTag, ev, user)
 	})
 	return id, err
 }
 
+func (s *Store) insertTargetConfig(ctx context.Context, id int64, name string, buildTag, destTag, event, user int64) error {
+	_, err := s.exec(ctx, "INSERT INTO build_target_config (build_target_id, name, build_tag, dest_tag, create_event, creator_id) VALUES (?, ?, ?, ?, ?, ?)",
+		id, name, buildTag, destTag, event, by(user))
+	if err != nil {
+		return fmt.Errorf("target %d: config: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) revokeTargetConfig(ctx context.Context, id, event, user int64) error {
+	_, err := s.exec(ctx, "UPDATE build_target_config SET revoke_event = ?, revoker_id = ? WHERE build_target_id = ? AND revoke_event IS NULL", event, by(user), id)
+	if err != nil {
+		return fmt.Errorf("target %d: config: %w", id, err)
+	}
+	return nil
+}
+
 // EditTarget renames a target and sets its tags under a new event.
 func (s *Store) EditTarget(ctx context.Context, id int64, name string, buildTag, destTag int64) error {
+	return s.EditTargetBy(ctx, id, name, buildTag, destTag, 0)
+}
+
+// EditTargetBy is EditTarget recording user (0: nobody) as the creator and revoker.
+func (s *Store) EditTargetBy(ctx context.Context, id int64, name string, buildTag, destTag, user int64) error {
 	return s.WithTx(ctx, func(tx *Store) error {
-		if _, err := tx.NewEvent(ctx); err != nil {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
 			return err
 		}
 		n, err := tx.execN(ctx, "UPDATE build_targets SET name = ?, build_tag = ?, dest_tag = ? WHERE id = ?", name, buildTag, destTag, id)
@@ -605,14 +731,23 @@ func (s *Store) EditTarget(ctx context.Context, id int64, name string, buildTag,
 		if n == 0 {
 			return fmt.Errorf("edit target %d: %w", id, ErrNotFound)
 		}
-		return nil
+		if err := tx.revokeTargetConfig(ctx, id, ev, user); err != nil {
+			return err
+		}
+		return tx.insertTargetConfig(ctx, id, name, buildTag, destTag, ev, user)
 	})
 }
 
 // DeleteTarget removes a target under a new event.
 func (s *Store) DeleteTarget(ctx context.Context, id int64) error {
+	return s.DeleteTargetBy(ctx, id, 0)
+}
+
+// DeleteTargetBy is DeleteTarget recording user (0: nobody) as the revoker.
+func (s *Store) DeleteTargetBy(ctx context.Context, id, user int64) error {
 	return s.WithTx(ctx, func(tx *Store) error {
-		if _, err := tx.NewEvent(ctx); err != nil {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
 			return err
 		}
 		n, err := tx.execN(ctx, "DELETE FROM build_targets WHERE id = ?", id)
@@ -622,6 +757,6 @@ func (s *Store) DeleteTarget(ctx context.Context, id int64) error {
 		if n == 0 {
 			return fmt.Errorf("delete target %d: %w", id, ErrNotFound)
 		}
-		return nil
+		return tx.revokeTargetConfig(ctx, id, ev, user)
 	})
 }

@@ -898,7 +898,7 @@ func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, e
 	if err := assertTagAccess(t, c.callerPerms(), force); err != nil {
 		return nil, err
 	}
-	if _, err := h.store.UntagBuild(c.ctx, t.ID, b.ID); errors.Is(err, db.ErrNotFound) {
+	if _, err := h.store.UntagBuildBy(c.ctx, t.ID, b.ID, c.userID()); errors.Is(err, db.ErrNotFound) {
 		if strict {
 			return nil, fault(kojixml.TagError, "build %s not in tag %s", b.NVR(), t.Name)
 		}

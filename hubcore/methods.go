@@ -66,6 +66,7 @@ func (h *Hub) register() {
 	ms = append(ms, adminAreaMethods()...)
 	ms = append(ms, searchMethods()...)
 	ms = append(ms, buildInfoMethods()...)
+	ms = append(ms, historyMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

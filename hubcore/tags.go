@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
+	"strconv"
 	"strings"
 
 	"kojigo/db"
@@ -134,27 +134,59 @@ func (h *Hub) mustTag(c *call, info any) (db.Tag, error) {
 
 // inheritedExtra merges the extra of tag and its ancestors, the nearest
 // winning; links marked noconfig are skipped, as Koji's get_tag_extra.
+// A key blocked in a tag (editTag2's block_extra) is not inherited past it.
 func (h *Hub) inheritedExtra(c *call, t db.Tag, ev *int64) (map[string]any, error) {
 	out := map[string]any{}
 	order, err := h.fullInheritance(c, t.ID, ev, false)
 	if err != nil {
 		return nil, err
 	}
-	for i := len(order) - 1; i >= 0; i-- {
-		l := order[i]
-		if l.noconfig {
-			continue
+	ids := []int64{t.ID}
+	for _, l := range order {
+		if !l.noconfig {
+			ids = append(ids, l.ParentID)
 		}
-		p, err := h.store.GetTag(c.ctx, l.ParentID)
-		if errors.Is(err, db.ErrNotFound) {
-			continue
-		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		own, err := h.store.TagExtra(c.ctx, id, ev)
 		if err != nil {
 			return nil, err
 		}
-		maps.Copy(out, decodeExtra(p.Extra))
+		for k, v := range own {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if v != nil {
+				out[k] = decodeStoredJSON(*v)
+			}
+		}
 	}
-	maps.Copy(out, decodeExtra(t.Extra))
+	return out, nil
+}
+
+// ownExtra is a tag's own extra as of ev (Koji's get_tag_extra); with
+// blocked, each value is [blocked, value].
+func (h *Hub) ownExtra(c *call, id int64, ev *int64, blocked bool) (map[string]any, error) {
+	own, err := h.store.TagExtra(c.ctx, id, ev)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for k, v := range own {
+		var val any
+		if v != nil {
+			val = decodeStoredJSON(*v)
+		} else if !blocked {
+			continue
+		}
+		if blocked {
+			out[k] = []any{v == nil, val}
+		} else {
+			out[k] = val
+		}
+	}
 	return out, nil
 }
 
@@ -262,7 +294,8 @@ func mCreateTag(c *call, a *kojixml.Args) (any, error) {
 	var id int64
 	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
 		var err error
-		id, _, err = tx.CreateTag(c.ctx, t)
+		var ev int64
+		id, ev, err = tx.CreateTagBy(c.ctx, t, c.userID())
 		if errors.Is(err, db.ErrConflict) {
 			return genericErr("A tag with the name %s already exists", pyRepr(name))
 		}
@@ -270,7 +303,8 @@ func mCreateTag(c *call, a *kojixml.Args) (any, error) {
 			return err
 		}
 		if parentID != 0 {
-			_, err = tx.SetInheritance(c.ctx, id, []db.InheritanceLink{{ParentID: parentID, Priority: 0}})
+			// one event for the tag and its link, as Koji
+			_, err = tx.SetInheritanceIn(c.ctx, id, []db.InheritanceLink{{ParentID: parentID, Priority: 0}}, c.userID(), ev)
 		}
 		return err
 	})
@@ -285,26 +319,69 @@ func mCreateTag(c *call, a *kojixml.Args) (any, error) {
 func mGetTag(c *call, a *kojixml.Args) (any, error) {
 	info := a.Any(0, "tagInfo")
 	strict := a.OptBool(1, "strict", false)
-	ev := a.IntOrNil(2, "event")
-	a.OptBool(3, "blocked", false)
+	evArg := a.OptAny(2, "event", nil)
+	blocked := a.OptBool(3, "blocked", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	t, err := c.hub.lookupTag(c, info)
-	if errors.Is(err, db.ErrNotFound) {
+	var ev *int64
+	switch x := evArg.(type) {
+	case nil:
+	case int64:
+		ev = &x
+	case string:
+		if x != "auto" {
+			return nil, paramErr("event: expected an event id or 'auto', got %s", pyRepr(x))
+		}
+	default:
+		return nil, paramErr("event: expected an event id or 'auto', got %T", evArg)
+	}
+	notFound := func() (any, error) {
 		if strict {
 			return nil, genericErr("No such tagInfo: %s", pyRepr(info))
 		}
 		return nil, nil
 	}
+	t, err := c.hub.lookupTag(c, info)
+	if evArg == "auto" && errors.Is(err, db.ErrNotFound) {
+		// Koji: a deleted tag as it was just before its deletion
+		if _, bad := info.(map[string]any); bad {
+			return notFound()
+		}
+		var id int64
+		var revoked int64
+		id, revoked, err = c.hub.store.DeletedTag(c.ctx, info)
+		if err == nil {
+			e := revoked - 1
+			ev = &e
+			t, err = c.hub.store.TagAt(c.ctx, id, e)
+		}
+	} else if err == nil && ev != nil {
+		t, err = c.hub.store.TagAt(c.ctx, t.ID, *ev)
+	}
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound()
+	}
 	if err != nil {
 		return nil, err
 	}
-	extra, err := c.hub.inheritedExtra(c, t, ev)
+	extra, err := c.hub.ownExtra(c, t.ID, ev, blocked)
 	if err != nil {
 		return nil, err
 	}
-	return tagMap(t, extra), nil
+	m := tagMap(t, extra)
+	if evArg != nil {
+		m["query_event"] = optInt(ev)
+	}
+	return m, nil
+}
+
+// tagAtEvent reads a tag now (ev nil) or as of event ev.
+func (h *Hub) tagAtEvent(c *call, id int64, ev *int64) (db.Tag, error) {
+	if ev == nil {
+		return h.store.GetTag(c.ctx, id)
+	}
+	return h.store.TagAt(c.ctx, id, *ev)
 }
 
 // getBuildConfig(tag, event=None): the tag with arches and extra filled in
@@ -318,6 +395,11 @@ func mGetBuildConfig(c *call, a *kojixml.Args) (any, error) {
 	}
 	t, err := c.hub.mustTag(c, info)
 	if err != nil {
+		return nil, err
+	}
+	if t, err = c.hub.tagAtEvent(c, t.ID, ev); errors.Is(err, db.ErrNotFound) {
+		return nil, genericErr("No such tagInfo: %s", pyRepr(info))
+	} else if err != nil {
 		return nil, err
 	}
 	extra, err := c.hub.inheritedExtra(c, t, ev)
@@ -334,7 +416,7 @@ func mGetBuildConfig(c *call, a *kojixml.Args) (any, error) {
 			if l.noconfig {
 				continue
 			}
-			p, err := c.hub.store.GetTag(c.ctx, l.ParentID)
+			p, err := c.hub.tagAtEvent(c, l.ParentID, ev)
 			if err == nil && p.Arches != nil {
 				m["arches"] = *p.Arches
 				break
@@ -359,9 +441,29 @@ func mEditTag2(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var e db.TagEdit
+	e := db.TagEdit{By: c.userID(), ExtraSet: map[string]*string{}}
 	extra := decodeExtra(t.Extra)
 	extraChanged := false
+	// Koji checks the lists first, and that no key is both set and removed
+	var removed []any
+	for _, k := range []string{"block_extra", "remove_extra"} {
+		switch l := kw[k].(type) {
+		case nil:
+		case []any:
+			removed = append(removed, l...)
+		default:
+			return nil, paramErr("Invalid type for value %s: %T (expected list)", pyRepr(l), l)
+		}
+	}
+	if set, ok := kw["extra"].(map[string]any); ok {
+		for _, k := range removed {
+			if ks, _ := k.(string); ks != "" || k == "" {
+				if _, both := set[ks]; both {
+					return nil, genericErr("Can not both add/update and remove tag-extra: '%s'", ks)
+				}
+			}
+		}
+	}
 	for _, k := range sortedKwargKeys(kw) {
 		v := kw[k]
 		switch k {
@@ -404,32 +506,68 @@ func mEditTag2(c *call, a *kojixml.Args) (any, error) {
 			}
 			e.PermID = &id
 		case "maven_support", "maven_include_all":
-			if b, _ := boolOpt(v, k); b != nil && *b {
-				return nil, genericErr("Maven support not enabled")
-			}
+			// Koji refuses either key, whatever its value, without EnableMaven
+			return nil, genericErr("Maven support not enabled")
 		case "extra":
 			m, ok := v.(map[string]any)
 			if !ok {
 				return nil, paramErr("extra: expected a struct, got %T", v)
 			}
-			maps.Copy(extra, m)
-			extraChanged = true
+			for k, val := range m {
+				if old, ok := extra[k]; ok && db.PyJSON(old) == db.PyJSON(val) {
+					continue
+				}
+				js := db.PyJSON(val)
+				e.ExtraSet[k] = &js
+				extra[k] = val
+				extraChanged = true
+			}
+		case "block_extra":
+			l, _ := v.([]any)
+			for _, x := range l {
+				key := pyStr(x)
+				e.ExtraSet[key] = nil
+				delete(extra, key)
+				extraChanged = true
+			}
 		case "remove_extra":
-			l, ok := v.([]any)
-			if !ok {
-				return nil, paramErr("remove_extra: expected a list, got %T", v)
+			l, _ := v.([]any)
+			var missing []string
+			own := decodeExtra(t.Extra)
+			for _, x := range l {
+				if _, ok := own[pyStr(x)]; !ok {
+					missing = append(missing, pyStr(x))
+				}
+			}
+			if len(missing) > 0 {
+				return nil, genericErr("Tag: %s doesn't have extra: %s", t.Name, strings.Join(missing, ", "))
 			}
 			for _, x := range l {
-				key, _ := x.(string)
-				if _, ok := extra[key]; !ok {
-					return nil, genericErr("Tag %s has not extra key %s", t.Name, pyRepr(x))
-				}
+				key := pyStr(x)
 				delete(extra, key)
+				e.ExtraRemove = append(e.ExtraRemove, key)
 			}
-			extraChanged = true
+			extraChanged = len(l) > 0 || extraChanged
 		default:
 			return nil, paramErr("editTag2() got an unexpected keyword argument '%s'", k)
 		}
+	}
+	// as Koji, only a change of arches, lock or permission is a new
+	// tag_config row (unlock-tag sends the values the tag has)
+	if e.Locked != nil && *e.Locked == t.Locked {
+		e.Locked = nil
+	}
+	if e.PermID != nil && t.PermID != nil && *e.PermID == *t.PermID {
+		e.PermID = nil
+	}
+	if e.ClearPerm && t.PermID == nil {
+		e.ClearPerm = false
+	}
+	if e.Arches != nil && t.Arches != nil && *e.Arches == *t.Arches {
+		e.Arches = nil
+	}
+	if e.ClearArches && t.Arches == nil {
+		e.ClearArches = false
 	}
 	if extraChanged {
 		js, err := encodeExtra(extra)
@@ -467,7 +605,7 @@ func mDeleteTag(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.store.DeleteTag(c.ctx, t.ID); err != nil {
+	if _, err := c.hub.store.DeleteTagBy(c.ctx, t.ID, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -657,7 +795,7 @@ func mSetInheritanceData(c *call, a *kojixml.Args) (any, error) {
 		if pid == t.ID {
 			return nil, genericErr("Tag %s cannot inherit from itself", t.Name)
 		}
-		if del, _ := m["delete_link"].(bool); del {
+		if pyTruthy(m["delete_link"]) || pyTruthy(m["delete link"]) {
 			delete(final, pid)
 			continue
 		}
@@ -669,8 +807,14 @@ func mSetInheritanceData(c *call, a *kojixml.Args) (any, error) {
 			return nil, err
 		}
 		l := db.InheritanceLink{TagID: t.ID, ParentID: pid, ParentName: p.Name}
+		// Koji stores what it is given in an integer column: PostgreSQL
+		// takes "10" as 10 (the CLI sends --priority as a string)
 		prio, ok := m["priority"].(int64)
-		if !ok {
+		if s, isStr := m["priority"].(string); isStr {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			prio, ok = n, err == nil
+		}
+		if !ok || prio != int64(int32(prio)) {
 			return nil, paramErr("data[%d]: priority: expected an integer", i)
 		}
 		l.Priority = int(prio)
@@ -698,7 +842,7 @@ func mSetInheritanceData(c *call, a *kojixml.Args) (any, error) {
 		prios[l.Priority] = l.ParentID
 		links = append(links, l)
 	}
-	if _, err := c.hub.store.SetInheritance(c.ctx, t.ID, links); err != nil {
+	if _, err := c.hub.store.SetInheritanceBy(c.ctx, t.ID, links, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -1053,6 +1197,7 @@ func (h *Hub) pkgListAdd(c *call, tagInfo, pkgInfo any, r pkgListReq) error {
 			}
 		}
 		next.PackageID = id
+		next.By = c.userID()
 		_, err := tx.SetTagPackage(c.ctx, next)
 		return err
 	})
@@ -1128,7 +1273,7 @@ func mPackageListRemove(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.store.RemoveTagPackage(c.ctx, t.ID, p.ID); errors.Is(err, db.ErrNotFound) {
+	if _, err := c.hub.store.RemoveTagPackageBy(c.ctx, t.ID, p.ID, c.userID()); errors.Is(err, db.ErrNotFound) {
 		return nil, genericErr("Package %s is not in tag listing for %s", p.Name, t.Name)
 	} else if err != nil {
 		return nil, err
@@ -1196,6 +1341,7 @@ func mPackageListUnblock(c *call, a *kojixml.Args) (any, error) {
 		}
 		next := *prev
 		next.TagID, next.Blocked = t.ID, false
+		next.By = c.userID()
 		_, err := tx.SetTagPackage(c.ctx, next)
 		return err
 	})
@@ -1288,8 +1434,7 @@ func mListPackages(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	var f db.TagPackageFilter
-	f.Event, f.Prefix = ev, prefix
+	f := db.TagPackageFilter{Event: ev, Prefix: prefix, ByChange: true}
 	if pkgInfo != nil {
 		p, err := c.hub.lookupPackage(c, pkgInfo)
 		if errors.Is(err, db.ErrNotFound) {
@@ -1379,6 +1524,27 @@ func (h *Hub) lookupTarget(c *call, info any) (db.Target, error) {
 		func(n string) (db.Target, error) { return h.store.GetTargetByName(c.ctx, n) })
 }
 
+// targetAt is lookupTarget as of event ev.
+func (h *Hub) targetAt(c *call, info any, ev int64) (db.Target, error) {
+	var f db.TargetFilter
+	switch v := info.(type) {
+	case int64:
+		f.ID = &v
+	case string:
+		f.Name = &v
+	default:
+		return db.Target{}, paramErr("Invalid type for buildTargetInfo: %T", info)
+	}
+	l, err := h.store.ListTargetsAt(c.ctx, f, ev)
+	if err != nil {
+		return db.Target{}, err
+	}
+	if len(l) == 0 {
+		return db.Target{}, db.ErrNotFound
+	}
+	return l[0], nil
+}
+
 func (h *Hub) mustTarget(c *call, info any) (db.Target, error) {
 	t, err := h.lookupTarget(c, info)
 	if errors.Is(err, db.ErrNotFound) {
@@ -1426,7 +1592,7 @@ func mCreateBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.store.CreateTarget(c.ctx, name, bid, did); errors.Is(err, db.ErrConflict) {
+	if _, err := c.hub.store.CreateTargetBy(c.ctx, name, bid, did, c.userID()); errors.Is(err, db.ErrConflict) {
 		return nil, genericErr("A build target with the name %s already exists", pyRepr(name))
 	} else if err != nil {
 		return nil, err
@@ -1461,7 +1627,7 @@ func mEditBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.EditTarget(c.ctx, t.ID, name, bid, did); err != nil {
+	if err := c.hub.store.EditTargetBy(c.ctx, t.ID, name, bid, did, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -1481,23 +1647,29 @@ func mDeleteBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.DeleteTarget(c.ctx, t.ID); err != nil {
+	if err := c.hub.store.DeleteTargetBy(c.ctx, t.ID, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
 	return nil, nil
 }
 
-// getBuildTarget(info, event=None, strict=False); targets have no history
-// here, so event is accepted and ignored.
+// getBuildTarget(info, event=None, strict=False); with event, the target
+// as it was then (build_target_config).
 func mGetBuildTarget(c *call, a *kojixml.Args) (any, error) {
 	info := a.Any(0, "info")
-	a.OptAny(1, "event", nil)
+	ev := a.IntOrNil(1, "event")
 	strict := a.OptBool(2, "strict", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	t, err := c.hub.lookupTarget(c, info)
+	var t db.Target
+	var err error
+	if ev == nil {
+		t, err = c.hub.lookupTarget(c, info)
+	} else {
+		t, err = c.hub.targetAt(c, info, *ev)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		if strict {
 			return nil, genericErr("No such build target: %s", pyRepr(info))
@@ -1513,7 +1685,7 @@ func mGetBuildTarget(c *call, a *kojixml.Args) (any, error) {
 // getBuildTargets(info=None, event=None, buildTagID=None, destTagID=None, queryOpts=None)
 func mGetBuildTargets(c *call, a *kojixml.Args) (any, error) {
 	info := a.OptAny(0, "info", nil)
-	a.OptAny(1, "event", nil)
+	ev := a.IntOrNil(1, "event")
 	buildTag := a.OptAny(2, "buildTagID", nil)
 	destTag := a.OptAny(3, "destTagID", nil)
 	qo := a.OptMap(4, "queryOpts")
@@ -1546,7 +1718,13 @@ func mGetBuildTargets(c *call, a *kojixml.Args) (any, error) {
 		}
 		*x.dst = &t.ID
 	}
-	ts, err := c.hub.store.ListTargets(c.ctx, f)
+	var ts []db.Target
+	var err error
+	if ev == nil {
+		ts, err = c.hub.store.ListTargets(c.ctx, f)
+	} else {
+		ts, err = c.hub.store.ListTargetsAt(c.ctx, f, *ev)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1559,18 +1737,39 @@ func mGetBuildTargets(c *call, a *kojixml.Args) (any, error) {
 
 func eventMap(e db.Event) map[string]any { return map[string]any{"id": e.ID, "ts": e.Time} }
 
-// getLastEvent(before=None, strict=True)
+// getLastEvent(before=None, strict=True): the newest event, or the newest
+// before a time (seconds since the epoch); with strict, none before the
+// time is Koji's "query returned no rows".
 func mGetLastEvent(c *call, a *kojixml.Args) (any, error) {
 	before := a.OptAny(0, "before", nil)
-	a.OptBool(1, "strict", true)
+	strict := a.OptAny(1, "strict", true)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if before != nil {
-		return nil, genericErr("getLastEvent: before= is not supported by this hub")
+	var e db.Event
+	var err error
+	switch b := before.(type) {
+	case nil:
+		e, err = c.hub.store.LastEvent(c.ctx)
+	case int64:
+		e, err = c.hub.store.LastEventBefore(c.ctx, float64(b))
+	case float64:
+		e, err = c.hub.store.LastEventBefore(c.ctx, b)
+	case bool:
+		// a Python bool is a number
+		n := 0.0
+		if b {
+			n = 1
+		}
+		e, err = c.hub.store.LastEventBefore(c.ctx, n)
+	default:
+		return nil, genericErr("Invalid type for before: %s", pyClass(before))
 	}
-	e, err := c.hub.store.LastEvent(c.ctx)
 	if errors.Is(err, db.ErrNotFound) {
+		// a new database has no event at all: None, as before
+		if pyTruthy(strict) && before != nil {
+			return nil, genericErr("query returned no rows")
+		}
 		return nil, nil
 	}
 	if err != nil {

@@ -1,0 +1,155 @@
+package hubcore
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kojigo/db"
+	"kojigo/internal/password"
+)
+
+// TestStockCLIHistory runs Koji 1.35's own CLI (KOJI_STOCK_CLI, as
+// TestStockCLIPolicyDenials) against the hub on both backends: edit-tag
+// with every option the issue names, lock-tag and unlock-tag,
+// add-tag-inheritance with --priority, untag-build (which finds builds
+// with queryHistory), and list-history with its filters, whose lines are
+// the ones Koji's CLI prints for Koji's rows.
+func TestStockCLIHistory(t *testing.T) {
+	src := os.Getenv("KOJI_STOCK_CLI")
+	if src == "" {
+		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
+	}
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if py, err = exec.LookPath("python3"); err != nil {
+			t.Skip("python3 not found")
+		}
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			store := openStore(t, backend)
+			ctx := context.Background()
+			hash, _ := password.Hash("pw")
+			id, err := store.CreateUser(ctx, db.User{Name: "kojiadmin", PasswordHash: hash})
+			if err != nil {
+				t.Fatal(err)
+			}
+			perm, _ := store.GetPermByName(ctx, "admin")
+			store.GrantPerm(ctx, id, perm.ID, nil)
+			url := startServer(t, store, nil)
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "koji.conf")
+			os.WriteFile(conf, []byte("[koji]\nserver = "+url+"\nauthtype = password\n"), 0o600)
+			koji := func(args ...string) (string, error) {
+				t.Helper()
+				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", "kojiadmin", "--password", "pw"}, args...)...)
+				cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+os.Getenv("PYTHONPATH"), "TZ=UTC")
+				out, err := cmd.CombinedOutput()
+				return string(out), err
+			}
+			// must runs a command that must succeed and print each of want
+			must := func(args []string, want ...string) string {
+				t.Helper()
+				out, err := koji(args...)
+				if err != nil {
+					t.Fatalf("koji %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				for _, w := range want {
+					if !strings.Contains(out, w) {
+						t.Errorf("koji %s: output lacks %q:\n%s", strings.Join(args, " "), w, out)
+					}
+				}
+				return out
+			}
+			must([]string{"add-tag", "f40-build", "--arches", "x86_64"})
+			must([]string{"add-tag", "f40-updates"})
+			must([]string{"add-tag-inheritance", "f40-updates", "f40-build", "--priority", "10"})
+			must([]string{"list-tag-inheritance", "f40-updates"}, "f40-build")
+			must([]string{"edit-tag", "f40-build", "-x", "rpm.macro.dist=.fc40", "-x", "inherited=yes"})
+			must([]string{"edit-tag", "f40-updates", "--arches", "x86_64 aarch64", "-x", "mock.new_chroot=0", "-x", "a=b"})
+			must([]string{"edit-tag", "f40-updates", "-r", "a"})
+			must([]string{"edit-tag", "f40-updates", "-b", "rpm.macro.dist"})
+			must([]string{"taginfo", "f40-updates"}, "Arches: x86_64 aarch64", "mock.new_chroot : 0", "inherited : 'yes'")
+			if out := must([]string{"taginfo", "f40-updates"}); strings.Contains(out, "rpm.macro.dist") {
+				t.Errorf("blocked extra still shown:\n%s", out)
+			}
+			must([]string{"edit-tag", "f40-updates", "--rename", "f40-updates-new"})
+			must([]string{"edit-tag", "f40-updates-new", "--rename", "f40-updates"})
+			must([]string{"edit-tag", "f40-updates", "--perm", "admin", "--lock"})
+			must([]string{"taginfo", "f40-updates"}, "LOCKED", "Required permission: 'admin'")
+			must([]string{"edit-tag", "f40-updates", "--no-perm", "--unlock"})
+			// lock-tag requires the admin permission; --master locks
+			must([]string{"lock-tag", "f40-updates"})
+			must([]string{"taginfo", "f40-updates"}, "Required permission: 'admin'")
+			must([]string{"unlock-tag", "f40-updates"})
+			if out := must([]string{"taginfo", "f40-updates"}); strings.Contains(out, "Required permission") {
+				t.Errorf("unlock-tag left the permission:\n%s", out)
+			}
+			must([]string{"lock-tag", "--master", "f40-updates"})
+			must([]string{"taginfo", "f40-updates"}, "LOCKED")
+			must([]string{"unlock-tag", "f40-updates"})
+			if out := must([]string{"taginfo", "f40-updates"}); strings.Contains(out, "LOCKED") {
+				t.Errorf("unlock-tag left the tag locked:\n%s", out)
+			}
+			must([]string{"add-pkg", "--owner", "kojiadmin", "f40-updates", "hello"})
+			must([]string{"call", "--python", "createEmptyBuild", "'hello'", "'1.0'", "'1'", "None"})
+			must([]string{"call", "--python", "createEmptyBuild", "'hello'", "'1.0'", "'2'", "None"})
+			must([]string{"call", "tagBuildBypass", "f40-updates", "hello-1.0-1"})
+			must([]string{"call", "tagBuildBypass", "f40-updates", "hello-1.0-2"})
+			must([]string{"untag-build", "--verbose", "f40-updates", "hello-1.0-1"}, "untagging hello-1.0-1")
+			must([]string{"list-tagged", "--quiet", "f40-updates"}, "hello-1.0-2")
+			must([]string{"untag-build", "--all", "--verbose", "f40-updates", "hello"}, "untagging hello-1.0-2")
+			if out, _ := koji("untag-build", "f40-updates", "hello-1.0-1"); !strings.Contains(out, "Build hello-1.0-1 not in tag f40-updates") {
+				t.Errorf("untag-build of an untagged build:\n%s", out)
+			}
+
+			tagLines := []string{
+				"new tag: f40-updates by kojiadmin",
+				"inheritance line f40-updates->f40-build added by kojiadmin",
+				"tag configuration for f40-updates altered by kojiadmin",
+				"added tag option mock.new_chroot for tag f40-updates by kojiadmin [still active]",
+				"tag option a removed for f40-updates by kojiadmin",
+				"added tag option rpm.macro.dist for tag f40-updates by kojiadmin [still active]",
+				"package list entry created: hello in f40-updates by kojiadmin [still active]",
+				"package owner kojiadmin set for hello in f40-updates by kojiadmin [still active]",
+				"hello-1.0-1 tagged into f40-updates by kojiadmin",
+				"hello-1.0-1 untagged from f40-updates by kojiadmin",
+				"hello-1.0-2 untagged from f40-updates by kojiadmin",
+			}
+			must([]string{"list-history", "--tag", "f40-updates"}, tagLines...)
+			must([]string{"list-history", "--tag", "f40-updates", "--verbose"}, "arches: None -> x86_64 aarch64", "value: 0", "value: \"b\"", "locked: False -> True", "priority: 10")
+			must([]string{"list-history", "--build", "hello-1.0-1"}, "hello-1.0-1 tagged into f40-updates", "hello-1.0-1 untagged from f40-updates")
+			must([]string{"list-history", "--package", "hello"}, "package list entry created: hello in f40-updates", "hello-1.0-2 tagged into f40-updates")
+			must([]string{"list-history", "--user", "kojiadmin"}, "package owner kojiadmin set for hello in f40-updates")
+			must([]string{"list-history", "--all"}, "new tag: f40-build", "new tag: f40-updates")
+			must([]string{"list-history", "--tag", "f40-updates", "--active"}, "package list entry created: hello in f40-updates")
+			if out := must([]string{"list-history", "--tag", "f40-updates", "--active"}); strings.Contains(out, "untagged") {
+				t.Errorf("list-history --active shows revoked rows:\n%s", out)
+			}
+			must([]string{"list-history", "--tag", "f40-updates", "--after", "2000-01-01"}, "new tag: f40-updates")
+			if out := must([]string{"list-history", "--tag", "f40-updates", "--before", "2000-01-01"}); strings.TrimSpace(out) != "" {
+				t.Errorf("list-history --before 2000:\n%s", out)
+			}
+			must([]string{"list-history", "--editor", "kojiadmin", "--tag", "f40-build"}, "new tag: f40-build by kojiadmin")
+			must([]string{"list-history", "--tag", "f40-updates", "--xkey", "a"}, "tag option a removed for f40-updates")
+			must([]string{"list-history", "--tag", "f40-updates", "--show", "tag_inheritance"}, "inheritance line f40-updates->f40-build added")
+			// edit-tag-inheritance (a string priority again) and
+			// remove-tag-inheritance ('delete link'), one event each
+			must([]string{"edit-tag-inheritance", "f40-updates", "f40-build", "--priority", "20"})
+			must([]string{"call", "getInheritanceData", "f40-updates"}, "'priority': 20")
+			must([]string{"remove-tag-inheritance", "f40-updates", "f40-build"})
+			if out := must([]string{"list-tag-inheritance", "f40-updates"}); strings.Contains(out, "f40-build") {
+				t.Errorf("remove-tag-inheritance left the link:\n%s", out)
+			}
+			must([]string{"list-history", "--tag", "f40-updates", "--show", "tag_inheritance"},
+				"inheritance line f40-updates->f40-build updated by kojiadmin", "inheritance line f40-updates->f40-build removed by kojiadmin")
+			if out, err := koji("list-history", "--tag", "nosuch"); err == nil || !strings.Contains(out, "No such entry in table tag: nosuch") {
+				t.Errorf("list-history --tag nosuch: %v\n%s", err, out)
+			}
+		})
+	}
+}
