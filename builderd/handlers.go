@@ -42,6 +42,7 @@ func handlers() map[string]handler {
 		"newRepo":          newRepoHandler{},
 		"waitrepo":         waitrepoHandler{},
 		"createrepo":       createrepoHandler{},
+		"distRepo":         distRepoHandler{}, "createdistrepo": createDistRepoHandler{},
 	}
 }
 

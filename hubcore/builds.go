@@ -582,9 +582,6 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if rpmsigs {
-		return nil, paramErr("listTaggedRPMS: rpmsigs is not supported by this hub (no signatures are stored)")
-	}
 	ta, err := c.hub.readTaggedArgs(c, tagInfo, ev, pkg, owner, typ, strict)
 	if err != nil || ta.missing {
 		return []any{[]any{}, []any{}}, err
@@ -620,6 +617,11 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 			tb := tagOf[r.BuildID]
 			m["tag_id"], m["tag_name"] = tb.TagID, tb.TagName
 			rpms = append(rpms, m)
+		}
+	}
+	if rpmsigs { // one row per signature (signatures.go)
+		if rpms, err = c.hub.withRPMSigs(c, rpms); err != nil {
+			return nil, err
 		}
 	}
 	return []any{rpms, builds}, nil

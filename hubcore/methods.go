@@ -67,6 +67,8 @@ func (h *Hub) register() {
 	ms = append(ms, searchMethods()...)
 	ms = append(ms, buildInfoMethods()...)
 	ms = append(ms, historyMethods()...)
+	ms = append(ms, signatureMethods()...)
+	ms = append(ms, distRepoMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

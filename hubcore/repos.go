@@ -2177,6 +2177,9 @@ func mHostRepoDone(c *call, a *kojixml.Args) (any, error) {
 	if r.State != db.RepoInit {
 		return nil, genericErr("Repo %d not in INIT state (got %d)", r.ID, r.State)
 	}
+	if r.Dist { // its arches were moved by host.distRepoMove (distrepo.go)
+		return h.distRepoDone(c, r, updates, expire)
+	}
 	if err := safeDirName("tag name", r.TagName); err != nil {
 		return nil, err
 	}
