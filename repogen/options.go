@@ -85,8 +85,8 @@ type Options struct {
 	// change instead of making it again: the chunk lists of the gzip XML
 	// files (written in chunks of packages, about 2% bigger), and with
 	// Database the raw databases (zstd, about 1.3 times the size of the
-	// published databases) and the block lists of their bzip2 files (256
-	// KiB blocks, about 5% bigger), so that the databases change in place
+	// published databases) and the block lists of their bzip2 files (64
+	// KiB blocks, about 12% bigger), so that the databases change in place
 	// and only their changed blocks compress.
 	UpdateCache bool
 
