@@ -137,6 +137,11 @@ func TestKojiraExpiresAndDeletesRepos(t *testing.T) {
 			_, err := os.Lstat(dir)
 			return os.IsNotExist(err)
 		})
+		// The recorder polls on its own: let it see the end too.
+		waitFor(t, 10*time.Second, fmt.Sprintf("the recorder to see repo %d DELETED", r.id), func() bool {
+			q := states.of(r.id)
+			return len(q) > 0 && q[len(q)-1].state == repoStDeleted
+		})
 		seq := states.of(r.id)
 		t.Logf("repo %d: %s (since kojira started); directory gone %v after the builds ended", r.id, seq.timed(), time.Since(built).Round(100*time.Millisecond))
 		if !strings.Contains(seq.String(), "READY EXPIRED DELETED") {
