@@ -9,6 +9,7 @@ package hubcore
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -117,7 +118,8 @@ type policyOutcome struct {
 // checkPolicy is Koji's check_policy(name, data, default='deny',
 // force=force): the first word of the action is the result (allow or
 // deny), the rest the reason; no match is the default with reason "not
-// covered by policy"; with force an admin passes. The decision is logged.
+// covered by policy"; with force an admin passes. A refusal is logged, an
+// allowing decision at debug.
 func (c *call) checkPolicy(name string, data policy.Data, force bool) (policyOutcome, error) {
 	var out policyOutcome
 	rs := c.hub.policies.Get(name)
@@ -152,7 +154,13 @@ func (c *call) checkPolicy(name string, data policy.Data, force bool) (policyOut
 			}
 		}
 	}
-	c.hub.log.Info("policy decision", "policy", name, "result", out.result, "reason", out.reason, "user", user,
+	// Every task creation and tagging passes a policy: allowing is the
+	// common case and logged at debug, a refusal always.
+	level := slog.LevelDebug
+	if !out.allowed {
+		level = slog.LevelInfo
+	}
+	c.hub.log.Log(c.ctx, level, "policy decision", "policy", name, "result", out.result, "reason", out.reason, "user", user,
 		"rule", dec.LastRule(), "where", dec.Where())
 	return out, nil
 }
