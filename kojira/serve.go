@@ -84,7 +84,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := login(ctx, hub, cfg, useCert, log); err != nil {
+		// A certificate the hub refuses is read again before each new
+		// try: replacing the file is enough, kojira need not restart.
+		reload := func() (*kojiclient.Client, error) { return kojiclient.New(copts) }
+		if hub, err = login(ctx, hub, reload, cfg, useCert, log); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -160,9 +163,13 @@ func acquire(ctx context.Context, hub Locker, cfg Config, force bool, log *slog.
 	}
 }
 
-// login tries until the hub answers: a hub that is down at boot is waited
-// for; a refused login ends kojira with the reason.
-func login(ctx context.Context, hub *kojiclient.Client, cfg Config, useCert bool, log *slog.Logger) error {
+// login tries until the hub answers and returns the client that logged in.
+// A hub that is down at boot is waited for. A TLS connection that fails for
+// a reason retrying alone cannot fix (the hub refused our certificate, e.g.
+// an expired one, or we do not trust the hub's) is logged as an error with
+// its diagnosis and tried again with the certificate and CA files read anew
+// by reload. A refused login (a fault) ends kojira with the reason.
+func login(ctx context.Context, hub *kojiclient.Client, reload func() (*kojiclient.Client, error), cfg Config, useCert bool, log *slog.Logger) (*kojiclient.Client, error) {
 	for fails := 1; ; fails++ {
 		var err error
 		if useCert {
@@ -171,17 +178,29 @@ func login(ctx context.Context, hub *kojiclient.Client, cfg Config, useCert bool
 			err = hub.Login(ctx, cfg.User, cfg.Password)
 		}
 		if err == nil {
-			return nil
+			return hub, nil
 		}
 		var te *kojiclient.TransportError
-		if faultCode(err) == 0 && errors.As(err, &te) && te.StatusCode == 0 && ctx.Err() == nil {
-			delay := backoff(fails, cfg.SleepTime)
-			log.Warn("hub not reachable, retrying login", "err", err, "retry_in", delay.Round(time.Millisecond))
-			if !sleep(ctx, delay) {
-				return ctx.Err()
-			}
-			continue
+		if faultCode(err) != 0 || !errors.As(err, &te) || te.StatusCode != 0 || ctx.Err() != nil {
+			return nil, fmt.Errorf("unable to log in: %w", err)
 		}
-		return fmt.Errorf("unable to log in: %w", err)
+		delay := backoff(fails, cfg.SleepTime)
+		if te.Retryable {
+			log.Warn("hub not reachable, retrying login", "err", err, "retry_in", delay.Round(time.Millisecond))
+		} else {
+			log.Error("cannot log in: the TLS connection to the hub failed; fix what the error says (kojira reads its cert and serverca files again before the next try)",
+				"err", err, "retry_in", delay.Round(time.Millisecond))
+		}
+		if !sleep(ctx, delay) {
+			return nil, ctx.Err()
+		}
+		if !te.Retryable {
+			c, rerr := reload()
+			if rerr != nil {
+				log.Error("cannot read the certificate files; trying again later", "err", rerr)
+				continue
+			}
+			hub = c
+		}
 	}
 }

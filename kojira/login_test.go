@@ -1,0 +1,125 @@
+package kojira
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"kojigo/internal/kojiclient"
+	"kojigo/internal/pki"
+)
+
+// TestLoginExpiredCertIsSaidAndReread: kojira's certificate refused by the
+// hub as expired is logged as an error naming the expiry, not as "hub not
+// reachable", and replacing the file is enough: the next try reads it
+// again and logs in. (kojira, as kojid, used to retry forever with the
+// certificate it read at start, saying the hub was not reachable.)
+func TestLoginExpiredCertIsSaidAndReread(t *testing.T) {
+	dir := t.TempDir()
+	d := pki.Dir{Path: dir, Force: true}
+	if _, err := d.Init(pki.Request{Role: pki.RoleCA, Name: "test CA"}); err != nil {
+		t.Fatal(err)
+	}
+	hubCert, err := d.Issue(pki.Request{Role: pki.RoleHub, Name: "127.0.0.1", IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}, "hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := d.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(dir, "kojira.pem")
+	writeCert := func(notBefore, notAfter time.Time) {
+		t.Helper()
+		kp, err := ca.Issue(pki.Request{Role: pki.RoleKojira, Name: "kojira", NotBefore: notBefore, NotAfter: notAfter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := kp.CombinedPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(certFile+".new", b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(certFile+".new", certFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	writeCert(now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+
+	serverTLS, err := pki.ServerTLSConfig(hubCert.CertFile, hubCert.KeyFile, d.CAFile(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.Write([]byte(`<?xml version='1.0'?><methodResponse><params><param><value><struct>` +
+			`<member><name>session-id</name><value><int>7</int></value></member>` +
+			`<member><name>session-key</name><value><string>7-key</string></value></member>` +
+			`</struct></value></param></params></methodResponse>`))
+	}))
+	srv.TLS = serverTLS
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	copts := kojiclient.Options{Server: srv.URL + "/kojihub", CertFile: certFile, ServerCAFile: d.CAFile(), MaxRetryTime: time.Second}
+	hub, err := kojiclient.New(copts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		c   *kojiclient.Client
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := login(ctx, hub, func() (*kojiclient.Client, error) { return kojiclient.New(copts) }, Config{SleepTime: time.Second}, true, log)
+		done <- result{c, err}
+	}()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "level=ERROR") {
+		select {
+		case r := <-done:
+			t.Fatalf("login with an expired certificate returned %v, %v; log:\n%s", r.c, r.err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no error logged for the expired certificate; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := logs.String()
+	if !strings.Contains(got, "expired") || !strings.Contains(got, "kojictl certs renew") {
+		t.Errorf("log does not name the expiry and the fix:\n%s", got)
+	}
+	if strings.Contains(got, "not reachable") {
+		t.Errorf("log calls a refused certificate an unreachable hub:\n%s", got)
+	}
+
+	writeCert(now.Add(-time.Hour), now.Add(24*time.Hour))
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("login after the certificate was replaced: %v; log:\n%s", r.err, logs.String())
+		}
+		if id, ok := r.c.SessionID(); !ok || id != 7 {
+			t.Errorf("session after login = %d, %v; want 7, true", id, ok)
+		}
+	case <-ctx.Done():
+		t.Fatalf("login did not pick up the replaced certificate; log:\n%s", logs.String())
+	}
+}
