@@ -3,7 +3,6 @@ package hubcore
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,16 +18,7 @@ import (
 // exact patterns, list-untagged, download-logs, list-api, scheduler-info
 // and scheduler-logs print what Koji's hub would have them print.
 func TestStockCLIBuildInfo(t *testing.T) {
-	src := os.Getenv("KOJI_STOCK_CLI")
-	if src == "" {
-		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
-	}
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if py, err = exec.LookPath("python3"); err != nil {
-			t.Skip("python3 not found")
-		}
-	}
+	cli := needStockCLI(t)
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
@@ -42,18 +32,9 @@ func TestStockCLIBuildInfo(t *testing.T) {
 			store.GrantPerm(ctx, adminID, perm.ID, nil)
 			top := t.TempDir()
 			url := startServer(t, store, func(fc *FileConfig) { fc.KojiDir = top })
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "koji.conf")
 			topurl := strings.TrimSuffix(url, "/kojihub") + "/kojifiles"
-			os.WriteFile(conf, []byte("[koji]\nserver = "+url+"\ntopurl = "+topurl+"\nauthtype = password\n"), 0o600)
-			koji := func(args ...string) (string, error) {
-				t.Helper()
-				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", "kojiadmin", "--password", "pw"}, args...)...)
-				cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+os.Getenv("PYTHONPATH"))
-				cmd.Dir = dir
-				out, err := cmd.CombinedOutput()
-				return string(out), err
-			}
+			run, dir := cli.client(t, url, []string{"topurl = " + topurl})
+			koji := func(args ...string) (string, error) { return run("kojiadmin", "pw", args...) }
 			must := func(args ...string) string {
 				t.Helper()
 				out, err := koji(args...)

@@ -2,9 +2,6 @@ package hubcore
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,16 +16,7 @@ import (
 // with queryHistory), and list-history with its filters, whose lines are
 // the ones Koji's CLI prints for Koji's rows.
 func TestStockCLIHistory(t *testing.T) {
-	src := os.Getenv("KOJI_STOCK_CLI")
-	if src == "" {
-		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
-	}
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if py, err = exec.LookPath("python3"); err != nil {
-			t.Skip("python3 not found")
-		}
-	}
+	cli := needStockCLI(t)
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
@@ -41,16 +29,8 @@ func TestStockCLIHistory(t *testing.T) {
 			perm, _ := store.GetPermByName(ctx, "admin")
 			store.GrantPerm(ctx, id, perm.ID, nil)
 			url := startServer(t, store, nil)
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "koji.conf")
-			os.WriteFile(conf, []byte("[koji]\nserver = "+url+"\nauthtype = password\n"), 0o600)
-			koji := func(args ...string) (string, error) {
-				t.Helper()
-				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", "kojiadmin", "--password", "pw"}, args...)...)
-				cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+os.Getenv("PYTHONPATH"), "TZ=UTC")
-				out, err := cmd.CombinedOutput()
-				return string(out), err
-			}
+			run, _ := cli.client(t, url, nil, "TZ=UTC")
+			koji := func(args ...string) (string, error) { return run("kojiadmin", "pw", args...) }
 			// must runs a command that must succeed and print each of want
 			must := func(args []string, want ...string) string {
 				t.Helper()

@@ -3,7 +3,6 @@ package hubcore
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,19 +18,7 @@ import (
 // the hub's denial as Koji's CLI prints Koji's. Without KOJI_STOCK_CLI it
 // is skipped (the koji CLI is not packaged for this machine).
 func TestStockCLIPolicyDenials(t *testing.T) {
-	src := os.Getenv("KOJI_STOCK_CLI")
-	if src == "" {
-		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
-	}
-	// Debian's python3 is the one with the CLI's modules (python3-requests,
-	// -dateutil, -six, -defusedxml, -rpm); another python3 on PATH (pyenv)
-	// may lack them.
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if py, err = exec.LookPath("python3"); err != nil {
-			t.Skip("python3 not found")
-		}
-	}
+	cli := needStockCLI(t)
 	srcs := writePolicyConf(t, scenarioPolicies)
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -52,16 +39,8 @@ func TestStockCLIPolicyDenials(t *testing.T) {
 				}
 			}
 			url := startServer(t, store, func(fc *FileConfig) { fc.Policies = srcs })
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "koji.conf")
-			os.WriteFile(conf, []byte("[koji]\nserver = "+url+"\nauthtype = password\n"), 0o600)
-			koji := func(user string, args ...string) (string, error) {
-				t.Helper()
-				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", user, "--password", "pw"}, args...)...)
-				cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+os.Getenv("PYTHONPATH"))
-				out, err := cmd.CombinedOutput()
-				return string(out), err
-			}
+			run, _ := cli.client(t, url, nil)
+			koji := func(user string, args ...string) (string, error) { return run(user, "pw", args...) }
 			must := func(user string, args ...string) {
 				t.Helper()
 				if out, err := koji(user, args...); err != nil {
@@ -78,7 +57,7 @@ func TestStockCLIPolicyDenials(t *testing.T) {
 			must("kojiadmin", "add-pkg", "--owner", "kojiadmin", "f40-updates-testing", "hello")
 			must("kojiadmin", "call", "--python", "createEmptyBuild", "'hello'", "'1.0'", "'1'", "None")
 			must("kojiadmin", "call", "tagBuildBypass", "f40-updates-testing", "hello-1.0-1")
-			srpm := filepath.Join(dir, "hello-1.0-2.src.rpm")
+			srpm := filepath.Join(t.TempDir(), "hello-1.0-2.src.rpm")
 			os.WriteFile(srpm, []byte("not really an rpm"), 0o644)
 
 			tagDenial := "ActionNotAllowed: policy violation (tag): only release-engineering may tag into f40 [rule: tag f40 :: ... all :: deny only release-engineering may tag into f40]"

@@ -16,14 +16,7 @@ import (
 // write-signed-rpm and remove-sig, and checks the signed copy with rpm -K.
 // Skipped without KOJI_STOCK_CLI; needs gpg, rpmsign and rpmkeys.
 func TestStockCLISignatures(t *testing.T) {
-	src := os.Getenv("KOJI_STOCK_CLI")
-	if src == "" {
-		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
-	}
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Skip("/usr/bin/python3 not found")
-	}
+	cli := needStockCLI(t)
 	gpg := testenv.NeedTool(t, "gpg")
 	rpmsign := testenv.NeedTool(t, "rpmsign")
 	testenv.NeedTool(t, "rpmkeys")
@@ -72,15 +65,8 @@ func TestStockCLISignatures(t *testing.T) {
 				t.Fatalf("rpmsign: %v\n%s", err, out)
 			}
 
-			conf := filepath.Join(t.TempDir(), "koji.conf")
-			os.WriteFile(conf, []byte("[koji]\nserver = "+th.url+"\ntopdir = "+top+"\nauthtype = password\n"), 0o600)
-			koji := func(args ...string) (string, error) {
-				t.Helper()
-				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", "kojiadmin", "--password", "adminpw"}, args...)...)
-				cmd.Env = append(os.Environ(), "PYTHONPATH="+src)
-				out, err := cmd.CombinedOutput()
-				return string(out), err
-			}
+			run, _ := cli.client(t, th.url, []string{"topdir = " + top})
+			koji := func(args ...string) (string, error) { return run("kojiadmin", "adminpw", args...) }
 			expect := func(wantErr bool, want string, args ...string) {
 				t.Helper()
 				out, err := koji(args...)

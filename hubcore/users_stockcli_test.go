@@ -3,7 +3,6 @@ package hubcore
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,16 +16,7 @@ import (
 // access, channels, notifications and volumes, on both backends, and
 // compares what it prints with what it prints against Koji.
 func TestStockCLIUsersChannelsVolumes(t *testing.T) {
-	src := os.Getenv("KOJI_STOCK_CLI")
-	if src == "" {
-		t.Skip("KOJI_STOCK_CLI is not set: point it at a Koji 1.35 source tree to run the stock CLI")
-	}
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if py, err = exec.LookPath("python3"); err != nil {
-			t.Skip("python3 not found")
-		}
-	}
+	cli := needStockCLI(t)
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
@@ -47,16 +37,8 @@ func TestStockCLIUsersChannelsVolumes(t *testing.T) {
 			}
 			top := t.TempDir()
 			url := startServer(t, store, func(fc *FileConfig) { fc.KojiDir = top })
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "koji.conf")
-			os.WriteFile(conf, []byte("[koji]\nserver = "+url+"\nauthtype = password\n"), 0o600)
-			koji := func(user string, args ...string) (string, error) {
-				t.Helper()
-				cmd := exec.Command(py, append([]string{filepath.Join(src, "cli", "koji"), "-c", conf, "--user", user, "--password", "pw"}, args...)...)
-				cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+os.Getenv("PYTHONPATH"))
-				out, err := cmd.CombinedOutput()
-				return string(out), err
-			}
+			run, _ := cli.client(t, url, nil)
+			koji := func(user string, args ...string) (string, error) { return run(user, "pw", args...) }
 			must := func(user string, args ...string) string {
 				t.Helper()
 				out, err := koji(user, args...)
