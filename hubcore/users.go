@@ -28,10 +28,10 @@ func userAdminMethods() []method {
 	}
 }
 
-// adminAreaMethods are the tables of users.go, channels.go,
+// adminAreaMethods are the tables of users.go, usergroups.go, channels.go,
 // notifications.go and volumes.go.
 func adminAreaMethods() []method {
-	return slices.Concat(userAdminMethods(), channelAdminMethods(), notificationMethods(), volumeMethods())
+	return slices.Concat(userAdminMethods(), userGroupMethods(), channelAdminMethods(), notificationMethods(), volumeMethods())
 }
 
 // enableUser(username)
