@@ -745,7 +745,12 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 		// forced stop (a second SIGTERM) abandons it.
 		rctx, cancel := d.untilForceStop(context.WithoutCancel(ctx))
 		defer cancel()
-		if rerr := d.report(rctx, t.id, result, err); rerr != nil {
+		if rerr := d.report(rctx, t.id, result, err); errors.Is(rerr, errTaskNotOurs) {
+			// Expected after this host was cut off past the hub's host
+			// timeout (the hub freed the task; another host runs it), or
+			// when the task was cancelled as it ended.
+			t.log.Warn("the hub no longer lets this host end the task (freed for another host, or cancelled); this run's result is dropped", "err", rerr)
+		} else if rerr != nil {
 			t.log.Error("could not report the task's end", "err", rerr)
 		}
 		d.taskEnded()
@@ -789,6 +794,10 @@ func (d *daemon) taskEnded() {
 	}
 }
 
+// errTaskNotOurs is a task's end the hub refused because the task is no
+// longer this host's.
+var errTaskNotOurs = errors.New("the task is no longer this host's")
+
 // report closes the task with its result or fails it with its error's
 // fault. An unreachable hub is waited out (the task's context is patient).
 // Other transport failures are retried a few times. A fault may mean that
@@ -831,6 +840,9 @@ func (d *daemon) report(ctx context.Context, id int64, result any, taskErr error
 			case state == want:
 				d.log.Info("task end already recorded by an earlier attempt", "task_id", id, "call", method, "fault", f.String)
 				return nil
+			case f.Code == kojixml.ActionNotAllowed:
+				// The hub lets only the host it gave the task to end it.
+				return fmt.Errorf("%s %d: %w: %w", method, id, errTaskNotOurs, err)
 			case state != stateOpen || f.Code != kojixml.RetryError || attempt >= 8:
 				return fmt.Errorf("%s %d: %w", method, id, err)
 			}

@@ -3,6 +3,7 @@ package builderd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -91,14 +92,23 @@ func TestReportLostAnswerIsNotRepeated(t *testing.T) {
 }
 
 // TestReportFaultOnForeignTask: a fault for a task that is not ours any
-// more is still an error (the hub gave the task away).
+// more is still an error (the hub gave the task away), and says so, so that
+// runTask logs it as the expected end of a run cut off from the hub rather
+// than as a failure to report.
 func TestReportFaultOnForeignTask(t *testing.T) {
 	d, fh, _, _, id := outageDaemon(t)
 	fh.mu.Lock()
 	fh.tasks[id].host = fh.hostID + 1
 	fh.mu.Unlock()
-	if err := d.report(patient(context.Background()), id, "tagged", nil); err == nil {
+	err := d.report(patient(context.Background()), id, "tagged", nil)
+	if err == nil {
 		t.Fatal("report on another host's task = nil, want the hub's fault")
+	}
+	if !errors.Is(err, errTaskNotOurs) {
+		t.Errorf("report on another host's task = %v, want errTaskNotOurs", err)
+	}
+	if tk := fh.task(id); tk.state != stateOpen {
+		t.Errorf("task %d is %s, want it left OPEN for its new host", id, stateName(tk.state))
 	}
 }
 
