@@ -619,7 +619,7 @@ func faultLinkCut(ctx context.Context, f *farm, r *faultResult) error {
 		log := f.kojids[i].logSince(mark)
 		for _, t := range held {
 			retaken := regexp.MustCompile(fmt.Sprintf(`msg="took task" .*task_id=%d `, t)).MatchString(log)
-			gaveUp := regexp.MustCompile(fmt.Sprintf(`(msg="cancelling task[^"]*"|could not report the task's end).* task_id=%d\b`, t)).MatchString(log)
+			gaveUp := regexp.MustCompile(fmt.Sprintf(`(msg="cancelling task[^"]*"|could not report the task's end|no longer lets this host end the task).* task_id=%d\b`, t)).MatchString(log)
 			v, err := f.call(ctx, "getTaskInfo", t)
 			if err != nil {
 				kept = append(kept, t)
