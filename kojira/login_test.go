@@ -4,16 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"kojigo/internal/kojiclient"
 	"kojigo/internal/pki"
+	"kojigo/internal/pki/pkitest"
 )
 
 // TestLoginExpiredCertIsSaidAndReread: kojira's certificate refused by the
@@ -22,56 +19,17 @@ import (
 // again and logs in. (kojira, as kojid, used to retry forever with the
 // certificate it read at start, saying the hub was not reachable.)
 func TestLoginExpiredCertIsSaidAndReread(t *testing.T) {
-	dir := t.TempDir()
-	d := pki.Dir{Path: dir, Force: true}
-	if _, err := d.Init(pki.Request{Role: pki.RoleCA, Name: "test CA"}); err != nil {
-		t.Fatal(err)
-	}
-	hubCert, err := d.Issue(pki.Request{Role: pki.RoleHub, Name: "127.0.0.1", IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}, "hub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := d.LoadCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile := filepath.Join(dir, "kojira.pem")
-	writeCert := func(notBefore, notAfter time.Time) {
+	farm := pkitest.NewFarm(t, "")
+	hubFiles := farm.Issue("hub", pki.Request{Role: pki.RoleHub, Name: "127.0.0.1", IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	hubSrv := pkitest.StartHub(t, pkitest.HubOptions{CertFile: hubFiles.Cert, KeyFile: hubFiles.Key, ClientCAFile: farm.CAFile, UserTypes: map[string]int{"kojira": 0}})
+	writeCert := func(notBefore, notAfter time.Time) string {
 		t.Helper()
-		kp, err := ca.Issue(pki.Request{Role: pki.RoleKojira, Name: "kojira", NotBefore: notBefore, NotAfter: notAfter})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := kp.CombinedPEM()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(certFile+".new", b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(certFile+".new", certFile); err != nil {
-			t.Fatal(err)
-		}
+		return farm.Reissue("kojira", pki.Request{Role: pki.RoleKojira, Name: "kojira", NotBefore: notBefore, NotAfter: notAfter})
 	}
 	now := time.Now()
-	writeCert(now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	certFile := writeCert(now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 
-	serverTLS, err := pki.ServerTLSConfig(hubCert.CertFile, hubCert.KeyFile, d.CAFile(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/xml")
-		w.Write([]byte(`<?xml version='1.0'?><methodResponse><params><param><value><struct>` +
-			`<member><name>session-id</name><value><int>7</int></value></member>` +
-			`<member><name>session-key</name><value><string>7-key</string></value></member>` +
-			`</struct></value></param></params></methodResponse>`))
-	}))
-	srv.TLS = serverTLS
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-
-	copts := kojiclient.Options{Server: srv.URL + "/kojihub", CertFile: certFile, ServerCAFile: d.CAFile(), MaxRetryTime: time.Second}
+	copts := kojiclient.Options{Server: hubSrv.URL, CertFile: certFile, ServerCAFile: farm.CAFile, MaxRetryTime: time.Second}
 	hub, err := kojiclient.New(copts)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +74,8 @@ func TestLoginExpiredCertIsSaidAndReread(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("login after the certificate was replaced: %v; log:\n%s", r.err, logs.String())
 		}
-		if id, ok := r.c.SessionID(); !ok || id != 7 {
-			t.Errorf("session after login = %d, %v; want 7, true", id, ok)
+		if id, ok := r.c.SessionID(); !ok || id < 1 {
+			t.Errorf("session after login = %d, %v; want one", id, ok)
 		}
 	case <-ctx.Done():
 		t.Fatalf("login did not pick up the replaced certificate; log:\n%s", logs.String())

@@ -86,3 +86,16 @@ func WriteFile(t testing.TB, path string, data []byte, perm os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// Reissue issues req as Issue does but replaces file.pem in one rename, so
+// that a client reading it meanwhile sees the old file or the new one,
+// never a part; it returns the path of file.pem.
+func (f *Farm) Reissue(file string, req pki.Request) string {
+	f.t.Helper()
+	fs := f.Issue(file+".new", req)
+	pem := filepath.Join(f.Dir, file+".pem")
+	if err := os.Rename(fs.PEM, pem); err != nil {
+		f.t.Fatal(err)
+	}
+	return pem
+}
