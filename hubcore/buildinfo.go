@@ -287,6 +287,15 @@ func readHeader(p string) (pkg *rpmhdr.Package, ok bool, err error) {
 
 // taskFilePath is Koji's work/tasks/<id%10000>/<id>/<filepath>, refusing
 // absolute paths and "..".
+// taskFileArg is taskFilePath for the filepath argument that comes with a
+// taskID (getChangelogEntries, getRPMHeaders): it must be given.
+func (h *Hub) taskFileArg(taskID int64, fp *string) (string, error) {
+	if fp == nil || *fp == "" {
+		return "", genericErr("filepath must be specified with taskID")
+	}
+	return h.taskFilePath(taskID, *fp)
+}
+
 func (h *Hub) taskFilePath(taskID int64, fp string) (string, error) {
 	if strings.HasPrefix(fp, "/") || strings.Contains(fp, "../") || strings.ContainsRune(fp, 0) || fp == ".." || strings.HasSuffix(fp, "/..") {
 		return "", genericErr("Invalid filepath: %s", fp)
@@ -423,11 +432,8 @@ func mGetChangelogEntries(c *call, a *kojixml.Args) (any, error) {
 		}
 		full = filepath.Join(c.hub.cfg.TopDir, filepath.FromSlash(storedRPMPath(b, srpms[0])))
 	case taskID != nil && *taskID != 0:
-		if fp == nil || *fp == "" {
-			return nil, genericErr("filepath must be specified with taskID")
-		}
 		var err error
-		if full, err = c.hub.taskFilePath(*taskID, *fp); err != nil {
+		if full, err = c.hub.taskFileArg(*taskID, fp); err != nil {
 			return nil, err
 		}
 	default:
@@ -535,11 +541,8 @@ func mGetRPMHeaders(c *call, a *kojixml.Args) (any, error) {
 		}
 		full = filepath.Join(c.hub.cfg.TopDir, filepath.FromSlash(storedRPMPath(b, r)))
 	case taskID != nil && *taskID != 0:
-		if fp == nil || *fp == "" {
-			return nil, genericErr("filepath must be specified with taskID")
-		}
 		var err error
-		if full, err = c.hub.taskFilePath(*taskID, *fp); err != nil {
+		if full, err = c.hub.taskFileArg(*taskID, fp); err != nil {
 			return nil, err
 		}
 	default:
