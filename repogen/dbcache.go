@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -72,6 +73,15 @@ type dbCacheIndex struct {
 	RawChecksum string         `json:"raw_checksum"` // of the raw database, checked when copied
 	Compression Compression    `json:"compression"`
 	Blocks      []bzip2w.Block `json:"blocks,omitempty"`
+	// Frames, when set, are the raw cache's zstd frames, one per block:
+	// an update compresses only the spans that changed.
+	Frames []rawFrame `json:"frames,omitempty"`
+}
+
+// rawFrame is where one span's zstd frame is in a raw database cache file.
+type rawFrame struct {
+	Off int64 `json:"off"`
+	Len int64 `json:"len"`
 }
 
 // prevDB is a previous run's database that an update can start from.
@@ -166,11 +176,12 @@ func (v *validated) compressDBBlocks(d *dbWriter, xmlChecksum string, prev *prev
 		v.cache.dbsUpdated.Add(1)
 	}
 
-	if err := saveRawDB(d.path, cacheFile(dir, d.typ+".sqlite.zst")); err != nil {
+	frames, err := saveRawFrames(d.path, cacheFile(dir, d.typ+".sqlite.zst"), blocks, prev)
+	if err != nil {
 		return st, err
 	}
 	return st, writeIndex(cacheFile(dir, d.typ+".sqlite.json"), dbCacheIndex{XMLChecksum: xmlChecksum,
-		Checksum: st.checksum, RawChecksum: rawSum, Compression: v.DatabaseCompression, Blocks: blocks})
+		Checksum: st.checksum, RawChecksum: rawSum, Compression: v.DatabaseCompression, Blocks: blocks, Frames: frames})
 }
 
 // saveRawDB compresses the raw database at path into the cache file dst
@@ -202,6 +213,70 @@ func saveRawDB(path, dst string) error {
 		return fmt.Errorf("update cache: %w", err)
 	}
 	return os.Remove(path)
+}
+
+// saveRawFrames writes the raw database at path into the cache file dst as
+// one zstd frame per block, copying the frame of every span whose content
+// the previous cache already holds, and removes the database. A stream of
+// frames decompresses as one, so copyChecked reads either kind of cache.
+func saveRawFrames(path, dst string, blocks []bzip2w.Block, prev *prevDB) ([]rawFrame, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("update cache: %w", err)
+	}
+	defer in.Close()
+	known := map[string]rawFrame{}
+	var old *os.File
+	if prev != nil && len(prev.index.Frames) == len(prev.index.Blocks) {
+		if old, err = os.Open(prev.raw); err == nil {
+			defer old.Close()
+			for i, b := range prev.index.Blocks {
+				known[b.Sum] = prev.index.Frames[i]
+			}
+		}
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("update cache: %w", err)
+	}
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		out.Close()
+		os.Remove(dst)
+		return nil, err
+	}
+	defer zw.Close()
+	frames := make([]rawFrame, 0, len(blocks))
+	var buf, frame []byte
+	var off, at int64
+	for _, b := range blocks {
+		if f, ok := known[b.Sum]; ok && f.Len > 0 {
+			frame = slices.Grow(frame[:0], int(f.Len))[:f.Len]
+			_, err = old.ReadAt(frame, f.Off)
+		} else {
+			buf = slices.Grow(buf[:0], int(b.Size))[:b.Size]
+			if _, err = in.ReadAt(buf, at); err == nil {
+				frame = zw.EncodeAll(buf, frame[:0])
+			}
+		}
+		if err == nil {
+			_, err = out.Write(frame)
+		}
+		if err != nil {
+			break
+		}
+		frames = append(frames, rawFrame{Off: off, Len: int64(len(frame))})
+		off += int64(len(frame))
+		at += b.Size
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return nil, fmt.Errorf("update cache: %w", err)
+	}
+	return frames, os.Remove(path)
 }
 
 // keepRawDB moves a finished raw database compressed some other way than

@@ -313,30 +313,29 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 		}
 	}()
 	consumers := 3
+	// The databases are restored from the cache (or created) at once, in
+	// parallel with each other and with the start of the pipeline: each
+	// database writer waits for its own.
+	var dbReady [3]chan error
 	if v.Database {
 		consumers = 6
+		dbCtx := ctx // the databases outlive the pipeline's context
 		for i, k := range kinds {
-			path := filepath.Join(dir, k.typ+".work.sqlite")
-			existing := false
-			if p := prev.db[i]; p != nil {
-				err := copyChecked(p.raw, path, p.index.RawChecksum, v.newHash)
-				existing = err == nil
-				if err != nil {
-					v.Logger.Warn("cached database not usable, rebuilding it", "db", k.typ, "err", err)
-					os.Remove(path)
+			dbReady[i] = make(chan error, 1)
+			go func() {
+				d, err := v.openWorkDB(dbCtx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ, prev.db[i])
+				dbs[i] = d
+				dbReady[i] <- err
+			}()
+		}
+		// Every database is open, or has failed, before generate returns.
+		defer func() {
+			for _, c := range dbReady {
+				if c != nil {
+					c <- <-c
 				}
 			}
-			d, err := openDB(ctx, path, k.typ, existing)
-			if err != nil && existing {
-				v.Logger.Warn("cached database not usable, rebuilding it", "db", k.typ, "err", err)
-				os.Remove(path)
-				d, err = openDB(ctx, path, k.typ, false)
-			}
-			if err != nil {
-				return stats, dbs, err
-			}
-			dbs[i] = d
-		}
+		}()
 	}
 
 	window := v.window
@@ -530,13 +529,14 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 	}
 
 	// database writers: each parses the fragments of its kind into rows.
-	for i := range dbs {
-		d := dbs[i]
-		if d == nil {
+	for i := range dbReady {
+		if dbReady[i] == nil {
 			continue
 		}
 		g.Go(func() error {
-			var derr error
+			derr := <-dbReady[i]
+			dbReady[i] <- derr
+			d := dbs[i]
 			for x := range toWriter[3+i] {
 				if derr == nil {
 					var part []byte
@@ -575,6 +575,29 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 	res.Skipped = skipped
 	res.BytesRead = nbytes
 	return stats, dbs, nil
+}
+
+// openWorkDB restores the database of kind typ from the cache entry prev
+// into path and opens it to be updated in place or, without a usable
+// entry, creates it.
+func (v *validated) openWorkDB(ctx context.Context, path, typ string, prev *prevDB) (*dbWriter, error) {
+	existing := false
+	if prev != nil {
+		err := copyChecked(prev.raw, path, prev.index.RawChecksum, v.newHash)
+		existing = err == nil
+		if err != nil {
+			v.Logger.Warn("cached database not usable, rebuilding it", "db", typ, "err", err)
+			os.Remove(path)
+			prev.index.Frames = nil // nor are its frames
+		}
+	}
+	d, err := openDB(ctx, path, typ, existing)
+	if err != nil && existing {
+		v.Logger.Warn("cached database not usable, rebuilding it", "db", typ, "err", err)
+		os.Remove(path)
+		d, err = openDB(ctx, path, typ, false)
+	}
+	return d, err
 }
 
 // worker reads packages; it owns a header reader and scratch buffers.

@@ -3,6 +3,7 @@ package bzip2
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -273,9 +274,24 @@ func (s *span) fetch(r io.ReaderAt) {
 	s.nbits, s.crc = b.Bits, b.CRC
 }
 
-// appendBits writes nbits bits of src, starting shift bits into src[0].
+// appendBits writes nbits bits of src, starting shift bits into src[0]:
+// 56 bits at a time while src has a whole word to read, then bytes, then
+// bits. A reused block is most of a stream's bits, all shifted by where the
+// block lands, so this loop is what an update of the databases spends on
+// the blocks it does not compress again.
 func (b *bitWriter) appendBits(src []byte, shift uint, nbits int64) {
 	i := 0
+	for nbits >= 56 && i+8 <= len(src) {
+		w := binary.BigEndian.Uint64(src[i:]) << shift >> 8 // the next 56 bits
+		acc := b.acc<<56 | w
+		b.buf = binary.BigEndian.AppendUint64(b.buf, acc>>b.n<<8)[:len(b.buf)+7]
+		b.acc = acc
+		i += 7
+		nbits -= 56
+		if len(b.buf) >= 64<<10 {
+			b.flush()
+		}
+	}
 	for ; nbits >= 8; nbits -= 8 {
 		v := src[i] << shift
 		if shift > 0 {

@@ -139,3 +139,36 @@ func TestWriteBlocksBadPrevious(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBits checks the word-at-a-time path of appendBits against
+// writing the same bits one at a time, for every shift of source and
+// destination and lengths around the word size.
+func TestAppendBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	src := make([]byte, 64)
+	for i := range src {
+		src[i] = byte(rng.Uint32())
+	}
+	for pending := uint(0); pending < 8; pending++ {
+		for shift := uint(0); shift < 8; shift++ {
+			for _, nbits := range []int64{0, 1, 7, 8, 55, 56, 57, 63, 64, 65, 111, 112, 113, 300, int64(len(src)*8) - int64(shift) - 1} {
+				var fast, slow bytes.Buffer
+				fw, sw := &bitWriter{w: &fast}, &bitWriter{w: &slow}
+				fw.bits(pending, 0x55>>(8-pending))
+				sw.bits(pending, 0x55>>(8-pending))
+				fw.appendBits(src, shift, nbits)
+				for k := range nbits {
+					pos := int64(shift) + k
+					sw.bits(1, uint32(src[pos/8]>>(7-pos%8)&1))
+				}
+				fw.pad()
+				sw.pad()
+				fw.flush()
+				sw.flush()
+				if !bytes.Equal(fast.Bytes(), slow.Bytes()) {
+					t.Fatalf("pending %d, shift %d, %d bits: got %x, want %x", pending, shift, nbits, fast.Bytes(), slow.Bytes())
+				}
+			}
+		}
+	}
+}
