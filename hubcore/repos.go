@@ -1647,25 +1647,70 @@ func syncDir(dir string) {
 }
 
 // pyJSONLine renders ordered key/value pairs as Python's json.dumps does
-// (", " and ": " separators), one line.
+// (", " and ": " separators, non-ASCII as \u escapes), one line. It runs
+// once per RPM of a repo, so the common types are written directly.
 func pyJSONLine(kv ...any) (string, error) {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := make([]byte, 0, 64*len(kv)/2)
+	b = append(b, '{')
 	for i := 0; i+1 < len(kv); i += 2 {
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		k, _ := json.Marshal(kv[i])
-		v, err := json.Marshal(kv[i+1])
-		if err != nil {
-			return "", err
+		k, _ := kv[i].(string)
+		b = appendPyJSONString(b, k)
+		b = append(b, ": "...)
+		switch v := kv[i+1].(type) {
+		case nil:
+			b = append(b, "null"...)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case string:
+			b = appendPyJSONString(b, v)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case int64:
+			b = strconv.AppendInt(b, v, 10)
+		default:
+			j, err := json.Marshal(v)
+			if err != nil {
+				return "", err
+			}
+			b = append(b, j...)
 		}
-		b.Write(k)
-		b.WriteString(": ")
-		b.Write(v)
 	}
-	b.WriteByte('}')
-	return b.String(), nil
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// appendPyJSONString appends s quoted as Python's json.dumps quotes it.
+func appendPyJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b = append(b, `\"`...)
+		case r == '\\':
+			b = append(b, `\\`...)
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r == '\b':
+			b = append(b, `\b`...)
+		case r == '\f':
+			b = append(b, `\f`...)
+		case r < 0x20 || (r >= 0x7f && r < 0x10000):
+			b = fmt.Appendf(b, `\u%04x`, r)
+		case r >= 0x10000:
+			r -= 0x10000
+			b = fmt.Appendf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	return append(b, '"')
 }
 
 // repoFile is one RPM of a repo: its pkglist line and rpmlist.jsonl line.

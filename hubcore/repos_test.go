@@ -860,3 +860,16 @@ func TestRepoConfigKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPyJSONLine checks the rpmlist.jsonl encoder against what Python's
+// json.dumps printed for the same dict (python3 -c 'import json; print(json.dumps({...}))').
+func TestPyJSONLine(t *testing.T) {
+	got, err := pyJSONLine("name", "a\"b\\c\n\t\x01\x7f<>&é€😀", "id", int64(12), "epoch", nil, "draft", false, "x", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"name": "a\"b\\c\n\t\u0001\u007f<>&\u00e9\u20ac\ud83d\ude00", "id": 12, "epoch": null, "draft": false, "x": ""}`
+	if got != want {
+		t.Errorf("pyJSONLine:\n got %s\nwant %s", got, want)
+	}
+}
