@@ -55,7 +55,12 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	// One call retries only briefly: kojid's own outage handling (hub.go)
 	// waits out longer outages, says once when the hub is lost and once
 	// when it is back, and does not hold the session's call slot meanwhile.
-	copts := kojiclient.Options{Server: cfg.Server, Logger: log.With("component", "client"), MaxRetryTime: kojidCallRetry}
+	// Uploads go in 4 MiB blocks rather than the CLI's 1 MiB: a repo's
+	// repodata is about 30 MB at 12,788 packages, and each block is a round
+	// trip (Koji's hub reads raw uploads without a size cap; kojigo's takes
+	// 64 MiB).
+	copts := kojiclient.Options{Server: cfg.Server, Logger: log.With("component", "client"), MaxRetryTime: kojidCallRetry,
+		UploadBlockSize: 4 << 20}
 	if cfg.ServerCA != "" {
 		if _, err := os.Stat(cfg.ServerCA); err == nil {
 			copts.ServerCAFile = cfg.ServerCA
