@@ -1,10 +1,12 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -310,6 +312,22 @@ type RPMFilter struct {
 
 // ListRPMs returns RPMs by id.
 func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
+	if len(f.BuildIDs) > maxIDsPerQuery {
+		// In batches: SQLite takes at most 32,766 parameters in one
+		// statement, and a big tag's repo lists more latest builds.
+		var out []RPM
+		for batch := range slices.Chunk(f.BuildIDs, maxIDsPerQuery) {
+			g := f
+			g.BuildIDs = batch
+			part, err := s.ListRPMs(ctx, g)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, part...)
+		}
+		slices.SortFunc(out, func(a, b RPM) int { return cmp.Compare(a.ID, b.ID) })
+		return out, nil
+	}
 	q := "SELECT " + rpmCols + " FROM rpms r WHERE 1=1"
 	var args []any
 	if len(f.BuildIDs) > 0 {
@@ -334,6 +352,9 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 	})
 	return out, err
 }
+
+// maxIDsPerQuery bounds the ids one IN list binds.
+const maxIDsPerQuery = 10000
 
 // TagBuild lists a build in a tag under a new event and returns the event.
 // A build already in the tag is ErrConflict.

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -238,6 +239,47 @@ func TestBuildroots(t *testing.T) {
 		bad := int64(999)
 		if _, err := s.CreateBuildroot(ctx, Buildroot{RepoID: &bad, Arch: "x86_64"}); err == nil {
 			t.Error("buildroot over a missing repo was created")
+		}
+	})
+}
+
+// TestListRPMsManyBuilds lists the RPMs of more builds than SQLite takes
+// parameters in one statement (32,766), as repoInit does for a big tag:
+// builds at both ends of the list come back, in id order.
+func TestListRPMsManyBuilds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		uid, err := s.CreateUser(ctx, User{Name: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, 40000)
+		for i := range ids {
+			ids[i] = int64(i + 1000000)
+		}
+		var want []int64
+		for i, name := range []string{"first", "last"} {
+			bid, err := s.CreateBuild(ctx, NewBuild{PackageName: name, Version: "1", Release: "1", OwnerID: uid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rid, err := s.AddRPM(ctx, RPM{BuildID: bid, Name: name, Version: "1", Release: "1", Arch: "noarch", PayloadHash: "ab", Checksum: "cd"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i*(len(ids)-1)] = bid
+			want = append(want, rid)
+		}
+		rpms, err := s.ListRPMs(ctx, RPMFilter{BuildIDs: ids})
+		if err != nil {
+			t.Fatalf("ListRPMs of %d builds: %v", len(ids), err)
+		}
+		var got []int64
+		for _, r := range rpms {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("ListRPMs of %d builds = rpms %v, want %v", len(ids), got, want)
 		}
 	})
 }
