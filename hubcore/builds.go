@@ -385,13 +385,26 @@ func mGetRPM(c *call, a *kojixml.Args) (any, error) {
 	return rpmMap(r), nil
 }
 
-// taggedBuilds lists what a tag holds (with inheritance when asked: the
-// nearest tag's listing of a package wins), newest first; latest keeps one
-// build per package.
+// taggedBuilds lists what a tag holds (with inheritance when asked),
+// newest first; latest keeps one build per package: the nearest tag's.
 func (h *Hub) taggedBuilds(c *call, t db.Tag, ev *int64, inherit, latest bool, f db.TaggedFilter) ([]db.TaggedBuild, error) {
-	order := []int64{t.ID}
+	n := int64(0)
+	if latest {
+		n = 1
+	}
+	return h.readTagged(c, h.store, t.ID, ev, inherit, n, f)
+}
+
+// readTagged is Koji's readTaggedBuilds(tag, event, inherit, latest) read
+// through st: the complete builds listed in the tag (and with inherit its
+// ancestors, nearest first), newest first within each tag, whose package
+// the tag's package list (always with inheritance) has and does not block;
+// with latest N other than 0, the first N of each package only (a
+// negative N keeps none, as Koji's). f narrows the listing.
+func (h *Hub) readTagged(c *call, st *db.Store, tagID int64, ev *int64, inherit bool, latest int64, f db.TaggedFilter) ([]db.TaggedBuild, error) {
+	order := []int64{tagID}
 	if inherit {
-		links, err := h.fullInheritance(c, t.ID, ev, false)
+		links, err := h.fullInheritance(c, tagID, ev, false)
 		if err != nil {
 			return nil, err
 		}
@@ -399,8 +412,16 @@ func (h *Hub) taggedBuilds(c *call, t db.Tag, ev *int64, inherit, latest bool, f
 			order = append(order, l.ParentID)
 		}
 	}
+	pkgs, err := h.inheritedPackageList(c, st, tagID, ev, f.PackageID)
+	if err != nil {
+		return nil, err
+	}
+	listed := make(map[int64]bool, len(pkgs))
+	for _, p := range pkgs {
+		listed[p.PackageID] = !p.Blocked
+	}
 	f.TagIDs, f.Event = order, ev
-	all, err := h.store.ListTagged(c.ctx, f)
+	all, err := st.ListTagged(c.ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -409,19 +430,17 @@ func (h *Hub) taggedBuilds(c *call, t db.Tag, ev *int64, inherit, latest bool, f
 		byTag[tb.TagID] = append(byTag[tb.TagID], tb)
 	}
 	var out []db.TaggedBuild
-	owner := map[int64]int64{} // package -> tag that decides it
-	seenLatest := map[int64]bool{}
-	for _, tid := range order {
-		for _, tb := range byTag[tid] {
-			if dt, ok := owner[tb.PackageID]; ok && dt != tid {
+	seen := map[int64]int64{}
+	for _, id := range order {
+		for _, tb := range byTag[id] {
+			if tb.State != db.BuildComplete || !listed[tb.PackageID] {
 				continue
 			}
-			owner[tb.PackageID] = tid
-			if latest {
-				if seenLatest[tb.PackageID] {
+			if latest != 0 {
+				if seen[tb.PackageID] >= latest {
 					continue
 				}
-				seenLatest[tb.PackageID] = true
+				seen[tb.PackageID]++
 			}
 			out = append(out, tb)
 		}

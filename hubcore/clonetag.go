@@ -218,7 +218,7 @@ func mSnapshotTag(c *call, a *kojixml.Args) (any, error) {
 			}
 		}
 		if o.builds {
-			builds, err := h.readTagged(c, tx, src.ID, o.ev, o.inheritBuilds, o.latest)
+			builds, err := h.readTagged(c, tx, src.ID, o.ev, o.inheritBuilds, o.latest, db.TaggedFilter{})
 			if err != nil {
 				return err
 			}
@@ -504,13 +504,13 @@ func byPackage(builds []db.TaggedBuild) ([]string, map[string]*nvrList) {
 // builds makes dst's own builds of each package src's, in src's order.
 func (m *modifier) builds() error {
 	c, h := m.c, m.c.hub
-	srcBuilds, err := h.readTagged(c, m.tx, m.src.ID, m.o.ev, m.o.inheritBuilds, m.o.latest)
+	srcBuilds, err := h.readTagged(c, m.tx, m.src.ID, m.o.ev, m.o.inheritBuilds, m.o.latest, db.TaggedFilter{})
 	if err != nil {
 		return err
 	}
 	// dst's own builds, all of them: only the latest per package of src
 	// stays the latest in dst
-	dstBuilds, err := h.readTagged(c, m.tx, m.dst.ID, nil, false, 0)
+	dstBuilds, err := h.readTagged(c, m.tx, m.dst.ID, nil, false, 0, db.TaggedFilter{})
 	if err != nil {
 		return err
 	}
@@ -789,6 +789,12 @@ func (m *modifier) dstGroup(name string, groupID int64, pkgs, reqs bool) (*tagGr
 // through st: each package's nearest entry (blocked ones included), in
 // listPackages' order.
 func (h *Hub) inheritedPackages(c *call, st *db.Store, tagID int64, ev *int64) ([]db.TagPackage, error) {
+	return h.inheritedPackageList(c, st, tagID, ev, nil)
+}
+
+// inheritedPackageList is inheritedPackages, of one package when pkgID is
+// set.
+func (h *Hub) inheritedPackageList(c *call, st *db.Store, tagID int64, ev *int64, pkgID *int64) ([]db.TagPackage, error) {
 	order := []int64{tagID}
 	links, err := h.fullInheritance(c, tagID, ev, false)
 	if err != nil {
@@ -797,7 +803,7 @@ func (h *Hub) inheritedPackages(c *call, st *db.Store, tagID int64, ev *int64) (
 	for _, l := range links {
 		order = append(order, l.ParentID)
 	}
-	entries, err := st.ListTagPackages(c.ctx, db.TagPackageFilter{TagIDs: order, Event: ev, ByChange: true})
+	entries, err := st.ListTagPackages(c.ctx, db.TagPackageFilter{TagIDs: order, Event: ev, ByChange: true, PackageID: pkgID})
 	if err != nil {
 		return nil, err
 	}
@@ -812,58 +818,6 @@ func (h *Hub) inheritedPackages(c *call, st *db.Store, tagID int64, ev *int64) (
 		if !seen[e.PackageID] {
 			seen[e.PackageID] = true
 			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// readTagged is Koji's readTaggedBuilds(tag, event, inherit, latest) read
-// through st: the complete builds listed in the tag (and with inherit its
-// ancestors, nearest first), newest first within each tag, whose package
-// the tag's package list (with inheritance) has and does not block; with
-// latest N other than 0, the newest N of each package only (a negative
-// N keeps none, as Koji's).
-func (h *Hub) readTagged(c *call, st *db.Store, tagID int64, ev *int64, inherit bool, latest int64) ([]db.TaggedBuild, error) {
-	order := []int64{tagID}
-	if inherit {
-		links, err := h.fullInheritance(c, tagID, ev, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range links {
-			order = append(order, l.ParentID)
-		}
-	}
-	pkgs, err := h.inheritedPackages(c, st, tagID, ev)
-	if err != nil {
-		return nil, err
-	}
-	listed := map[int64]bool{}
-	for _, p := range pkgs {
-		listed[p.PackageID] = !p.Blocked
-	}
-	all, err := st.ListTagged(c.ctx, db.TaggedFilter{TagIDs: order, Event: ev})
-	if err != nil {
-		return nil, err
-	}
-	byTag := map[int64][]db.TaggedBuild{}
-	for _, tb := range all {
-		byTag[tb.TagID] = append(byTag[tb.TagID], tb)
-	}
-	var out []db.TaggedBuild
-	seen := map[int64]int64{}
-	for _, id := range order {
-		for _, tb := range byTag[id] {
-			if tb.State != db.BuildComplete || !listed[tb.PackageID] {
-				continue
-			}
-			if latest != 0 {
-				if seen[tb.PackageID] >= latest {
-					continue
-				}
-				seen[tb.PackageID]++
-			}
-			out = append(out, tb)
 		}
 	}
 	return out, nil
