@@ -51,7 +51,7 @@ type BuildrootFilter struct {
 	RepoID *int64
 	TagID  *int64 // of the buildroot's repo
 	State  *int
-	States []int // any of these
+	States []int  // any of these
 	RPMID  *int64 // buildroots whose listing holds this rpm
 }
 
