@@ -115,9 +115,9 @@ func TestBuildrootLifecycleAndListing(t *testing.T) {
 			got[m["name"].(string)+"."+m["arch"].(string)] = m
 		}
 		want := map[string]map[string]any{
-			"dep.x86_64": {"rpm_id": dep["x86_64"]["id"], "build_id": depBuild, "is_update": false, "external_repo_id": int64(0), "external_repo_name": "INTERNAL"},
-			"dep.src":    {"rpm_id": dep["src"]["id"], "build_id": depBuild, "is_update": false},
-			"gcc.x86_64": {"rpm_id": nil, "build_id": nil, "is_update": false, "external_repo_id": nil, "external_repo_name": builderHostRepoName, "version": "13.2"},
+			"dep.x86_64":  {"rpm_id": dep["x86_64"]["id"], "build_id": depBuild, "is_update": false, "external_repo_id": int64(0), "external_repo_name": "INTERNAL"},
+			"dep.src":     {"rpm_id": dep["src"]["id"], "build_id": depBuild, "is_update": false},
+			"gcc.x86_64":  {"rpm_id": nil, "build_id": nil, "is_update": false, "external_repo_id": nil, "external_repo_name": builderHostRepoName, "version": "13.2"},
 			"make.x86_64": {"rpm_id": nil, "is_update": true},
 		}
 		if len(got) != len(want) {
