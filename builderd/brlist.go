@@ -3,9 +3,11 @@ package builderd
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -14,6 +16,8 @@ import (
 	"strings"
 
 	rpmutils "github.com/sassoftware/go-rpmutils"
+
+	"kojigo/internal/rpmhdr"
 )
 
 // What a buildroot held, reported to the hub as Koji's kojid does
@@ -66,14 +70,26 @@ func parseRPMQuery(out []byte) ([]any, error) {
 			}
 			epoch = n
 		}
-		size, err1 := strconv.ParseInt(f[6], 10, 64)
-		btime, err2 := strconv.ParseInt(f[7], 10, 64)
-		if err1 != nil || err2 != nil || f[5] == "(none)" {
+		// a package built without them (rpmpack's) has no SIGMD5 or
+		// BUILDTIME: an empty payloadhash is matched by name alone
+		num := func(s string) (int64, error) {
+			if s == "(none)" {
+				return 0, nil
+			}
+			return strconv.ParseInt(s, 10, 64)
+		}
+		size, err1 := num(f[6])
+		btime, err2 := num(f[7])
+		hash := strings.ToLower(f[5])
+		if hash == "(none)" {
+			hash = ""
+		}
+		if err1 != nil || err2 != nil || strings.Trim(hash, "0123456789abcdef") != "" {
 			return nil, fmt.Errorf("unexpected rpm query line %q", line)
 		}
 		list = append(list, map[string]any{
 			"name": f[0], "version": f[1], "release": f[2], "epoch": epoch, "arch": f[4],
-			"payloadhash": strings.ToLower(f[5]), "size": size, "buildtime": btime,
+			"payloadhash": hash, "size": size, "buildtime": btime,
 		})
 		if len(list) > maxListedPackages {
 			return nil, fmt.Errorf("more than %d packages", maxListedPackages)
@@ -136,7 +152,9 @@ func packageFileEntry(file string) (map[string]any, error) {
 	}
 	md5, err := h.GetBytes(rpmutils.SIG_MD5)
 	if err != nil || len(md5) == 0 {
-		return nil, buildErrorf("%s has no SIGMD5 in its signature header", filepath.Base(file))
+		if md5, err = payloadMD5(file); err != nil {
+			return nil, buildErrorf("%s: %v", filepath.Base(file), err)
+		}
 	}
 	var epoch any
 	if e, err := h.GetInt(tagEpoch); err == nil {
@@ -148,6 +166,32 @@ func packageFileEntry(file string) (map[string]any, error) {
 		"name": nevra.Name, "version": nevra.Version, "release": nevra.Release, "epoch": epoch, "arch": nevra.Arch,
 		"payloadhash": hex.EncodeToString(md5), "size": int64(size), "buildtime": int64(btime),
 	}, nil
+}
+
+// payloadMD5 is what SIGMD5 holds, for a package whose signature header
+// lacks it: the md5 of the main header and the payload.
+func payloadMD5(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := rpmhdr.NewReader(rpmhdr.Limits{}).Read(f, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(pkg.HeaderStart, io.SeekStart); err != nil {
+		return nil, err
+	}
+	sum := md5.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return nil, err
+	}
+	return sum.Sum(nil), nil
 }
 
 // reportBuildroot sends a buildroot's packages to the hub: the list of an

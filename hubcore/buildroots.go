@@ -537,8 +537,9 @@ func (c *call) buildrootEntry(m map[string]any) (db.BuildrootRPM, error) {
 }
 
 // externalEntry checks an external package's fields as Koji's
-// add_external_rpm: name, version, release, arch and payloadhash strings,
-// epoch an integer or None, size and buildtime integers.
+// add_external_rpm: name, version, release, arch and payloadhash strings
+// (payloadhash empty for a package without SIGMD5), epoch an integer or
+// None, size and buildtime integers.
 func externalEntry(m map[string]any) (db.BuildrootRPM, error) {
 	var r db.BuildrootRPM
 	for _, f := range []struct {
@@ -550,7 +551,7 @@ func externalEntry(m map[string]any) (db.BuildrootRPM, error) {
 			return r, genericErr("%s field missing: %s", f.name, pyRepr(m))
 		}
 		s, ok := v.(string)
-		if !ok || s == "" || len(s) > 1024 {
+		if !ok || (s == "" && f.name != "payloadhash") || len(s) > 1024 {
 			return r, genericErr("Invalid value for %s: %s", f.name, pyRepr(v))
 		}
 		*f.dst = s
