@@ -9,7 +9,8 @@ import (
 // TestStockCLIBuildroots runs Koji 1.35's own CLI (KOJI_STOCK_CLI) against
 // builds recorded with their buildroots, on both backends: list-buildroot
 // (components, --verbose, --built), rpminfo (Buildroot:, --buildroots),
-// buildinfo with --changelog and list-builds.
+// buildinfo with --changelog, list-builds, hostinfo's active buildroots
+// and taskinfo's buildroots.
 func TestStockCLIBuildroots(t *testing.T) {
 	cli := needStockCLI(t)
 	forBackends(t, func(t *testing.T, th *testHub) {
@@ -68,5 +69,14 @@ func TestStockCLIBuildroots(t *testing.T) {
 		has(out, "BUILD: hello-1.0-1 [", "State: COMPLETE", "RPMs:", "/packages/hello/1.0/1/x86_64/hello-1.0-1.x86_64.rpm")
 		out = must("list-builds", "--package", "hello")
 		has(out, "hello-1.0-1", "COMPLETE")
+
+		// hostinfo's active buildroots (brA is still INIT) and taskinfo's
+		out = must("hostinfo", "builder1")
+		has(out, "Active Buildroots:", fmt.Sprintf("f40-build-%d-%d", brA, f.repoID))
+		if strings.Contains(out, fmt.Sprintf("f40-build-%d-", brB)) {
+			t.Errorf("hostinfo lists the EXPIRED buildroot %d:\n%s", brB, out)
+		}
+		out = must("taskinfo", fmt.Sprint(taskB))
+		has(out, "Buildroots:", fmt.Sprintf("/var/lib/mock/f40-build-%d-%d/", brB, f.repoID))
 	})
 }
