@@ -117,6 +117,32 @@ func TestBuildFromGitIsImportedAndTagged(t *testing.T) {
 			t.Errorf("build result build_id = %d, want %d", got, bid)
 		}
 	}
+	// Both steps record a buildroot (the fake hub's is always 77), listed
+	// while INIT, then BUILDING and EXPIRED; the results and completeBuild's
+	// brmap carry it.
+	for _, c := range []*fakeTask{srpmTask, archTask} {
+		if got := id64(asMap(c.result)["brootid"]); got != 77 {
+			t.Errorf("%s result brootid = %v, want 77", c.method, asMap(c.result)["brootid"])
+		}
+	}
+	for bid := range e.hub.builds {
+		brmap := asMap(e.hub.completed[bid][2])
+		if len(brmap) != 2 {
+			t.Errorf("completeBuild brmap = %v, want the srpm and the rpm", brmap)
+		}
+		for p, br := range brmap {
+			if id64(br) != 77 {
+				t.Errorf("brmap[%s] = %v, want 77", p, br)
+			}
+		}
+	}
+	var calls []string
+	for _, c := range e.hub.buildroots {
+		calls = append(calls, strings.Fields(c)[0])
+	}
+	if want := []string{"new", "setBuildRootList", "BUILDING", "EXPIRED", "new", "setBuildRootList", "BUILDING", "EXPIRED"}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("buildroot calls = %q, want %q", e.hub.buildroots, want)
+	}
 	if checkout := e.hub.file(taskRelPath(srpmTask.id) + "/checkout.log"); !strings.Contains(checkout, "checked out "+commit) {
 		t.Errorf("checkout.log = %q", checkout)
 	}

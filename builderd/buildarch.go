@@ -2,6 +2,7 @@ package builderd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -283,6 +284,15 @@ func (t *task) mockBuild(ctx context.Context, a buildArchArgs, srpm, why string)
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
+		// Koji's kojid lists the chroot after --init (INIT) and again after
+		// the build (BUILDING: what the build installed).
+		init := step[len(step)-1] == "--init"
+		if (init && res.Success()) || !init {
+			if err := t.listMockBuildroot(ctx, brid, mockRootDir(resultDir), !init); err != nil {
+				_, _ = t.d.hub.Call(ctx, "host.setBuildRootState", brid, "EXPIRED")
+				return nil, err
+			}
+		}
 		if !res.Success() {
 			_, _ = t.d.hub.Call(ctx, "host.setBuildRootState", brid, "EXPIRED")
 			logName := "root.log"
@@ -294,7 +304,7 @@ func (t *task) mockBuild(ctx context.Context, a buildArchArgs, srpm, why string)
 			return nil, buildErrorf("error building package (arch %s), mock %s; see %s for more information",
 				a.arch, describeEnd(res), logName)
 		}
-		if step[len(step)-1] == "--init" {
+		if init {
 			_, _ = t.d.hub.Call(ctx, "host.setBuildRootState", brid, "BUILDING")
 		}
 	}
@@ -362,4 +372,19 @@ func extraBool(tag map[string]any, key string) *bool {
 	}
 	b := asBool(v)
 	return &b
+}
+
+// listMockBuildroot reports the packages of mock's chroot: the list after
+// --init, or (update) the packages the build added.
+func (t *task) listMockBuildroot(ctx context.Context, brid int64, root string, update bool) error {
+	list, err := t.chrootPackages(ctx, root)
+	if errors.Is(err, errNoRPMDB) {
+		t.logf("kojid.log", "buildroot %d: no rpm database in %s; its contents are not reported to the hub", brid, root)
+		return nil
+	}
+	if err != nil {
+		return buildErrorf("list the packages of buildroot %d: %v", brid, err)
+	}
+	t.logf("kojid.log", "buildroot %d: %d packages in %s reported to the hub", brid, len(list), root)
+	return t.reportBuildroot(ctx, brid, list, update)
 }

@@ -517,21 +517,51 @@ func (t *task) repoBuildroot(ctx context.Context, a buildArchArgs, srpm string) 
 		return brid, nil, buildErrorf("BuildRequires not in repo %d of %s nor on this host: %s. Tag builds that provide them into %s (or a tag it inherits), let kojira make the repo, and build again; or install them on this builder",
 			repoID, tagName, strings.Join(names, ", "), tagName)
 	}
-	if len(res.install) == 0 {
-		return brid, nil, nil
-	}
 	overlay := filepath.Join(t.dir, "buildroot")
+	var listing []any
 	for _, p := range res.install {
 		local, err := t.repoPackageFile(ctx, repoDir, p)
+		if err != nil {
+			return brid, nil, err
+		}
+		entry, err := packageFileEntry(local)
 		if err != nil {
 			return brid, nil, err
 		}
 		if err := unpackRPM(local, overlay); err != nil {
 			return brid, nil, buildErrorf("unpack %s into the buildroot: %v", p.nevra(), err)
 		}
+		listing = append(listing, entry)
 		t.logf("root.log", "unpacked %s into %s", p.nevra(), overlay)
 	}
+	if err := t.listRPMBuildroot(ctx, brid, listing, res); err != nil {
+		return brid, nil, err
+	}
+	if len(res.install) == 0 {
+		return brid, nil, nil
+	}
 	return brid, overlayEnv(overlay), nil
+}
+
+// listRPMBuildroot reports an rpmbuild-mode buildroot's packages: those
+// unpacked from the repo and the host's that met a BuildRequires.
+func (t *task) listRPMBuildroot(ctx context.Context, brid int64, fromRepo []any, res *resolution) error {
+	seen := map[string]bool{}
+	var nevras []string
+	for _, what := range res.fromHost {
+		if n, ok := hostNEVRA(what); ok && !seen[n] {
+			seen[n] = true
+			nevras = append(nevras, n)
+		}
+	}
+	sort.Strings(nevras)
+	fromHost, err := t.hostPackages(ctx, nevras)
+	if err != nil {
+		return buildErrorf("read this host's packages that met BuildRequires: %v", err)
+	}
+	t.logf("root.log", "buildroot %d contents reported to the hub: %d packages unpacked from the repo, %d of this host's rpm database that met BuildRequires (listed as external); BuildRequires met by a file or a command of this host are no packages and are not listed",
+		brid, len(fromRepo), len(fromHost))
+	return t.reportBuildroot(ctx, brid, append(fromRepo, fromHost...), false)
 }
 
 // overlayEnv points compilers, linkers, pkg-config and PATH at the

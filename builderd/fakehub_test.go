@@ -51,7 +51,8 @@ type fakeHub struct {
 	targets     map[string]map[string]any
 	tags        map[int64]map[string]any
 	listed      map[string]bool // package names listed in dest tags
-	buildroots  []string        // newBuildRoot and setBuildRootState calls
+	buildroots  []string        // newBuildRoot, setBuildRootState and set/updateBuildRootList calls
+	brLists     [][]any         // the lists of set/updateBuildRootList
 	nextBuild   int64
 }
 
@@ -536,6 +537,11 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 		return int64(77), nil
 	case "host.setBuildRootState":
 		h.buildroots = append(h.buildroots, asString(arg(1)))
+		return nil, nil
+	case "host.setBuildRootList", "host.updateBuildRootList":
+		l := asList(arg(1))
+		h.buildroots = append(h.buildroots, fmt.Sprintf("%s %d", strings.TrimPrefix(method, "host."), len(l)))
+		h.brLists = append(h.brLists, l)
 		return nil, nil
 	case "host.initBuild":
 		h.nextBuild++

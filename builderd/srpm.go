@@ -25,7 +25,7 @@ func (srpmHandler) run(ctx context.Context, t *task) (any, error) {
 	a := t.args()
 	src := a.String(0, "url")
 	_ = a.Any(1, "build_tag")
-	_ = a.OptMap(2, "opts")
+	opts := a.OptMap(2, "opts")
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -98,6 +98,15 @@ func (srpmHandler) run(ctx context.Context, t *task) (any, error) {
 		}
 		return nil, buildErrorf("multiple spec files found in %s: %s", src, strings.Join(names, ", "))
 	}
+	brootID, err := t.srpmBuildroot(ctx, opts, git, rpmbuild)
+	if err != nil {
+		return nil, err
+	}
+	if brootID != nil {
+		defer func() {
+			_, _ = t.d.hub.Call(context.WithoutCancel(ctx), "host.setBuildRootState", *brootID, "EXPIRED", kw("task_id", t.id))
+		}()
+	}
 	out := filepath.Join(tree.top, "SRPMS")
 	t.describeRPMBuildMode(tree, "source packages are built with rpmbuild -bs", "BuildRequires are not needed to make a source package (rpmbuild -bs --nodeps)")
 	argv := append([]string{rpmbuild, "-bs", "--nodeps"}, tree.defines(&t.d.cfg)...)
@@ -132,9 +141,60 @@ func (srpmHandler) run(ctx context.Context, t *task) (any, error) {
 	return map[string]any{
 		"srpm":    rel,
 		"logs":    t.uploadedLogs(),
-		"brootid": nil,
+		"brootid": optID(brootID),
 		"source":  map[string]any{"url": src, "source": source},
 	}, nil
+}
+
+// srpmBuildroot records the buildroot of the source package step, as
+// Koji's buildSRPMFromSCM has one over the build's repo: rpmbuild -bs runs
+// on this host, so what it held is this host's packages of the tools it
+// ran (git, rpmbuild) when its rpm database knows them, listed as
+// external. nil without a repo (repo_id): Koji's buildroots need one.
+func (t *task) srpmBuildroot(ctx context.Context, opts map[string]any, tools ...string) (*int64, error) {
+	repoID, ok := asInt(opts["repo_id"])
+	if !ok || repoID <= 0 {
+		t.logf("root.log", "this task has no repo (repo_id): no buildroot is recorded for it")
+		return nil, nil
+	}
+	brid, err := callInt(ctx, t.d.hub, "host.newBuildRoot", repoID, t.d.arches[0], kw("task_id", t.id))
+	if err != nil {
+		return nil, err
+	}
+	var list []any
+	var names []string
+	for _, tool := range tools {
+		pkgs, err := t.queryRPMDB(ctx, "-qf", tool)
+		if err != nil {
+			continue // not a file of the rpm database (a Debian host, a local install)
+		}
+		for _, p := range pkgs {
+			m := p.(map[string]any)
+			m["external"] = true
+			list = append(list, m)
+			names = append(names, fmt.Sprintf("%s-%s-%s.%s", m["name"], m["version"], m["release"], m["arch"]))
+		}
+	}
+	t.logf("root.log", "buildroot %d: repo %d (%s); rpmbuild -bs runs on this host, so its contents are this host's packages of %s: %s",
+		brid, repoID, t.d.arches[0], strings.Join(tools, ", "), strings.Join(append(names, fmt.Sprintf("(%d reported to the hub)", len(list))), " "))
+	fail := func(err error) (*int64, error) {
+		_, _ = t.d.hub.Call(context.WithoutCancel(ctx), "host.setBuildRootState", brid, "EXPIRED", kw("task_id", t.id))
+		return nil, err
+	}
+	if err := t.reportBuildroot(ctx, brid, list, false); err != nil {
+		return fail(err)
+	}
+	if _, err := t.d.hub.Call(ctx, "host.setBuildRootState", brid, "BUILDING", kw("task_id", t.id)); err != nil {
+		return fail(fmt.Errorf("host.setBuildRootState: %w", err))
+	}
+	return &brid, nil
+}
+
+func optID(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // resolveRevision turns the URL's revision into a commit: a commit, tag or

@@ -308,6 +308,10 @@ type RPMFilter struct {
 	BuildIDs    []int64
 	BuildrootID *int64
 	Arches      []string
+	// ComponentBuildrootID: rpms listed in that buildroot (buildroot_listing).
+	ComponentBuildrootID *int64
+	// HostID: rpms built in buildroots of that host.
+	HostID *int64
 }
 
 // ListRPMs returns RPMs by id.
@@ -344,6 +348,8 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 			args = append(args, a)
 		}
 	}
+	brq, brargs := rpmFilterBuildroots(f)
+	q, args = q+brq, append(args, brargs...)
 	var out []RPM
 	err := scanAll(s.query(ctx, q+" ORDER BY r.id", args...))(func(r *sql.Rows) error {
 		x, err := scanRPM(r)
@@ -460,90 +466,4 @@ func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, 
 		return err
 	})
 	return out, err
-}
-
-// Buildroot is a row of buildroots.
-type Buildroot struct {
-	ID         int64
-	HostID     *int64
-	RepoID     *int64
-	TaskID     *int64
-	Arch       string
-	State      int
-	CreateTime float64
-}
-
-// BuildrootFilter selects buildroots; zero fields match everything.
-type BuildrootFilter struct {
-	ID     *int64
-	HostID *int64
-	TaskID *int64
-	RepoID *int64
-	State  *int
-}
-
-// ListBuildroots returns buildroots by id.
-func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildroot, error) {
-	q := "SELECT id, host_id, repo_id, task_id, arch, state, create_time FROM buildroots WHERE 1=1"
-	var args []any
-	for _, c := range []struct {
-		col string
-		v   *int64
-	}{{"id", f.ID}, {"host_id", f.HostID}, {"task_id", f.TaskID}, {"repo_id", f.RepoID}} {
-		if c.v != nil {
-			q += " AND " + c.col + " = ?"
-			args = append(args, *c.v)
-		}
-	}
-	if f.State != nil {
-		q += " AND state = ?"
-		args = append(args, *f.State)
-	}
-	var out []Buildroot
-	err := scanAll(s.query(ctx, q+" ORDER BY id", args...))(func(r *sql.Rows) error {
-		var b Buildroot
-		var host, repo, task sql.NullInt64
-		err := r.Scan(&b.ID, &host, &repo, &task, &b.Arch, &b.State, &b.CreateTime)
-		b.HostID, b.RepoID, b.TaskID = nullInt(host), nullInt(repo), nullInt(task)
-		out = append(out, b)
-		return err
-	})
-	return out, err
-}
-
-// Buildroot states, with Koji's numbers.
-const (
-	BuildrootInit     = 0
-	BuildrootWaiting  = 1
-	BuildrootBuilding = 2
-	BuildrootExpired  = 3
-)
-
-// CreateBuildroot records a new buildroot (state INIT) and returns its id.
-func (s *Store) CreateBuildroot(ctx context.Context, b Buildroot) (int64, error) {
-	id, err := s.insertID(ctx, "INSERT INTO buildroots (host_id, repo_id, task_id, arch, state, create_time) VALUES (?, ?, ?, ?, ?, ?)",
-		b.HostID, b.RepoID, b.TaskID, b.Arch, BuildrootInit, s.Now())
-	if err != nil {
-		return 0, fmt.Errorf("create buildroot: %w", err)
-	}
-	return id, nil
-}
-
-// SetBuildrootState changes a buildroot's state.
-func (s *Store) SetBuildrootState(ctx context.Context, id int64, state int) error {
-	n, err := s.execN(ctx, "UPDATE buildroots SET state = ? WHERE id = ?", state, id)
-	if err != nil {
-		return fmt.Errorf("buildroot %d: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("buildroot %d: %w", id, ErrNotFound)
-	}
-	return nil
-}
-
-// RepoExists reports whether a repo row exists (buildroots refer to repos).
-func (s *Store) RepoExists(ctx context.Context, id int64) (bool, error) {
-	var n int
-	err := s.queryRow(ctx, "SELECT COUNT(*) FROM repos WHERE id = ?", id).Scan(&n)
-	return n > 0, mapErr(err)
 }

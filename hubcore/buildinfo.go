@@ -716,12 +716,14 @@ func mGetRPMFile(c *call, a *kojixml.Args) (any, error) {
 	return map[string]any{}, nil
 }
 
-// buildReferences(build, limit=None, lazy=False): what refers to a build.
-// Only tags can here: this hub records no buildroot contents or archives,
-// so rpms, archives, component_of and images are empty and last_used None.
+// buildReferences(build, limit=None, lazy=False): what refers to a build:
+// the tags that hold it, and (buildroots.go) the rpms of COMPLETE builds
+// built in buildroots that held its rpms, with last_used the newest such
+// buildroot's creation time. This hub records no archives or images: those
+// lists are empty.
 func mBuildReferences(c *call, a *kojixml.Args) (any, error) {
 	info := a.Any(0, "build")
-	a.IntOrNil(1, "limit") // Koji does not limit the tags; the other lists are empty here
+	limit := a.IntOrNil(1, "limit") // Koji limits the rpms, not the tags
 	lazy := a.OptBool(2, "lazy", false)
 	if err := a.Done(); err != nil {
 		return nil, err
@@ -742,10 +744,17 @@ func mBuildReferences(c *call, a *kojixml.Args) (any, error) {
 	if lazy && len(tags) > 0 {
 		return out, nil
 	}
-	out["rpms"] = []any{}
+	uses, last, err := c.buildRPMUses(b.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out["rpms"] = uses
+	if lazy && len(uses) > 0 {
+		return out, nil
+	}
 	out["component_of"] = []any{}
 	out["archives"] = []any{}
-	out["last_used"] = nil
+	out["last_used"] = kojiTS(last)
 	out["images"] = out["component_of"]
 	return out, nil
 }

@@ -45,10 +45,6 @@ func buildMethods() []method {
 		{name: "untagBuildBypass", argdesc: "(tag, build, strict=True, force=False, notify=False)", fn: mUntagBuildBypass},
 		{name: "getLatestRPMS", argdesc: "(tag, package=None, arch=None, event=None, rpmsigs=False, type=None, draft=None)", fn: mGetLatestRPMS},
 		{name: "cancelBuild", argdesc: "(buildID, strict=False)", fn: mCancelBuild},
-		{name: "listBuildroots", argdesc: "(hostID=None, tagID=None, state=None, rpmID=None, archiveID=None, taskID=None, buildrootID=None, repoID=None, queryOpts=None)", fn: mListBuildroots},
-		{name: "getBuildroot", argdesc: "(buildrootID, strict=False)", fn: mGetBuildroot},
-		{name: "host.newBuildRoot", argdesc: "(repo, arch, task_id=None)", fn: mHostNewBuildRoot},
-		{name: "host.setBuildRootState", argdesc: "(brootid, state, task_id=None)", fn: mHostSetBuildRootState},
 		{name: "host.initBuild", argdesc: "(data)", fn: mHostInitBuild},
 		{name: "host.completeBuild", argdesc: "(task_id, build_id, srpm, rpms, brmap=None, logs=None)", fn: mHostCompleteBuild},
 		{name: "host.failBuild", argdesc: "(task_id, build_id)", fn: mHostFailBuild},
@@ -296,10 +292,14 @@ func mListRPMs(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if image != nil || comp != nil || host != nil {
-		return nil, paramErr("listRPMs: imageID, componentBuildrootID and hostID are not supported by this hub")
-	}
 	f := db.RPMFilter{BuildrootID: br}
+	upd, err := c.rpmBuildrootArgs(&f, comp, host)
+	if err != nil {
+		return nil, err
+	}
+	if image != nil { // this hub builds no images: nothing is an image's component
+		return applyQueryOpts([]any{}, qo)
+	}
 	if build != nil {
 		f.BuildIDs = []int64{*build}
 	}
@@ -316,7 +316,12 @@ func mListRPMs(c *call, a *kojixml.Args) (any, error) {
 	}
 	out := make([]any, 0, len(rpms))
 	for _, r := range rpms {
-		out = append(out, rpmMap(r))
+		m := rpmMap(r)
+		m["nvr"] = r.Name + "-" + r.Version + "-" + r.Release
+		if upd != nil {
+			m["component_buildroot_id"], m["is_update"] = *f.ComponentBuildrootID, upd[r.ID]
+		}
+		out = append(out, m)
 	}
 	return applyQueryOpts(out, qo)
 }
@@ -995,243 +1000,6 @@ func mCancelBuild(c *call, a *kojixml.Args) (any, error) {
 	return true, nil
 }
 
-// listBuildroots: filters by hostID, tagID, state, taskID, buildrootID and
-// repoID; rows carry Koji's query_buildroots fields (the CLI's mock-config
-// --task reads tag_name, repo_id and arch).
-func mListBuildroots(c *call, a *kojixml.Args) (any, error) {
-	host := a.OptAny(0, "hostID", nil)
-	tag := a.OptAny(1, "tagID", nil)
-	state := a.OptAny(2, "state", nil)
-	rpm := a.OptAny(3, "rpmID", nil)
-	archive := a.OptAny(4, "archiveID", nil)
-	task := a.IntOrNil(5, "taskID")
-	brID := a.IntOrNil(6, "buildrootID")
-	repo := a.IntOrNil(7, "repoID")
-	qo := a.OptMap(8, "queryOpts")
-	if err := a.Done(); err != nil {
-		return nil, err
-	}
-	if rpm != nil || archive != nil {
-		return nil, paramErr("listBuildroots: rpmID and archiveID are not supported by this hub")
-	}
-	var tagID *int64
-	if tag != nil {
-		id, err := intArg("tagID", tag)
-		if err != nil {
-			return nil, err
-		}
-		tagID = &id
-	}
-	f := db.BuildrootFilter{TaskID: task, ID: brID, RepoID: repo}
-	if host != nil {
-		h, err := c.hub.lookupHost(c, host)
-		if errors.Is(err, db.ErrNotFound) {
-			return []any{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		f.HostID = &h.ID
-	}
-	switch s := state.(type) {
-	case nil:
-	case int64:
-		st := int(s)
-		f.State = &st
-	default:
-		return nil, paramErr("state: expected an integer, got %T", state)
-	}
-	brs, err := c.hub.store.ListBuildroots(c.ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	bm := newBuildrootMapper(c)
-	out := make([]any, 0, len(brs))
-	for _, b := range brs {
-		m, err := bm.row(b)
-		if err != nil {
-			return nil, err
-		}
-		if tagID != nil && m["tag_id"] != *tagID {
-			continue
-		}
-		out = append(out, m)
-	}
-	return applyQueryOpts(out, qo)
-}
-
-// getBuildroot(buildrootID, strict=False): one listBuildroots row, or None.
-func mGetBuildroot(c *call, a *kojixml.Args) (any, error) {
-	v := a.Any(0, "buildrootID")
-	strict := a.OptBool(1, "strict", false)
-	if err := a.Done(); err != nil {
-		return nil, err
-	}
-	id, err := intArg("buildrootID", v)
-	if err != nil {
-		return nil, err
-	}
-	brs, err := c.hub.store.ListBuildroots(c.ctx, db.BuildrootFilter{ID: &id})
-	if err != nil {
-		return nil, err
-	}
-	if len(brs) == 0 {
-		if strict {
-			return nil, genericErr("No such buildroot: %d", id)
-		}
-		return nil, nil
-	}
-	return newBuildrootMapper(c).row(brs[0])
-}
-
-// buildrootMapper turns buildroot rows into Koji's query_buildroots maps,
-// reading each repo and host once.
-type buildrootMapper struct {
-	c     *call
-	repos map[int64]*db.Repo
-	hosts map[int64]any
-}
-
-func newBuildrootMapper(c *call) *buildrootMapper {
-	return &buildrootMapper{c: c, repos: map[int64]*db.Repo{}, hosts: map[int64]any{}}
-}
-
-func (bm *buildrootMapper) row(b db.Buildroot) (map[string]any, error) {
-	m := map[string]any{
-		"id": b.ID, "br_type": int64(0), "cg_id": nil, "cg_name": nil, "cg_version": nil,
-		"arch": b.Arch, "container_arch": b.Arch, "container_type": "chroot",
-		"host_os": nil, "host_arch": nil, "extra": nil,
-		"state": int64(b.State), "task_id": optInt(b.TaskID),
-		"host_id": optInt(b.HostID), "host_name": nil,
-		"repo_id": optInt(b.RepoID), "repo_state": nil, "tag_id": nil, "tag_name": nil,
-		"create_event_id": nil, "create_event_time": kojiTime(&b.CreateTime), "create_ts": b.CreateTime, "create_time": kojiTime(&b.CreateTime),
-		"retire_event_id": nil, "retire_event_time": nil, "retire_ts": nil,
-		"repo_create_event_id": nil, "repo_create_event_time": nil,
-	}
-	if b.HostID != nil {
-		name, ok := bm.hosts[*b.HostID]
-		if !ok {
-			h, err := bm.c.hub.store.GetHost(bm.c.ctx, *b.HostID)
-			switch {
-			case err == nil:
-				name = h.Name
-			case errors.Is(err, db.ErrNotFound):
-				name = nil
-			default:
-				return nil, err
-			}
-			bm.hosts[*b.HostID] = name
-		}
-		m["host_name"] = name
-	}
-	if b.RepoID != nil {
-		r, ok := bm.repos[*b.RepoID]
-		if !ok {
-			var err error
-			if r, err = bm.c.hub.repoInfo(bm.c, *b.RepoID); err != nil {
-				return nil, err
-			}
-			bm.repos[*b.RepoID] = r
-		}
-		if r != nil {
-			m["repo_state"] = int64(r.State)
-			m["tag_id"], m["tag_name"] = r.TagID, r.TagName
-			m["repo_create_event_id"] = r.CreateEvent
-			m["repo_create_event_time"] = kojiTime(&r.CreateTS)
-		}
-	}
-	return m, nil
-}
-
-// buildrootStates are Koji's buildroot state names.
-var buildrootStates = map[string]int{"INIT": db.BuildrootInit, "WAITING": db.BuildrootWaiting, "BUILDING": db.BuildrootBuilding, "EXPIRED": db.BuildrootExpired}
-
-// host.newBuildRoot(repo, arch, task_id=None): records a buildroot of the
-// calling host over a repo; returns its id.
-func mHostNewBuildRoot(c *call, a *kojixml.Args) (any, error) {
-	repo := a.Int(0, "repo")
-	arch := a.String(1, "arch")
-	taskID := a.IntOrNil(2, "task_id")
-	if err := a.Done(); err != nil {
-		return nil, err
-	}
-	host, err := c.requireHost()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parseArches(arch); err != nil || arch == "" || strings.ContainsAny(arch, " /") {
-		return nil, paramErr("arch: invalid value %s", pyRepr(arch))
-	}
-	if taskID != nil {
-		if _, err := c.hub.buildHostTask(c, host, *taskID); err != nil {
-			return nil, err
-		}
-	}
-	ok, err := c.hub.store.RepoExists(c.ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, genericErr("No such repo: %d", repo)
-	}
-	id, err := c.hub.store.CreateBuildroot(c.ctx, db.Buildroot{HostID: &host.ID, RepoID: &repo, TaskID: taskID, Arch: arch})
-	if err != nil {
-		return nil, err
-	}
-	c.wrote = true
-	return id, nil
-}
-
-// host.setBuildRootState(brootid, state, task_id=None): state is a number
-// or a name (INIT, WAITING, BUILDING, EXPIRED); the buildroot must be the
-// calling host's.
-func mHostSetBuildRootState(c *call, a *kojixml.Args) (any, error) {
-	id := a.Int(0, "brootid")
-	stateArg := a.Any(1, "state")
-	taskID := a.IntOrNil(2, "task_id")
-	if err := a.Done(); err != nil {
-		return nil, err
-	}
-	host, err := c.requireHost()
-	if err != nil {
-		return nil, err
-	}
-	state := -1
-	switch v := stateArg.(type) {
-	case int64:
-		if v >= db.BuildrootInit && v <= db.BuildrootExpired {
-			state = int(v)
-		}
-	case string:
-		if s, ok := buildrootStates[strings.ToUpper(v)]; ok {
-			state = s
-		}
-	}
-	if state < 0 {
-		return nil, paramErr("state: invalid buildroot state %s", pyRepr(stateArg))
-	}
-	if taskID != nil {
-		if _, err := c.hub.buildHostTask(c, host, *taskID); err != nil {
-			return nil, err
-		}
-	}
-	brs, err := c.hub.store.ListBuildroots(c.ctx, db.BuildrootFilter{ID: &id})
-	if err != nil {
-		return nil, err
-	}
-	if len(brs) == 0 {
-		return nil, genericErr("No such buildroot: %d", id)
-	}
-	if brs[0].HostID == nil || *brs[0].HostID != host.ID {
-		return nil, notAllowed("Host %s not owner of buildroot %d", host.Name, id)
-	}
-	if err := c.hub.store.SetBuildrootState(c.ctx, id, state); err != nil {
-		return nil, err
-	}
-	c.wrote = true
-	return nil, nil
-}
-
 // buildOpts are the build() options kojigo knows, with their types.
 var buildOptTypes = map[string]string{
 	"scratch": "bool", "skip_tag": "bool", "repo_id": "int", "arch_override": "string", "fail_fast": "bool",
@@ -1782,6 +1550,9 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	b, err := c.hub.buildForTask(c, taskID, buildID)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkBrmap(brmap); err != nil {
 		return nil, err
 	}
 	for _, l := range logFiles {

@@ -552,7 +552,17 @@ func TestHostImportAndTagging(t *testing.T) {
 		} {
 			hc.fault(bad.code, "host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, nil, bad.logs)
 		}
-		hc.must("host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, map[string]any{dir + "/hello-1.0-1.x86_64.rpm": int64(7), "hello-doc-1.0-1.noarch.rpm": int64(8)},
+		// brmap names buildroots that exist (Koji's import_build)
+		br7, err := th.store.CreateBuildroot(ctx, db.Buildroot{HostID: &hostID, Arch: "x86_64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		br8, err := th.store.CreateBuildroot(ctx, db.Buildroot{HostID: &hostID, Arch: "x86_64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc.fault(kojixml.GenericError, "host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, map[string]any{"hello-doc-1.0-1.noarch.rpm": br8 + 100})
+		hc.must("host.completeBuild", taskID, buildID, dir+"/hello-1.0-1.src.rpm", good, map[string]any{dir + "/hello-1.0-1.x86_64.rpm": br7, "hello-doc-1.0-1.noarch.rpm": br8},
 			kw{"logs": map[string]any{"x86_64": []any{dir + "/build.log"}, "noarch": nil}})
 		if b, err := os.ReadFile(filepath.Join(top, "packages", "hello", "1.0", "1", "data", "logs", "x86_64", "build.log")); err != nil || string(b) != "compiled fine\n" {
 			t.Errorf("imported log = %q, %v", b, err)
@@ -596,7 +606,7 @@ func TestHostImportAndTagging(t *testing.T) {
 			if err != nil || dbr.Checksum != hex.EncodeToString(sha[:]) {
 				t.Errorf("%s: checksum %q, want %x (%v)", fn, dbr.Checksum, sha, err)
 			}
-			if (fn == "hello-1.0-1.x86_64.rpm" && r["buildroot_id"] != int64(7)) || (fn == "hello-doc-1.0-1.noarch.rpm" && r["buildroot_id"] != int64(8)) {
+			if (fn == "hello-1.0-1.x86_64.rpm" && r["buildroot_id"] != br7) || (fn == "hello-doc-1.0-1.noarch.rpm" && r["buildroot_id"] != br8) {
 				t.Errorf("brmap not applied: %v", r)
 			}
 		}

@@ -70,6 +70,7 @@ func (h *Hub) register() {
 	ms = append(ms, signatureMethods()...)
 	ms = append(ms, distRepoMethods()...)
 	ms = append(ms, cloneTagMethods()...)
+	ms = append(ms, buildrootMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

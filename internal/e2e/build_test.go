@@ -282,6 +282,7 @@ func TestBuildsEndToEnd(t *testing.T) {
 				res, _ := bf.admin.Call(ctx, "getTaskResult", fromGit)
 				t.Fatalf("git build ended in state %v: %v", info["state"], res)
 			}
+			checkSRPMBuildroot(t, bf, fromGit) // buildroots_test.go
 
 			// cancelling a running build stops rpmbuild within 5 seconds
 			sleeper := bf.submit(t, srpm(t, writeSleeper(t)), nil)

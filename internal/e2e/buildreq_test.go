@@ -73,6 +73,7 @@ func TestBuildRequiresFromRepo(t *testing.T) {
 		res, err := bf.admin.Call(ctx, "getTaskResult", motd)
 		t.Fatalf("motd with greet-devel in the repo: state %v: %v %v", info["state"], res, err)
 	}
+	checkBuildBuildroots(t, bf, motd, "greet-devel") // buildroots_test.go
 	arch := buildArch(motd)
 	root := taskLog(arch, "root.log")
 	if !strings.Contains(root, "greet-devel >= 1.0: greet-devel-1.0-1.noarch from the repo") ||
