@@ -535,5 +535,3 @@ func checkQueryOpts(qo map[string]any, fields ...string) error {
 	}
 	return nil
 }
-
-
