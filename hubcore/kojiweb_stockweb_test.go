@@ -198,4 +198,3 @@ func TestHubConfProxyDNs(t *testing.T) {
 		t.Errorf("ProxyPrincipals = %v, want an unknown-key error with file:line", err)
 	}
 }
-
