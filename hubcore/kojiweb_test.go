@@ -73,7 +73,7 @@ func newKojiwebWorld(t *testing.T, th *testHub) *kojiwebWorld {
 	if _, ok, err := th.store.OpenTask(ctx, w.childTask, w.hostID); err != nil || !ok {
 		t.Fatalf("open task %d: %v %v", w.childTask, ok, err)
 	}
-	w.grandchildTask = task(db.NewTask{Method: "createrepo", Request: request("createrepo", int64(1), "x86_64", nil, nil),
+	w.grandchildTask = task(db.NewTask{Method: "createrepo", Request: request("createrepo", int64(1), "x86_64", nil),
 		Arch: "x86_64", ChannelID: w.channelID, Owner: w.aliceID, Parent: &w.childTask})
 	w.otherTaskID = task(db.NewTask{Method: "tagBuild", Request: request("tagBuild", w.tagID, w.buildID, false, nil, true),
 		Arch: "noarch", ChannelID: w.channelID, Owner: w.aliceID, Parent: &w.parentTask})
