@@ -26,6 +26,9 @@ func kojiwebMethods() []method {
 		{name: "listBuildRPMs", argdesc: "(build)", fn: mListBuildRPMs},
 		{name: "getAverageBuildDuration", argdesc: "(package, age=None)", fn: mGetAverageBuildDuration},
 		{name: "listPackagesSimple", argdesc: "(prefix=None, queryOpts=None)", fn: mListPackagesSimple},
+		{name: "getArchive", argdesc: "(archive_id, strict=False)", fn: mGetArchive},
+		{name: "listArchiveFiles", argdesc: "(archive_id, queryOpts=None, strict=False)", fn: mListArchiveFiles},
+		{name: "getArchiveFile", argdesc: "(archive_id, filename, strict=False)", fn: mGetArchiveFile},
 	}
 }
 
@@ -534,4 +537,41 @@ func checkQueryOpts(qo map[string]any, fields ...string) error {
 		}
 	}
 	return nil
+}
+
+// getArchive(archive_id, strict=False): this hub stores no archives (see
+// listArchives), so there is none: None, or with strict Koji's fault.
+func mGetArchive(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "archive_id")
+	strict := a.OptBool(1, "strict", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	if strict {
+		return nil, genericErr("No such archive: %d", id)
+	}
+	return nil, nil
+}
+
+// listArchiveFiles(archive_id, queryOpts=None, strict=False): Koji looks
+// the archive up strictly whatever strict says, and this hub has none.
+func mListArchiveFiles(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "archive_id")
+	a.OptMap(1, "queryOpts")
+	a.OptBool(2, "strict", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	return nil, genericErr("No such archive: %d", id)
+}
+
+// getArchiveFile(archive_id, filename, strict=False): as listArchiveFiles.
+func mGetArchiveFile(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "archive_id")
+	a.String(1, "filename")
+	a.OptBool(2, "strict", false)
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	return nil, genericErr("No such archive: %d", id)
 }

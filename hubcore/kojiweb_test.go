@@ -473,6 +473,19 @@ func TestKojiwebWrappers(t *testing.T) {
 				t.Errorf("%s%v = %q, want it to mention %q", c.method, c.args, f.String, c.text)
 			}
 		}
+		// no archives on this hub: kojiweb's archive pages say so
+		if v := anon.must("getArchive", int64(1)); v != nil {
+			t.Errorf("getArchive(1) = %v, want None", v)
+		}
+		for _, c := range []struct {
+			method string
+			args   []any
+		}{{"getArchive", []any{int64(1), true}}, {"listArchiveFiles", []any{int64(1)}}, {"getArchiveFile", []any{int64(1), "a.jar"}}} {
+			if f := anon.fault(kojixml.GenericError, c.method, c.args...); f.String != "No such archive: 1" {
+				t.Errorf("%s%v = %q, want Koji's \"No such archive: 1\"", c.method, c.args, f.String)
+			}
+		}
+		anon.fault(kojixml.ParameterError, "getArchive", "one")
 		// a logged-in caller's wrapped call runs as that caller
 		if n := w.alice.must("count", "getLoggedInUser"); n == int64(0) {
 			t.Errorf("count(getLoggedInUser) as alice = 0, want her struct")
