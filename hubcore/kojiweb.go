@@ -34,36 +34,39 @@ func kojiwebMethods() []method {
 
 // wrappedCall runs methodName (the first argument of a wrapper) with the
 // rest of the wrapper's arguments, as the same caller. Koji's wrappers take
-// any handler; a multicall is refused, as inside a multicall.
-func wrappedCall(c *call, a *kojixml.Args, wrapper string, dropKw ...string) (string, any, *kojixml.Fault) {
-	name := a.String(0, "methodName")
+// any handler; multicalls and the wrappers themselves are refused.
+// ran is false when the call was refused before the method ran.
+func wrappedCall(c *call, a *kojixml.Args, wrapper string, dropKw ...string) (name string, res any, f *kojixml.Fault, ran bool) {
+	name = a.String(0, "methodName")
 	rest := a.Rest(1)
 	kw := a.RestKwargs()
 	if err := a.Done(); err != nil {
-		return "", nil, err.(*kojixml.Fault)
+		return "", nil, err.(*kojixml.Fault), false
 	}
 	for _, k := range dropKw {
 		delete(kw, k)
 	}
 	if _, ok := c.hub.methods[name]; !ok {
-		return name, nil, genericErr("method %s doesn't exist", name)
+		return name, nil, genericErr("method %s doesn't exist", name), false
 	}
 	switch name {
-	case "multiCall", "system.multicall":
-		return name, nil, genericErr("%s cannot wrap %s", wrapper, name)
+	case "multiCall", "system.multicall", "count", "filterResults", "countAndFilterResults":
+		// Koji would nest wrappers; refusing keeps a hostile request of
+		// thousands of nested wrappers from costing as many stack frames.
+		return name, nil, genericErr("%s cannot wrap %s", wrapper, name), false
 	}
 	sub := *c
 	sub.method = name
 	sub.wrote = false
-	res, f := c.hub.dispatch(&sub, name, kojixml.EncodeKwargs(rest, kw), nil)
+	res, f = c.hub.dispatch(&sub, name, kojixml.EncodeKwargs(rest, kw), nil)
 	c.wrote = c.wrote || sub.wrote
-	return name, res, f
+	return name, res, f, true
 }
 
 // count(methodName, *args, **kw): how many results methodName gives: None
 // is 0, a list or struct its length, anything else 1.
 func mCount(c *call, a *kojixml.Args) (any, error) {
-	_, res, f := wrappedCall(c, a, "count")
+	_, res, f, _ := wrappedCall(c, a, "count")
 	if f != nil {
 		return nil, f
 	}
@@ -190,9 +193,9 @@ func countAndFilter(c *call, a *kojixml.Args, wrapper string) (int, []any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	name, res, f := wrappedCall(c, a, wrapper, "filterOpts")
+	name, res, f, ran := wrappedCall(c, a, wrapper, "filterOpts")
 	if f != nil {
-		if name == "" || f.Code == kojixml.ParameterError && strings.HasPrefix(f.String, "filterOpts") {
+		if !ran {
 			return 0, nil, f
 		}
 		return 0, nil, genericErr("method %s raised an exception (%s)", name, f.String)

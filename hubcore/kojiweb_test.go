@@ -404,7 +404,6 @@ func TestKojiwebWrappers(t *testing.T) {
 			{[]any{"getTag", "f40"}, int64(len(anon.must("getTag", "f40").(map[string]any)))}, // a struct: its fields
 			{[]any{"getAPIVersion"}, int64(1)},                                                // anything else
 			{[]any{"getTaskDescendents", w.parentTask}, int64(4)},                             // a struct
-			{[]any{"count", "listTags"}, int64(1)},
 		} {
 			if got := anon.must("count", c.args...); got != c.want {
 				t.Errorf("count%v = %v, want %v", c.args, got, c.want)
@@ -451,6 +450,9 @@ func TestKojiwebWrappers(t *testing.T) {
 			{"count", []any{}, kojixml.ParameterError, "methodName"},
 			{"count", []any{int64(3)}, kojixml.ParameterError, "methodName"},
 			{"count", []any{"multiCall", []any{}}, kojixml.GenericError, "cannot wrap"},
+			{"count", []any{"count", "listTags"}, kojixml.GenericError, "count cannot wrap count"},
+			{"countAndFilterResults", []any{"filterResults", "listTags"}, kojixml.GenericError, "countAndFilterResults cannot wrap filterResults"},
+			{"countAndFilterResults", []any{"nosuch"}, kojixml.GenericError, "method nosuch doesn't exist"},
 			{"count", []any{"getTag"}, kojixml.ParameterError, "tagInfo"},
 			{"count", []any{"grantPermission", "alice", "admin"}, kojixml.AuthError, ""},
 			{"countAndFilterResults", []any{"getTag", "f40"}, kojixml.GenericError, "getTag() did not return a list"},
