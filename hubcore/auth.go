@@ -92,14 +92,11 @@ func (h *Hub) checkPassword(hash, pw string) error {
 // the user is the verified client certificate's subject component.
 func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 	proxy := a.StringOrNil(0, "proxyuser")
-	a.OptAny(1, "proxyauthtype", nil)
+	proxyAuth := a.OptAny(1, "proxyauthtype", nil)
 	a.OptBool(2, "renew", false)
 	excl := a.OptAny(3, "exclusive", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
-	}
-	if proxy != nil {
-		return nil, notAllowed("proxy logins are not supported by this hub")
 	}
 	cert, problem, why := c.verifiedCert()
 	if cert == nil {
@@ -117,8 +114,21 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 		c.hub.noteLoginFailure(c, "", pki.ProblemNameMismatch, msg)
 		return nil, fault(kojixml.AuthError, "%s", msg)
 	}
+	proxied := proxy != nil && *proxy != ""
+	if proxied {
+		if err := c.hub.checkProxy(c, cert, name, proxyAuth); err != nil {
+			return nil, err
+		}
+		name = *proxy
+	}
 	u, err := c.hub.store.GetUserByName(c.ctx, name)
 	switch {
+	case errors.Is(err, db.ErrNotFound) && c.hub.cfg.DisableLoginCreatesUser && proxied:
+		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		msg := fmt.Sprintf("Unknown user: %s; %s logs users in for others (ProxyDNs), and LoginCreatesUser = false in hub.conf keeps sslLogin from creating them; an admin adds the user with koji add-user %s",
+			name, cert.Subject, name)
+		c.hub.noteLoginFailure(c, name, pki.ProblemNameMismatch, msg)
+		return nil, fault(kojixml.AuthError, "%s", msg)
 	case errors.Is(err, db.ErrNotFound) && c.hub.cfg.DisableLoginCreatesUser:
 		// CN not a known user or host: Koji's words, then the fix.
 		c.hub.metrics.loginFailures.WithLabelValues("ssl").Inc()
@@ -151,6 +161,32 @@ func mSSLLogin(c *call, a *kojixml.Args) (any, error) {
 		}
 	}
 	return res, nil
+}
+
+// checkProxy refuses an sslLogin that names proxyuser unless the client
+// certificate's subject DN is one of ProxyDNs (Koji compares it with
+// Apache's SSL_CLIENT_S_DN, RFC 2253 like Go's pkix.Name.String). A
+// proxyauthtype, which kojiweb sends, must be the hub's own mechanism, SSL:
+// kojigo has no AllowProxyAuthType and no Kerberos.
+func (h *Hub) checkProxy(c *call, cert *x509.Certificate, name string, proxyAuth any) error {
+	dn := cert.Subject.String()
+	if !slices.Contains(h.cfg.ProxyDNs, dn) {
+		h.metrics.loginFailures.WithLabelValues("ssl").Inc()
+		msg := fmt.Sprintf("%s is not authorized to login other users; to let it (kojiweb's certificate), add ProxyDNs = %s to hub.conf's [hub] section (several DNs separated by |)", dn, dn)
+		h.noteLoginFailure(c, name, pki.ProblemPeerRejected, msg)
+		return fault(kojixml.AuthError, "%s", msg)
+	}
+	if proxyAuth == nil {
+		return nil
+	}
+	switch at, _ := proxyAuth.(int64); {
+	case at == db.AuthSSL:
+		return nil
+	case at == db.AuthGSSAPI:
+		return fault(kojixml.AuthError, "Proxy must use same auth mechanism as hub (behaviour can be overriden via AllowProxyAuthType hub option)")
+	default:
+		return fault(kojixml.AuthError, "Proxied authtype %v is not valid for sslLogin", proxyAuth)
+	}
 }
 
 // verifiedCert is the client certificate the hub's TLS listener verified,

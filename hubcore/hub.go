@@ -40,6 +40,10 @@ type Config struct {
 	// DNUsernameComponent names the certificate subject field that is the
 	// user name [DNUsernameComponent] (default CN).
 	DNUsernameComponent string
+	// ProxyDNs are the certificate subjects (RFC 2253, as Apache's
+	// SSL_CLIENT_S_DN) whose sslLogin may name another user, proxyuser:
+	// kojiweb's [ProxyDNs, separated by |].
+	ProxyDNs []string
 	// CheckClientIP ties a session to the address that logged in [CheckClientIP].
 	CheckClientIP bool
 	// DisableURLSessions refuses session parameters in the query string [DisableURLSessions].

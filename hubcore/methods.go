@@ -71,6 +71,7 @@ func (h *Hub) register() {
 	ms = append(ms, distRepoMethods()...)
 	ms = append(ms, cloneTagMethods()...)
 	ms = append(ms, buildrootMethods()...)
+	ms = append(ms, kojiwebMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

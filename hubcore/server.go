@@ -42,6 +42,7 @@ type FileConfig struct {
 	MaxRequestLength      int64         `ini:"MaxRequestLength" help:"largest request body in bytes"`
 	LoginCreatesUser      bool          `ini:"LoginCreatesUser" help:"create unknown users at sslLogin"`
 	DNUsernameComponent   string        `ini:"DNUsernameComponent" help:"certificate subject field that is the user name"`
+	ProxyDNs              string        `ini:"ProxyDNs" help:"subject DNs (RFC 2253, e.g. CN=kojiweb,O=Example), separated by |, whose certificates may log other users in: kojiweb's"`
 	CheckClientIP         bool          `ini:"CheckClientIP" help:"bind sessions to the client's address"`
 	DisableURLSessions    bool          `ini:"DisableURLSessions" help:"refuse session parameters in the query string"`
 	SessionRenewalTimeout time.Duration `ini:"SessionRenewalTimeout" unit:"m" help:"session lifetime in minutes"`
@@ -154,6 +155,18 @@ func (f *FileConfig) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+// proxyDNs splits ProxyDNs as Koji does: at "|", each DN trimmed, empty
+// ones dropped.
+func (f *FileConfig) proxyDNs() []string {
+	var dns []string
+	for _, dn := range strings.Split(f.ProxyDNs, "|") {
+		if dn = strings.TrimSpace(dn); dn != "" {
+			dns = append(dns, dn)
+		}
+	}
+	return dns
 }
 
 // maxTopdirMinSpace bounds TopdirMinSpace (MiB): 1 EiB, far above any
@@ -349,7 +362,7 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 	}
 	hub, err := New(store, Config{
 		TopDir: fc.KojiDir, MaxRequestLength: fc.MaxRequestLength, DisableLoginCreatesUser: !fc.LoginCreatesUser,
-		DNUsernameComponent: fc.DNUsernameComponent, CheckClientIP: fc.CheckClientIP, DisableURLSessions: fc.DisableURLSessions,
+		DNUsernameComponent: fc.DNUsernameComponent, ProxyDNs: fc.proxyDNs(), CheckClientIP: fc.CheckClientIP, DisableURLSessions: fc.DisableURLSessions,
 		SessionRenewalTimeout: fc.SessionRenewalTimeout, HealthHistory: fc.HealthHistory, Version: o.Version, Logger: log,
 		TopdirMinSpace: fc.topdirMinSpace(),
 		Scheduler: SchedulerConfig{

@@ -179,6 +179,8 @@ func oneOrList[T int64 | string](name string, v any, one, many string) ([]T, err
 // string as Koji prints times.
 func timeOpt(name string, v any) (*float64, error) {
 	switch x := v.(type) {
+	case nil:
+		return nil, nil // Koji skips a time option that is None
 	case float64:
 		if !math.IsNaN(x) && !math.IsInf(x, 0) {
 			return &x, nil

@@ -217,7 +217,7 @@ func TestConfigsLoad(t *testing.T) {
 	if err := hc.Validate(); err != nil {
 		t.Fatalf("hub.conf: %v", err)
 	}
-	if hc.DSN() != l.dsn() || hc.TLSClientCA != l.ca() || hc.KojiDir != l.topdir() {
+	if hc.DSN() != l.dsn() || hc.TLSClientCA != l.ca() || hc.KojiDir != l.topdir() || hc.ProxyDNs != "CN=kojiweb" {
 		t.Errorf("hub.conf read back as %+v", hc)
 	}
 

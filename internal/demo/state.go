@@ -217,6 +217,9 @@ HostTimeout = 60
 ReadyTimeout = 30
 RunInterval = 5
 LogLevel = info
+# the stock Koji web UI logs users in with a certificate made by
+# kojictl certs web --dir DIR/pki (README: Koji Web)
+ProxyDNs = CN=kojiweb
 `, l.dsn(), l.topdir(), listen, filepath.Join(l.pki(), "hub.crt"), filepath.Join(l.pki(), "hub.key"), l.ca())
 }
 
