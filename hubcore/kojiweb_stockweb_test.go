@@ -196,22 +196,11 @@ func TestStockKojiweb(t *testing.T) {
 			fmt.Sprintf("repoinfo?repoID=%d", w.repoID), "reporequests", fmt.Sprintf("externalrepoinfo?extrepoID=%d", w.extRepoID),
 			"clusterhealth", "clusterhealth?arch=x86_64", "recentbuilds", fmt.Sprintf("recentbuilds?tag=f40&package=hello"), "api",
 		}
-		// needsBuildroots: what kojigo refuses until branch h/buildroots
-		// (listBuildroots state and rpmID, listRPMs hostID and
-		// componentBuildrootID) is merged.
-		needsBuildroots := func(e string) bool {
-			return strings.Contains(e, "not supported by this hub") || strings.Contains(e, "expected an integer, got []") ||
-				strings.Contains(e, "ValueError: too many values to unpack")
-		}
 		crawl := func(t *testing.T, headers ...string) {
 			for _, p := range pages {
 				t.Run(p, func(t *testing.T) {
 					resp, body := sw.get(t, p, headers...)
 					if e := pageError(body); e != "" {
-						if needsBuildroots(e) && (strings.Contains(p, "rpminfo") || strings.Contains(p, "hostinfo") || strings.Contains(p, "buildroots?state") ||
-							strings.Contains(p, "type=component") || p == "rpmsbyhost") {
-							t.Skipf("%s needs branch h/buildroots: %s", p, e)
-						}
 						t.Fatalf("%s: HTTP %d: %s", p, resp.StatusCode, e)
 					}
 					if resp.StatusCode != 200 && resp.StatusCode != 302 {

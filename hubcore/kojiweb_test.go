@@ -108,11 +108,6 @@ type webCall struct {
 	args   []any
 	fields []string // of the struct, or of each struct in the list
 	check  func(t *testing.T, w *kojiwebWorld, v any)
-	// buildroots marks calls whose arguments are built on branch
-	// h/buildroots (listBuildroots state/rpmID, listRPMs
-	// hostID/componentBuildrootID): until it is merged the hub refuses them
-	// as "not supported by this hub" and the sub-test skips.
-	buildroots bool
 }
 
 var (
@@ -233,7 +228,7 @@ func kojiwebPages(w *kojiwebWorld) []struct {
 			{method: "getBuildroot", args: []any{w.buildrootID}, fields: []string{"id", "host_name", "tag_name", "repo_id", "arch"}},
 			{method: "getRPMDeps", args: []any{w.rpmID}},
 			{method: "listRPMFiles", args: []any{w.rpmID, kw{"queryOpts": qo("name")}}},
-			{method: "listBuildroots", args: []any{kw{"rpmID": w.rpmID, "queryOpts": qo("-id")}}, buildroots: true},
+			{method: "listBuildroots", args: []any{kw{"rpmID": w.rpmID, "queryOpts": qo("-id")}}},
 		}},
 		{"fileinfo", []webCall{{method: "getRPMFile", args: []any{w.rpmID, "/usr/share/doc/hello/README"}}}},
 		{"tags", []webCall{{method: "listTags", args: []any{kw{"queryOpts": qo("name")}}, fields: tagFields, check: n(2)}}},
@@ -279,7 +274,7 @@ func kojiwebPages(w *kojiwebWorld) []struct {
 		{"hostinfo", []webCall{
 			{method: "getHost", args: []any{w.hostID}, fields: hostFields},
 			{method: "listChannels", args: []any{w.hostID}, check: n(1)},
-			{method: "listBuildroots", args: []any{kw{"hostID": w.hostID, "state": []any{int64(0), int64(1), int64(2)}, "queryOpts": map[string]any{"order": "-create_event_id"}}}, buildroots: true},
+			{method: "listBuildroots", args: []any{kw{"hostID": w.hostID, "state": []any{int64(0), int64(1), int64(2)}, "queryOpts": map[string]any{"order": "-create_event_id"}}}},
 		}},
 		{"channelinfo", []webCall{
 			{method: "getChannel", args: []any{w.channelID}, fields: []string{"id", "name", "description", "enabled", "comment"}},
@@ -288,14 +283,14 @@ func kojiwebPages(w *kojiwebWorld) []struct {
 		}},
 		{"buildroots", []webCall{
 			{method: "listBuildroots", args: []any{kw{"repoID": w.repoID, "queryOpts": qo("id")}}, check: n(1)},
-			{method: "listBuildroots", args: []any{kw{"state": []any{int64(0)}, "queryOpts": qo("id")}}, buildroots: true},
+			{method: "listBuildroots", args: []any{kw{"state": []any{int64(0)}, "queryOpts": qo("id")}}},
 		}},
 		{"buildrootinfo", []webCall{
 			{method: "getBuildroot", args: []any{w.buildrootID}, fields: []string{"id", "host_id", "host_name", "repo_id", "tag_name", "task_id", "arch", "state", "create_event_time", "retire_event_time", "br_type"}},
 		}},
 		{"rpmlist", []webCall{
 			{method: "listRPMs", args: []any{kw{"buildrootID": w.buildrootID, "queryOpts": qo("nvr")}}},
-			{method: "listRPMs", args: []any{kw{"componentBuildrootID": w.buildrootID, "queryOpts": qo("nvr")}}, buildroots: true},
+			{method: "listRPMs", args: []any{kw{"componentBuildrootID": w.buildrootID, "queryOpts": qo("nvr")}}},
 		}},
 		{"users", []webCall{{method: "listUsers", args: []any{kw{"prefix": nil, "queryOpts": qo("name")}}, fields: []string{"id", "name", "status", "usertype"}, check: n(2)}}},
 		{"userinfo", []webCall{
@@ -315,7 +310,7 @@ func kojiwebPages(w *kojiwebWorld) []struct {
 		}},
 		{"reports", []webCall{
 			{method: "listBuilds", args: []any{kw{"userID": w.aliceID, "queryOpts": count}}, check: n(1)},                           // buildsbyuser
-			{method: "listRPMs", args: []any{kw{"hostID": w.hostID, "queryOpts": count}}, buildroots: true},                         // rpmsbyhost
+			{method: "listRPMs", args: []any{kw{"hostID": w.hostID, "queryOpts": count}}},                                           // rpmsbyhost
 			{method: "count", args: []any{"listPackages", kw{"userID": w.adminID, "with_dups": true}}, check: n(1)},                 // packagesbyuser
 			{method: "listTasks", args: []any{kw{"opts": map[string]any{"host_id": w.hostID}, "queryOpts": count}}},                 // tasksbyhost
 			{method: "listTasks", args: []any{kw{"opts": map[string]any{"owner": w.aliceID}, "queryOpts": count}}, check: n(4)},     // tasksbyuser
@@ -351,15 +346,9 @@ func TestKojiwebPageCalls(t *testing.T) {
 		for _, p := range kojiwebPages(w) {
 			for i, c := range p.calls {
 				name := fmt.Sprintf("%s/%d-%s", p.page, i, c.method)
-				if c.buildroots {
-					name += "[h/buildroots]"
-				}
 				t.Run(name, func(t *testing.T) {
 					v, err := th.anon().call(c.method, c.args...)
 					if err != nil {
-						if c.buildroots && (strings.Contains(err.Error(), "not supported by this hub") || strings.Contains(err.Error(), "expected an integer, got []")) {
-							t.Skipf("%s%v needs branch h/buildroots: %v", c.method, c.args, err)
-						}
 						t.Fatalf("%s%v: %v", c.method, c.args, err)
 					}
 					if len(c.fields) > 0 {
