@@ -829,12 +829,12 @@ func (h *Hub) newTask(c *call, methodName string, args []any, priority int, chan
 }
 
 // tagBuildBypass(tag, build, force=False, notify=False): tags at once, no
-// task; the tag permission is required (notify is accepted, nothing is sent).
+// task; the tag permission is required; notify makes a tagNotification.
 func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	tagInfo := a.Any(0, "tag")
 	buildInfo := a.Any(1, "build")
 	force := a.OptBool(2, "force", false)
-	a.OptBool(3, "notify", false)
+	notify := a.OptBool(3, "notify", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -864,6 +864,9 @@ func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.wrote = true
+	if notify {
+		c.hub.tagNotification(c, true, &t.ID, nil, b.ID, c.user.ID, false, "")
+	}
 	return nil, nil
 }
 
@@ -873,19 +876,19 @@ func mUntagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	buildInfo := a.Any(1, "build")
 	strict := a.OptBool(2, "strict", true)
 	force := a.OptBool(3, "force", false)
-	a.OptBool(4, "notify", false)
+	notify := a.OptBool(4, "notify", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	if err := c.requirePerm("tag"); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, notify)
 }
 
 // untag removes a build from a tag after the 'tag' policy (operation
 // untag) and the tag access check.
-func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, error) {
+func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force, notify bool) (any, error) {
 	t, err := h.mustTag(c, tagInfo)
 	if err != nil {
 		return nil, err
@@ -904,11 +907,16 @@ func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, e
 		if strict {
 			return nil, fault(kojixml.TagError, "build %s not in tag %s", b.NVR(), t.Name)
 		}
-		return nil, nil
 	} else if err != nil {
 		return nil, err
+	} else {
+		c.wrote = true
 	}
-	c.wrote = true
+	// Koji tells of the untag (notify: untagBuildBypass's flag) even when
+	// a non-strict untag found nothing to remove.
+	if notify {
+		h.tagNotification(c, true, nil, &t.ID, b.ID, c.userID(), false, "")
+	}
 	return nil, nil
 }
 
@@ -924,7 +932,7 @@ func mUntagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, true)
 }
 
 // cancelBuild(buildID, strict=False): the owner or an admin cancels a
@@ -973,6 +981,9 @@ func mCancelBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	c.wrote = true
 	c.hub.sched.wake()
+	if b.TaskID != nil {
+		c.hub.buildNotification(c, *b.TaskID, b.ID)
+	}
 	return true, nil
 }
 
@@ -1510,6 +1521,7 @@ func mHostFailBuild(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.wrote = true
+	c.hub.buildNotification(c, taskID, b.ID)
 	return nil, nil
 }
 
@@ -1835,6 +1847,7 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.wrote = true
+	c.hub.buildNotification(c, taskID, b.ID)
 	return nil, nil
 }
 
