@@ -1823,6 +1823,18 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		}
 		files = append(files, r)
 	}
+	// the volume policy's volume; writes below go there through the
+	// DEFAULT place's symlink (volumes.go)
+	var brs []int64
+	for _, f := range files {
+		if f.rpm.BuildrootID != nil {
+			brs = append(brs, *f.rpm.BuildrootID)
+		}
+	}
+	vol := c.hub.completionVolume(c, b, taskID, brs)
+	if err := c.hub.prepareBuildDir(b, vol); err != nil {
+		return nil, err
+	}
 	for i := range files {
 		if err := c.hub.storeRPM(&files[i], b); err != nil {
 			return nil, genericErr("Unable to import %s: %v", files[i].rel, err)
@@ -1838,6 +1850,11 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 			if _, err := tx.AddRPM(c.ctx, r.rpm); errors.Is(err, db.ErrConflict) {
 				return genericErr("Unable to import %s: %s is already in another build", r.rel, r.rpm.Filename())
 			} else if err != nil {
+				return err
+			}
+		}
+		if vol.ID != b.VolumeID {
+			if err := tx.SetBuildVolume(c.ctx, b.ID, vol.ID, nil); err != nil {
 				return err
 			}
 		}
