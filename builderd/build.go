@@ -366,12 +366,25 @@ func (tagBuildHandler) run(ctx context.Context, t *task) (any, error) {
 	build := a.Any(1, "build_id")
 	force := a.OptBool(2, "force", false)
 	fromtag := a.OptAny(3, "fromtag", nil)
-	_ = a.OptBool(4, "ignore_success", false)
+	ignoreSuccess := a.OptBool(4, "ignore_success", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
+	// As Koji's TagBuildTask, the hub is told how it went, for the tag
+	// notification mail.
+	owner := t.info["owner"]
 	if _, err := t.d.hub.Call(ctx, "host.tagBuild", t.id, tag, build, force, fromtag); err != nil {
+		msg := err.Error()
+		if f, ok := isFault(err); ok {
+			msg = fmt.Sprintf("<class 'koji.%s'>: %s", faultClass(f.Code), f.String)
+		}
+		if _, nerr := t.d.hub.Call(ctx, "host.tagNotification", false, tag, fromtag, build, owner, ignoreSuccess, msg); nerr != nil {
+			t.log.Warn("tag notification not made", "err", nerr)
+		}
 		return nil, err
+	}
+	if _, err := t.d.hub.Call(ctx, "host.tagNotification", true, tag, fromtag, build, owner, ignoreSuccess); err != nil {
+		t.log.Warn("tag notification not made", "err", err)
 	}
 	return nil, nil
 }

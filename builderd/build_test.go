@@ -113,6 +113,9 @@ func TestBuildFromGitIsImportedAndTagged(t *testing.T) {
 		if len(e.hub.tagged) != 1 || id64(e.hub.tagged[0][0]) != 11 || id64(e.hub.tagged[0][1]) != bid {
 			t.Errorf("tagBuild = %v, want tag 11 build %d", e.hub.tagged, bid)
 		}
+		if n := e.hub.tagNotes; len(n) != 1 || n[0][0] != true || id64(n[0][1]) != 11 || n[0][2] != nil || id64(n[0][3]) != bid || id64(n[0][4]) != 1 {
+			t.Errorf("host.tagNotification = %v, want (True, 11, None, %d, owner 1, ...)", n, bid)
+		}
 		if got := id64(asMap(tk.result)["build_id"]); got != bid {
 			t.Errorf("build result build_id = %d, want %d", got, bid)
 		}

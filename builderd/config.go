@@ -59,6 +59,11 @@ type Config struct {
 	CreaterepoSkipStat bool          `ini:"createrepo_skip_stat" help:"with createrepo_update, a package whose path the previous repo lists is not stat'ed again"`
 	CreaterepoCache    bool          `ini:"createrepo_cache" help:"kojigo: keep the raw sqlite databases and chunk lists in repodata (kojigo-cache.*, about 1.3x the databases' size) so that the next createrepo_update copies what did not change"`
 
+	SMTPHost string `ini:"smtphost" help:"mail server (host or host:port) for build and tag notifications; empty: no mail is sent"`
+	SMTPUser string `ini:"smtp_user" help:"login at smtphost (with smtp_pass)"`
+	SMTPPass string `ini:"smtp_pass" help:"password for smtp_user"`
+	FromAddr string `ini:"from_addr" help:"From address of notification mail"`
+
 	Shutdown        string        `ini:"shutdown" help:"kojigo: on SIGTERM, free (hand running tasks back) or finish them"`
 	ShutdownTimeout time.Duration `ini:"shutdown_timeout" help:"kojigo: longest wait for running tasks when shutdown = finish"`
 	CancelPoll      time.Duration `ini:"cancel_poll" help:"kojigo: how often running tasks are checked for cancellation on the hub"`
@@ -86,9 +91,7 @@ type Config struct {
 	Timeout                string `ini:"timeout" help:"ignored: the client has its own timeout"`
 	SupportRPMSourceLayout string `ini:"support_rpm_source_layout" help:"ignored"`
 	UseFastUpload          string `ini:"use_fast_upload" help:"ignored: uploads are always raw"`
-	AdminEmails            string `ini:"admin_emails" help:"ignored: no mail"`
-	FromAddr               string `ini:"from_addr" help:"ignored: no mail"`
-	SMTPHost               string `ini:"smtphost" help:"ignored: no mail"`
+	AdminEmails            string `ini:"admin_emails" help:"ignored (Koji: unused)"`
 	CCache                 string `ini:"ccache" help:"ignored: no Kerberos"`
 	HostPrincipalFormat    string `ini:"host_principal_format" help:"ignored: no Kerberos"`
 	Keytab                 string `ini:"keytab" help:"ignored: no Kerberos"`
@@ -117,7 +120,7 @@ func ignoredKeys() []string {
 		"chroot_tmpdir", "use_createrepo_c", "copy_old_repodata",
 		"failed_buildroot_lifetime", "log_timestamps", "maven_repo_ignore", "oz_install_timeout",
 		"task_avail_delay", "timeout", "support_rpm_source_layout", "use_fast_upload", "admin_emails",
-		"from_addr", "smtphost", "ccache", "host_principal_format", "keytab", "krb_canon_host",
+		"ccache", "host_principal_format", "keytab", "krb_canon_host",
 		"krb_principal", "krb_rdns", "krbservice", "ca", "rlimit_as", "rlimit_core", "rlimit_cpu",
 		"rlimit_data", "rlimit_fsize", "rlimit_memlock", "rlimit_nofile", "rlimit_nproc",
 		"rlimit_ofile", "rlimit_rss", "rlimit_stack"}
@@ -154,6 +157,7 @@ func DefaultConfig() Config {
 		Packager:             "Koji",
 		Distribution:         "Koji",
 		MockHost:             "koji-linux-gnu",
+		FromAddr:             "Koji Build System <buildsys@example.com>",
 		Shutdown:             ShutdownFree,
 		ShutdownTimeout:      0,
 		CancelPoll:           2 * time.Second,

@@ -167,6 +167,19 @@ func (createDistRepoHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, genericErrorf("Repo %d not in INIT state (got %d)", repoID, st)
 	}
 	logf := func(format string, args ...any) { t.logf("createdistrepo.log", format, args...) }
+	// The comps file the hub copied into the repo at distRepo (Koji's
+	// groups/comps.xml): its groups go into every arch's repodata.
+	groupFile := ""
+	if c, _ := opts["comps"].(string); c != "" {
+		tagName := asString(rinfo["tag_name"])
+		if err := checkDirName("tag name", tagName); err != nil {
+			return nil, err
+		}
+		groupFile = filepath.Join(t.d.cfg.TopDir, "repos-dist", tagName, fmt.Sprint(repoID), "groups", "comps.xml")
+		if !isRegular(groupFile) {
+			return nil, genericErrorf("dist repo %d has comps, but %s is not readable here: mount the hub's topdir", repoID, groupFile)
+		}
+	}
 
 	// Every copy of every RPM of the tag for the arch.
 	type rpmCopies struct {
@@ -305,7 +318,11 @@ func (createDistRepoHandler) run(ctx context.Context, t *task) (any, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// With split_debuginfo, debuginfo and debugsource packages make the
+	// subrepo debug/ (Koji's split_pkgs): its pkglist names them as
+	// ../Packages/<letter>/<file>.
 	list := make([]string, 0, len(names))
+	var debugList []string
 	for _, n := range names {
 		rel := filepath.Join("Packages", strings.ToLower(n[:1]), n)
 		dst := filepath.Join(repoDir, rel)
@@ -315,54 +332,40 @@ func (createDistRepoHandler) run(ctx context.Context, t *task) (any, error) {
 		if err := os.Symlink(pkgs[n].path, dst); err != nil {
 			return nil, fmt.Errorf("link %s: %w", n, err)
 		}
+		if asBool(opts["split_debuginfo"]) && isDebuginfo(pkgs[n].Name) {
+			debugList = append(debugList, "../"+filepath.ToSlash(rel))
+			continue
+		}
 		list = append(list, filepath.ToSlash(rel))
-	}
-	if err := os.WriteFile(filepath.Join(repoDir, "pkglist"), []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
-		return nil, noSpace(fmt.Errorf("write pkglist: %w", err), t.d.cfg.WorkDir)
 	}
 	log, err := t.logFile("createrepo.log")
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
-	logf("repo %d arch %s: %d packages, keys %v", repoID, arch, len(list), keys)
-	res, err := repogen.Generate(ctx, repogen.Options{BaseDir: repoDir, Packages: list, OutputDir: repoDir, Database: true,
-		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		return nil, noSpace(genericErrorf("failed to create dist repo %d for %s: %v", repoID, arch, err), t.d.cfg.WorkDir)
-	}
-	datadir := res.RepodataDir
-	if datadir == "" {
-		datadir = filepath.Join(repoDir, "repodata")
-	}
-	if len(list) == 0 {
-		if err := os.WriteFile(filepath.Join(datadir, "EMPTY_REPO"), []byte(emptyRepoNote), 0o644); err != nil {
-			return nil, noSpace(fmt.Errorf("write EMPTY_REPO: %w", err), t.d.cfg.WorkDir)
-		}
-	}
-
-	// Upload repodata, pkglist and kojipkgs, then the manifest naming them.
+	logf("repo %d arch %s: %d packages, keys %v, groups %s", repoID, arch, len(list), keys, orNone(groupFile))
 	var manifest []string
-	ents, err := os.ReadDir(datadir)
-	if err != nil {
-		return nil, fmt.Errorf("read repodata: %w", err)
-	}
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
+	var took time.Duration
+	for _, sub := range []struct {
+		dir  string
+		list []string
+	}{{"", list}, {"debug", debugList}} {
+		if sub.dir != "" && len(sub.list) == 0 {
 			continue
 		}
-		if err := t.d.hub.UploadFile(ctx, filepath.Join(datadir, e.Name()), t.uploadDir()+"/repodata", e.Name(), nil); err != nil {
-			return nil, fmt.Errorf("upload repodata/%s: %w", e.Name(), err)
+		m, d, err := t.distRepodata(ctx, filepath.Join(repoDir, sub.dir), sub.dir, sub.list, groupFile, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, noSpace(genericErrorf("failed to create dist repo %d for %s: %v", repoID, arch, err), t.d.cfg.WorkDir)
 		}
-		manifest = append(manifest, "repodata/"+e.Name())
+		manifest = append(manifest, m...)
+		took += d
 	}
-	if _, err := t.upload(ctx, filepath.Join(repoDir, "pkglist")); err != nil {
-		return nil, err
+	if len(debugList) > 0 {
+		logf("subrepo debug: %d packages", len(debugList))
 	}
-	manifest = append(manifest, "pkglist")
 	kp, _ := json.MarshalIndent(pkgs, "", "  ")
 	if err := t.uploadText(ctx, "kojipkgs", string(kp)); err != nil {
 		return nil, err
@@ -371,8 +374,63 @@ func (createDistRepoHandler) run(ctx context.Context, t *task) (any, error) {
 	if err := t.uploadText(ctx, "repo_manifest", string(mf)); err != nil {
 		return nil, err
 	}
-	logf("done: %d packages in %v", len(list), res.Timings.Total.Round(time.Millisecond))
+	logf("done: %d packages in %v", len(list)+len(debugList), took.Round(time.Millisecond))
 	return nil, nil
+}
+
+// distRepodata writes the pkglist and repodata of a dist repo (sub "") or
+// of its subrepo sub in dir, uploads them to the task's directory, and
+// returns their manifest names.
+func (t *task) distRepodata(ctx context.Context, dir, sub string, list []string, groupFile string, log *os.File) ([]string, time.Duration, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkglist"), []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
+		return nil, 0, fmt.Errorf("write pkglist: %w", err)
+	}
+	res, err := repogen.Generate(ctx, repogen.Options{BaseDir: dir, Packages: list, OutputDir: dir, Database: true, GroupFile: groupFile, Subrepo: sub != "",
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		return nil, 0, err
+	}
+	datadir := res.RepodataDir
+	if datadir == "" {
+		datadir = filepath.Join(dir, "repodata")
+	}
+	if len(list) == 0 {
+		if err := os.WriteFile(filepath.Join(datadir, "EMPTY_REPO"), []byte(emptyRepoNote), 0o644); err != nil {
+			return nil, 0, fmt.Errorf("write EMPTY_REPO: %w", err)
+		}
+	}
+	prefix, upDir := "", t.uploadDir()
+	if sub != "" {
+		prefix, upDir = sub+"/", upDir+"/"+sub
+	}
+	var manifest []string
+	ents, err := os.ReadDir(datadir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read repodata: %w", err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := t.d.hub.UploadFile(ctx, filepath.Join(datadir, e.Name()), upDir+"/repodata", e.Name(), nil); err != nil {
+			return nil, 0, fmt.Errorf("upload %srepodata/%s: %w", prefix, e.Name(), err)
+		}
+		manifest = append(manifest, prefix+"repodata/"+e.Name())
+	}
+	if err := t.d.hub.UploadFile(ctx, filepath.Join(dir, "pkglist"), upDir, "pkglist", nil); err != nil {
+		return nil, 0, fmt.Errorf("upload %spkglist: %w", prefix, err)
+	}
+	manifest = append(manifest, prefix+"pkglist")
+	return manifest, res.Timings.Total, nil
+}
+
+// isDebuginfo is koji.is_debuginfo: a debuginfo or debugsource package,
+// by name.
+func isDebuginfo(name string) bool {
+	return strings.HasSuffix(name, "-debuginfo") || strings.HasSuffix(name, "-debugsource") || strings.Contains(name, "-debuginfo-")
 }
 
 // uploadText writes a file in the task's directory and uploads it.

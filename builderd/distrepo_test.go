@@ -3,7 +3,9 @@ package builderd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"kojigo/internal/kojixml"
+	"kojigo/internal/testenv"
 )
 
 // distHub answers what distRepo and createdistrepo ask, over the fake hub.
@@ -184,7 +187,7 @@ func TestDistRepoArguments(t *testing.T) {
 // UploadFile takes subdirectories of a task's directory too (repodata/), as
 // the real hub does.
 func (h *distHub) UploadFile(ctx context.Context, local, dir, name string, cb func(int64, int64)) error {
-	if strings.HasSuffix(dir, "/repodata") {
+	if strings.HasSuffix(dir, "/repodata") || strings.HasSuffix(dir, "/debug") {
 		if err := os.MkdirAll(filepath.Join(h.workDir, filepath.FromSlash(dir)), 0o755); err != nil {
 			return err
 		}
@@ -195,4 +198,104 @@ func (h *distHub) UploadFile(ctx context.Context, local, dir, name string, cb fu
 		return os.WriteFile(filepath.Join(h.workDir, filepath.FromSlash(dir), name), b, 0o644)
 	}
 	return h.fakeHub.UploadFile(ctx, local, dir, name, cb)
+}
+
+// TestDistRepoCompsAndSplitDebuginfo: with comps the repo's
+// groups/comps.xml goes into the repodata (dnf lists its groups); with
+// split_debuginfo the debuginfo packages make the subrepo debug/.
+func TestDistRepoCompsAndSplitDebuginfo(t *testing.T) {
+	e := newEnv(t)
+	h := &distHub{fakeHub: e.hub}
+	h.rpms = []any{distRPM(t, e.top, 1, "hello", "x86_64", "deadbeef"), distRPM(t, e.top, 2, "hello-debuginfo", "x86_64", "deadbeef")}
+	for i, n := range []string{"hello", "hello-debuginfo"} {
+		h.builds = append(h.builds, map[string]any{"build_id": int64(i + 1), "package_name": n, "version": "1.0", "release": "1", "nvr": n + "-1.0-1"})
+	}
+	comps := `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">
+<comps>
+  <group>
+    <id>greeters</id>
+    <name>Greeters</name>
+    <description>Programs that say hello</description>
+    <default>true</default>
+    <uservisible>true</uservisible>
+    <packagelist>
+      <packagereq type="mandatory">hello</packagereq>
+    </packagelist>
+  </group>
+</comps>
+`
+	groups := filepath.Join(e.top, "repos-dist", "dist", "40", "groups")
+	if err := os.MkdirAll(groups, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(groups, "comps.xml"), []byte(comps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.startWith(t, h)
+	opts := map[string]any{"arch": []any{"x86_64"}, "event": int64(5), "latest": true, "inherit": true,
+		"comps": "cli-dist-repo/abc/comps.xml", "split_debuginfo": true}
+	id := e.hub.addTask("distRepo", "dist", int64(40), []any{"deadbeef"}, opts)
+	tk := e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	child := e.hub.children(id)["x86_64"]
+	if tk.state != stateClosed {
+		t.Fatalf("distRepo = %s %v (createdistrepo %v)", stateName(tk.state), tk.fault, child.fault)
+	}
+	up := taskRelPath(child.id)
+	var manifest []string
+	json.Unmarshal([]byte(e.hub.file(up+"/repo_manifest")), &manifest)
+	joined := strings.Join(manifest, " ")
+	for _, want := range []string{"repodata/repomd.xml", "pkglist", "debug/repodata/repomd.xml", "debug/pkglist"} {
+		if !strings.Contains(" "+joined+" ", " "+want+" ") {
+			t.Errorf("repo_manifest lacks %s: %v", want, manifest)
+		}
+	}
+	if !strings.Contains(joined, "repodata/comps.xml") && !strings.Contains(joined, "-comps.xml") {
+		t.Errorf("repo_manifest has no comps: %v", manifest)
+	}
+	if pl := e.hub.file(up + "/pkglist"); pl != "Packages/h/hello-1.0-1.x86_64.rpm\n" {
+		t.Errorf("pkglist = %q", pl)
+	}
+	if pl := e.hub.file(up + "/debug/pkglist"); pl != "../Packages/h/hello-debuginfo-1.0-1.x86_64.rpm\n" {
+		t.Errorf("debug/pkglist = %q", pl)
+	}
+	if md := e.hub.file(up + "/repodata/repomd.xml"); !strings.Contains(md, `<data type="group">`) {
+		t.Errorf("repomd.xml has no group data:\n%s", md)
+	}
+	if md := e.hub.file(up + "/debug/repodata/repomd.xml"); strings.Contains(md, `type="group"`) == false {
+		t.Errorf("debug repomd.xml has no group data (Koji passes -g to both)")
+	}
+
+	// dnf reads the groups
+	bin := testenv.NeedTool(t, "dnf")
+	tmp := t.TempDir()
+	root := filepath.Join(e.hub.workDir, up)
+	cmd := exec.Command(bin, "-q", "--setopt=reposdir=/dev/null", "--setopt=cachedir="+filepath.Join(tmp, "cache"),
+		"--installroot="+filepath.Join(tmp, "root"), "--releasever=40", "--repofrompath=r,file://"+root, "--repo=r", "group", "list")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Greeters") {
+		t.Errorf("dnf group list: %v\n%s", err, out)
+	}
+	cmd = exec.Command(bin, "-q", "--setopt=reposdir=/dev/null", "--setopt=cachedir="+filepath.Join(tmp, "cache2"),
+		"--installroot="+filepath.Join(tmp, "root"), "--releasever=40", "--repofrompath=r,file://"+root, "--repo=r", "group", "info", "greeters")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "hello") {
+		t.Errorf("dnf group info greeters: %v\n%s", err, out)
+	}
+
+	// the debug subrepo's packages are its parent's Packages/
+	cmd = exec.Command(bin, "-q", "--setopt=reposdir=/dev/null", "--setopt=cachedir="+filepath.Join(tmp, "cache3"),
+		"--installroot="+filepath.Join(tmp, "root"), "--releasever=40", "--repofrompath=d,file://"+root+"/debug", "--repo=d", "repoquery", "--location")
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "/debug/../Packages/h/hello-debuginfo-1.0-1.x86_64.rpm") {
+		t.Errorf("dnf repoquery --location (debug): %v\n%s", err, out)
+	}
+
+	// comps asked for but not there: a clear failure
+	if err := os.RemoveAll(groups); err != nil {
+		t.Fatal(err)
+	}
+	id = e.hub.addTask("distRepo", "dist", int64(40), []any{"deadbeef"}, opts)
+	tk = e.hub.waitState(id, 60*time.Second, stateClosed, stateFailed)
+	if tk.state != stateFailed || !strings.Contains(fmt.Sprint(e.hub.children(id)["x86_64"].fault), "comps") {
+		t.Errorf("distRepo without its comps file = %s %v", stateName(tk.state), e.hub.children(id)["x86_64"].fault)
+	}
 }

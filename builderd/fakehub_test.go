@@ -48,6 +48,7 @@ type fakeHub struct {
 	completed   map[int64][]any // build id -> completeBuild args
 	failedBuild []int64
 	tagged      [][]any
+	tagNotes    [][]any // host.tagNotification calls
 	targets     map[string]map[string]any
 	tags        map[int64]map[string]any
 	listed      map[string]bool // package names listed in dest tags
@@ -573,6 +574,9 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 			return nil, err
 		}
 		h.tagged = append(h.tagged, pos[1:])
+		return nil, nil
+	case "host.tagNotification":
+		h.tagNotes = append(h.tagNotes, pos)
 		return nil, nil
 	}
 	return nil, fault(kojixml.GenericError, "Invalid method: %s", method)

@@ -853,12 +853,12 @@ func (h *Hub) newTask(c *call, methodName string, args []any, priority int, chan
 }
 
 // tagBuildBypass(tag, build, force=False, notify=False): tags at once, no
-// task; the tag permission is required (notify is accepted, nothing is sent).
+// task; the tag permission is required; notify makes a tagNotification.
 func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	tagInfo := a.Any(0, "tag")
 	buildInfo := a.Any(1, "build")
 	force := a.OptBool(2, "force", false)
-	a.OptBool(3, "notify", false)
+	notify := a.OptBool(3, "notify", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -888,6 +888,9 @@ func mTagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.wrote = true
+	if notify {
+		c.hub.tagNotification(c, true, &t.ID, nil, b.ID, c.user.ID, false, "")
+	}
 	return nil, nil
 }
 
@@ -897,19 +900,19 @@ func mUntagBuildBypass(c *call, a *kojixml.Args) (any, error) {
 	buildInfo := a.Any(1, "build")
 	strict := a.OptBool(2, "strict", true)
 	force := a.OptBool(3, "force", false)
-	a.OptBool(4, "notify", false)
+	notify := a.OptBool(4, "notify", false)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	if err := c.requirePerm("tag"); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, notify)
 }
 
 // untag removes a build from a tag after the 'tag' policy (operation
 // untag) and the tag access check.
-func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, error) {
+func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force, notify bool) (any, error) {
 	t, err := h.mustTag(c, tagInfo)
 	if err != nil {
 		return nil, err
@@ -928,11 +931,16 @@ func (h *Hub) untag(c *call, tagInfo, buildInfo any, strict, force bool) (any, e
 		if strict {
 			return nil, fault(kojixml.TagError, "build %s not in tag %s", b.NVR(), t.Name)
 		}
-		return nil, nil
 	} else if err != nil {
 		return nil, err
+	} else {
+		c.wrote = true
 	}
-	c.wrote = true
+	// Koji tells of the untag (notify: untagBuildBypass's flag) even when
+	// a non-strict untag found nothing to remove.
+	if notify {
+		h.tagNotification(c, true, nil, &t.ID, b.ID, c.userID(), false, "")
+	}
 	return nil, nil
 }
 
@@ -948,7 +956,7 @@ func mUntagBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
-	return c.hub.untag(c, tagInfo, buildInfo, strict, force)
+	return c.hub.untag(c, tagInfo, buildInfo, strict, force, true)
 }
 
 // cancelBuild(buildID, strict=False): the owner or an admin cancels a
@@ -997,6 +1005,9 @@ func mCancelBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	c.wrote = true
 	c.hub.sched.wake()
+	if b.TaskID != nil {
+		c.hub.buildNotification(c, *b.TaskID, b.ID)
+	}
 	return true, nil
 }
 
@@ -1297,6 +1308,7 @@ func mHostFailBuild(c *call, a *kojixml.Args) (any, error) {
 		return nil, err
 	}
 	c.wrote = true
+	c.hub.buildNotification(c, taskID, b.ID)
 	return nil, nil
 }
 
@@ -1601,6 +1613,18 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		}
 		files = append(files, r)
 	}
+	// the volume policy's volume; writes below go there through the
+	// DEFAULT place's symlink (volumes.go)
+	var brs []int64
+	for _, f := range files {
+		if f.rpm.BuildrootID != nil {
+			brs = append(brs, *f.rpm.BuildrootID)
+		}
+	}
+	vol := c.hub.completionVolume(c, b, taskID, brs)
+	if err := c.hub.prepareBuildDir(b, vol); err != nil {
+		return nil, err
+	}
 	for i := range files {
 		if err := c.hub.storeRPM(&files[i], b); err != nil {
 			return nil, genericErr("Unable to import %s: %v", files[i].rel, err)
@@ -1619,12 +1643,18 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 				return err
 			}
 		}
+		if vol.ID != b.VolumeID {
+			if err := tx.SetBuildVolume(c.ctx, b.ID, vol.ID, nil); err != nil {
+				return err
+			}
+		}
 		return tx.SetBuildState(c.ctx, b.ID, db.BuildComplete, db.BuildBuilding)
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.wrote = true
+	c.hub.buildNotification(c, taskID, b.ID)
 	return nil, nil
 }
 

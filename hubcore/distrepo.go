@@ -32,8 +32,12 @@ import (
 //	     <arch>/Packages/<letter>/<file> after checking it against the db
 //	  -> host.repoDone(repo_id, {}): READY, repos-dist/<tag>/latest
 //
-// Not supported (refused with ParameterError): multilib, delta RPMs,
-// comps, split debuginfo, zchunk and volumes other than DEFAULT.
+// task_opts comps (a comps file under topdir/work, which koji dist-repo
+// --comps uploads) is copied to groups/comps.xml and goes into every
+// arch's repodata; split_debuginfo makes <arch>/debug/ of the debuginfo
+// and debugsource packages. Not supported (refused with a ParameterError
+// that says what to do instead): multilib, delta RPMs, zchunk and
+// volumes other than DEFAULT.
 func distRepoMethods() []method {
 	return []method{
 		{name: "distRepo", argdesc: "(tag, keys, **task_opts)", fn: mDistRepo},
@@ -88,6 +92,17 @@ func mDistRepo(c *call, a *kojixml.Args) (any, error) {
 	arches, err := distRepoOpts(opts)
 	if err != nil {
 		return nil, err
+	}
+	if rel, _ := opts["comps"].(string); rel != "" {
+		// checked before the repo row is made; copied once it is
+		f, fi, err := c.hub.openWorkFile(rel)
+		if err != nil {
+			return nil, genericErr("distRepo: comps file %s: %v", quoteOdd(rel), bareErr(err))
+		}
+		f.Close()
+		if !fi.Mode().IsRegular() || fi.Size() > maxCompsSize {
+			return nil, genericErr("distRepo: comps file %s is not a regular file of at most %d bytes", quoteOdd(rel), maxCompsSize)
+		}
 	}
 	var ev int64
 	if v := opts["event"]; v != nil {
@@ -152,20 +167,29 @@ func distRepoOpts(opts map[string]any) ([]string, error) {
 	if opts["allow_missing_signatures"] == true && opts["skip_missing_signatures"] == true {
 		return nil, paramErr("allow_missing_signatures and skip_missing_signatures are mutually exclusive")
 	}
-	for _, name := range []string{"multilib", "comps", "zck_dict_dir"} {
-		if v := opts[name]; v != nil && v != "" {
-			return nil, paramErr("distRepo: %s is not supported by this hub", name)
+	if v := opts["comps"]; v != nil && v != "" {
+		s, ok := v.(string)
+		if !ok {
+			return nil, paramErr("distRepo: comps must be a path under the work directory (koji dist-repo --comps uploads the file), got %s", typeName(v))
+		}
+		if _, err := workRelPath(s); err != nil {
+			return nil, paramErr("distRepo: comps %s: %v", quoteOdd(s), err)
 		}
 	}
-	if opts["split_debuginfo"] == true {
-		return nil, paramErr("distRepo: split_debuginfo is not supported by this hub")
+	if v := opts["multilib"]; v != nil && v != "" {
+		return nil, paramErr("distRepo: multilib is not supported by this hub (it needs Koji's multilib config and dnf's depsolving); " +
+			"make the dist repo without --multilib and list the 32-bit arch (--arch i686) as a repo of its own")
+	}
+	if v := opts["zck_dict_dir"]; v != nil && v != "" {
+		return nil, paramErr("distRepo: zck_dict_dir makes no sense without zck, and zck (zchunk metadata) is not supported by this hub")
 	}
 	if opts["zck"] == true {
-		return nil, paramErr("distRepo: zck (zchunk metadata) is not supported by this hub")
+		return nil, paramErr("distRepo: zck (zchunk metadata) is not supported by this hub; make the repo without --zck")
 	}
 	if d, ok := opts["delta"]; ok && d != nil {
 		if l, ok := d.([]any); !ok || len(l) > 0 {
-			return nil, paramErr("distRepo: delta (delta RPMs) is not supported by this hub")
+			return nil, paramErr("distRepo: delta RPMs are not supported by this hub; make the repo without --delta-rpms, " +
+				"then run createrepo_c --update --deltas --oldpackagedirs OLD_REPO on each arch of the published repo (needs makedeltarpm, package deltarpm)")
 		}
 	}
 	if v := opts["volume"]; v != nil && v != "DEFAULT" {
@@ -209,6 +233,12 @@ func (h *Hub) initDistRepoDir(dir string, t db.Tag, repoID int64, keys []any, ar
 	for _, arch := range arches {
 		if err := os.MkdirAll(filepath.Join(dir, arch), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", dir, bareErr(err))
+		}
+	}
+	// comps: the file koji dist-repo --comps uploaded, as groups/comps.xml
+	if rel, _ := opts["comps"].(string); rel != "" {
+		if err := h.copyDistComps(rel, filepath.Join(dir, "groups")); err != nil {
+			return err
 		}
 	}
 	js, err := json.MarshalIndent(map[string]any{"id": repoID, "tag": t.Name, "tag_id": t.ID, "keys": keys, "volume": nil, "task_opts": opts}, "", "  ")
@@ -466,4 +496,27 @@ func (h *Hub) distRepoDone(c *call, r db.Repo, updates map[string]any, expire bo
 // builder (dist-repo's write_signed_rpms).
 func mHostWriteSignedRPM(c *call, a *kojixml.Args) (any, error) {
 	return writeSignedRPM(c, a, "")
+}
+
+// maxCompsSize bounds a dist repo's comps file.
+const maxCompsSize = 64 << 20
+
+// copyDistComps copies the comps file at rel (under topdir/work) to
+// groupsDir/comps.xml.
+func (h *Hub) copyDistComps(rel, groupsDir string) error {
+	f, fi, err := h.openWorkFile(rel)
+	if err != nil {
+		return genericErr("distRepo: comps file %s: %v", quoteOdd(rel), bareErr(err))
+	}
+	defer f.Close()
+	if !fi.Mode().IsRegular() || fi.Size() > maxCompsSize {
+		return genericErr("distRepo: comps file %s is not a regular file of at most %d bytes", quoteOdd(rel), maxCompsSize)
+	}
+	if err := os.MkdirAll(groupsDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", groupsDir, bareErr(err))
+	}
+	return storeFileFrom(filepath.Join(groupsDir, "comps.xml"), func(w io.Writer) error {
+		_, err := io.Copy(w, io.LimitReader(f, maxCompsSize))
+		return err
+	})
 }

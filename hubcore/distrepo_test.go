@@ -2,6 +2,7 @@ package hubcore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -198,4 +199,80 @@ func with2(m map[string]any, k string, v any) map[string]any {
 func (o kw) merge(k string, v any) kw {
 	o[k] = v
 	return o
+}
+
+// TestDistRepoCompsOption: comps (a file under work/, as koji dist-repo
+// --comps uploads it) is copied to groups/comps.xml; split_debuginfo is
+// taken; bad comps paths, multilib, delta RPMs and zchunk are refused
+// with what to do instead; a debug subrepo's files move into <arch>/debug.
+func TestDistRepoCompsOption(t *testing.T) {
+	forBackends(t, func(t *testing.T, th *testHub) {
+		top := th.hub.cfg.TopDir
+		admin := th.login(th.ensureAdmin(), "adminpw")
+		admin.must("createTag", "dist", kw{"arches": "x86_64"})
+		comps := "<?xml version=\"1.0\"?>\n<comps><group><id>g</id><name>G</name></group></comps>\n"
+		if err := os.MkdirAll(filepath.Join(top, "work", "cli-dist-repo", "abc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(top, "work", "cli-dist-repo", "abc", "comps.xml"), []byte(comps), 0o644)
+		os.Symlink("/etc/passwd", filepath.Join(top, "work", "cli-dist-repo", "abc", "link.xml"))
+		base := kw{"arch": []any{"x86_64"}, "comps": "cli-dist-repo/abc/comps.xml", "split_debuginfo": true}
+		for _, tc := range []struct {
+			k    string
+			v    any
+			code int
+			want string
+		}{
+			{"comps", "../../etc/passwd", kojixml.ParameterError, "relative path"},
+			{"comps", "/etc/passwd", kojixml.ParameterError, "relative path"},
+			{"comps", int64(3), kojixml.ParameterError, "koji dist-repo --comps"},
+			{"comps", "cli-dist-repo/abc/missing.xml", kojixml.GenericError, "comps file"},
+			{"comps", "cli-dist-repo/abc/link.xml", kojixml.GenericError, "comps file"},
+			{"multilib", "cli-dist-repo/abc/multilib.conf", kojixml.ParameterError, "--arch i686"},
+			{"delta", []any{int64(3)}, kojixml.ParameterError, "createrepo_c --update --deltas"},
+			{"zck", true, kojixml.ParameterError, "without --zck"},
+			{"zck_dict_dir", "/usr/share/zck", kojixml.ParameterError, "zck"},
+		} {
+			o := kw{}
+			for k, v := range base {
+				o[k] = v
+			}
+			o[tc.k] = tc.v
+			f := admin.fault(tc.code, "distRepo", "dist", []any{"deadbeef"}, o)
+			if !strings.Contains(f.String, tc.want) {
+				t.Errorf("distRepo with %s=%v: %q, want it to mention %q", tc.k, tc.v, f.String, tc.want)
+			}
+		}
+		if rs, err := th.store.QueryRepos(context.Background(), nil); err != nil || len(rs) != 0 {
+			t.Errorf("refused distRepo calls made repos: %v", rs)
+		}
+		taskID := admin.must("distRepo", "dist", []any{"deadbeef"}, base).(int64)
+		req := th.anon().must("getTaskRequest", taskID).([]any)
+		repoID := req[1].(int64)
+		if o := req[3].(map[string]any); o["comps"] != "cli-dist-repo/abc/comps.xml" || o["split_debuginfo"] != true {
+			t.Errorf("task opts = %v", o)
+		}
+		repoDir := filepath.Join(top, "repos-dist", "dist", itoa(repoID))
+		if b, err := os.ReadFile(filepath.Join(repoDir, "groups", "comps.xml")); err != nil || string(b) != comps {
+			t.Errorf("groups/comps.xml = %q, %v", b, err)
+		}
+
+		// the debug subrepo's files move with the rest
+		th.addHost("builder1", "x86_64")
+		hc := th.login("builder1", "hostpw")
+		hc.must("exclusiveSession", kw{"force": true})
+		up := "tasks/8/8"
+		upDir := filepath.Join(top, "work", up)
+		for _, f := range []string{"repodata/repomd.xml", "pkglist", "debug/repodata/repomd.xml", "debug/pkglist"} {
+			os.MkdirAll(filepath.Dir(filepath.Join(upDir, f)), 0o755)
+			os.WriteFile(filepath.Join(upDir, f), []byte(f), 0o644)
+		}
+		b, _ := json.Marshal([]string{"repodata/repomd.xml", "pkglist", "debug/repodata/repomd.xml", "debug/pkglist"})
+		os.WriteFile(filepath.Join(upDir, "repo_manifest"), b, 0o644)
+		os.WriteFile(filepath.Join(upDir, "kojipkgs"), []byte("{}"), 0o644)
+		hc.must("host.distRepoMove", repoID, up, "x86_64")
+		if b, err := os.ReadFile(filepath.Join(repoDir, "x86_64", "debug", "pkglist")); err != nil || string(b) != "debug/pkglist" {
+			t.Errorf("x86_64/debug/pkglist = %q, %v", b, err)
+		}
+	})
 }

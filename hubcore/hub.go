@@ -61,6 +61,8 @@ type Config struct {
 	Scheduler SchedulerConfig
 	// Repo tunes repo requests and the repo queue (repos.go).
 	Repo RepoConfig
+	// Notify is how build and tag notifications are made (notifymail.go).
+	Notify NotifyConfig
 	// Policies are hub.conf's [policy] section (policy.go); Koji's default
 	// policies stand for those it does not set. New refuses policies that
 	// do not parse.

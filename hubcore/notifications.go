@@ -11,7 +11,8 @@ import (
 // (build_notifications, build_notifications_block), and the id look-ups
 // the CLI's notification and listing commands use: getPackageID and
 // getTagID. A user manages their own notifications; an admin anyone's.
-// kojigo records them; it sends no mail (Koji's buildNotification task).
+// Mail goes out through buildNotification and tagNotification tasks
+// (notifymail.go) that kojid runs.
 func notificationMethods() []method {
 	return []method{
 		{name: "getPackageID", argdesc: "(name, strict=False)", fn: mGetPackageID},
@@ -25,6 +26,7 @@ func notificationMethods() []method {
 		{name: "deleteNotification", argdesc: "(id)", fn: mDeleteNotification},
 		{name: "createNotificationBlock", argdesc: "(user_id, package_id=None, tag_id=None)", fn: mCreateNotificationBlock},
 		{name: "deleteNotificationBlock", argdesc: "(id)", fn: mDeleteNotificationBlock},
+		{name: "host.tagNotification", argdesc: "(is_successful, tag_id, from_id, build_id, user_id, ignore_success=False, failure_msg='')", fn: mHostTagNotification},
 	}
 }
 
@@ -277,7 +279,7 @@ func createNotification(c *call, info, pkg, tag any, success, block bool) (any, 
 	if err != nil {
 		return nil, err
 	}
-	n := db.Notification{UserID: u.ID, PackageID: pkgID, TagID: tagID, SuccessOnly: success && !block, Email: u.Name + "@" + emailDomain}
+	n := db.Notification{UserID: u.ID, PackageID: pkgID, TagID: tagID, SuccessOnly: success && !block, Email: u.Name + "@" + c.hub.emailDomain()}
 	if _, err := c.hub.store.CreateNotification(c.ctx, n, block); errors.Is(err, db.ErrConflict) {
 		return nil, genericErr("notification already exists")
 	} else if err != nil {
@@ -286,10 +288,6 @@ func createNotification(c *call, info, pkg, tag any, success, block bool) (any, 
 	c.wrote = true
 	return nil, nil
 }
-
-// emailDomain is Koji's EmailDomain when hub.conf sets none: Koji's
-// '%s@%s' % (name, None).
-const emailDomain = "None"
 
 // updateNotification(id, package_id, tag_id, success_only)
 func mUpdateNotification(c *call, a *kojixml.Args) (any, error) {

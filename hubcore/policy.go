@@ -453,13 +453,18 @@ func policyTests() policy.Registry[*call] {
 			return "", false, genericErr("policy requires release data")
 		}),
 		"volume": match(func(c *call, d policy.Data) (string, bool, error) {
-			// kojigo keeps every build on Koji's DEFAULT volume.
+			// Koji's VolumeTest: data's volume (a name or id), else the
+			// build's volume.
 			if v, ok := d["volume"]; ok {
-				return "DEFAULT", policy.Str(v) == "DEFAULT" || v == int64(0), nil
+				vol, err := c.hub.lookupVolume(c, v)
+				if err != nil || vol == nil {
+					return "", false, nil
+				}
+				return vol.Name, true, nil
 			}
 			if _, ok := d["build"]; ok {
-				_, err := c.policyBuild(d)
-				return "DEFAULT", err == nil, err
+				b, err := c.policyBuild(d)
+				return b.VolumeName, err == nil, err
 			}
 			return "", false, nil
 		}),

@@ -68,6 +68,10 @@ type FileConfig struct {
 	DebuginfoTags         string        `ini:"DebuginfoTags" help:"globs of tag names whose repos include debuginfo"`
 	SourceTags            string        `ini:"SourceTags" help:"globs of tag names whose repos include source rpms"`
 	SeparateSourceTags    string        `ini:"SeparateSourceTags" help:"globs of tag names whose repos get a separate src repo"`
+	EmailDomain           string        `ini:"EmailDomain" help:"domain of users' mail addresses (NAME@EmailDomain) for notifications"`
+	NotifyOnSuccess       bool          `ini:"NotifyOnSuccess" help:"tell a build's owner of successful builds too, not only failures"`
+	DisableNotifications  bool          `ini:"DisableNotifications" help:"make no build or tag notification tasks (no mail)"`
+	KojiWebURL            string        `ini:"KojiWebURL" help:"the web UI's URL, for links in notification mail"`
 	LogLevel              string        `ini:"LogLevel" help:"debug, info, warn or error"`
 	LogFormat             string        `ini:"LogFormat" help:"text or json"`
 
@@ -87,7 +91,7 @@ func DefaultFileConfig() FileConfig {
 		SchedulerLogLifetime: 14 * 24 * time.Hour,
 		MaxRepoTasks:         10, MaxRepoTasksMaven: 2, RepoRetries: 3, RequestCleanTime: 24 * time.Hour, AllowNewRepo: true,
 		RepoLag: time.Hour, RepoAutoLag: 2 * time.Hour, RepoLagWindow: 600 * time.Second, RepoQueueUser: "kojira",
-		LogLevel: "info", LogFormat: "text",
+		LogLevel: "info", LogFormat: "text", NotifyOnSuccess: true, KojiWebURL: "http://localhost/koji",
 	}
 }
 
@@ -370,7 +374,9 @@ func runServerOn(ctx context.Context, o ServerOptions, store *db.Store) error {
 			AssignTimeout: fc.AssignTimeout, SoftRefusalTimeout: fc.SoftRefusalTimeout, HostTimeout: fc.HostTimeout,
 			RunInterval: fc.RunInterval, LogLifetime: fc.SchedulerLogLifetime,
 		},
-		Repo:     fc.repoConfig(),
+		Repo: fc.repoConfig(),
+		Notify: NotifyConfig{Disabled: fc.DisableNotifications, NoMailOnSuccess: !fc.NotifyOnSuccess,
+			EmailDomain: fc.EmailDomain, WebURL: fc.KojiWebURL},
 		Policies: fc.Policies,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"kojigo/db"
+	"kojigo/hubcore/policy"
 	"kojigo/internal/kojixml"
 )
 
@@ -19,7 +20,8 @@ import (
 // its volume's packages/NAME/VERSION/RELEASE; a build on another volume
 // than DEFAULT keeps a relative symlink at its DEFAULT place, so readers
 // of topdir/packages (the /kojifiles/ server, kojira, builders) find it
-// wherever it is.
+// wherever it is. A completing build goes to the volume the hub's
+// 'volume' policy names (completionVolume).
 func volumeMethods() []method {
 	return []method{
 		{name: "listVolumes", argdesc: "()", fn: mListVolumes},
@@ -394,4 +396,96 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// completionVolume is Koji's check_volume_policy(policy_data, strict=False,
+// default='DEFAULT') at a build's import: the 'volume' policy's result
+// with the build's package, version, release, buildroots, import and
+// import_type 'rpm', and what the task's arguments say (source, target,
+// tag, ...). A policy that fails or names no volume gives DEFAULT (and
+// the hub's log says why).
+func (h *Hub) completionVolume(c *call, b db.Build, taskID int64, buildroots []int64) db.Volume {
+	def := db.Volume{ID: db.DefaultVolumeID, Name: "DEFAULT"}
+	brs := make([]any, 0, len(buildroots))
+	for _, br := range buildroots {
+		brs = append(brs, br)
+	}
+	data := policy.Data{"package": b.PackageName, "version": b.Version, "release": b.Release,
+		"buildroots": brs, "import": true, "import_type": "rpm"}
+	if t, err := h.store.GetTask(c.ctx, taskID); err == nil {
+		if req, err := kojixml.DecodeCall(strings.NewReader(t.Request)); err == nil {
+			for k, v := range policyDataFromTaskArgs(c, t.Method, req.Params) {
+				data[k] = v
+			}
+		}
+	}
+	ev := &policy.Eval[*call]{Set: h.policies, Env: c}
+	dec, err := ev.Apply("volume", data)
+	if err != nil {
+		h.log.Error("volume policy error", "build", b.NVR(), "err", err)
+		return def
+	}
+	if !dec.Matched {
+		h.log.Warn("no volume policy match", "build", b.NVR())
+		return def
+	}
+	name := strings.TrimSpace(dec.Action)
+	v, err := h.store.GetVolumeByName(c.ctx, name)
+	if err != nil {
+		h.log.Error("volume policy returned no such volume", "volume", name, "build", b.NVR(), "rule", dec.LastRule(), "err", err)
+		return def
+	}
+	return v
+}
+
+// prepareBuildDir makes the build's directory on its volume and, for a
+// volume other than DEFAULT, the symlink at its DEFAULT place (Koji's
+// ensure_volume_symlink), so that what is written under
+// topdir/packages/N/V/R lands on the volume. A symlink an earlier attempt
+// left is replaced; real content at the DEFAULT place is a fault.
+func (h *Hub) prepareBuildDir(b db.Build, vol db.Volume) error {
+	base := h.buildDir(b, "DEFAULT")
+	if vol.ID == db.DefaultVolumeID {
+		if isSymlink(base) {
+			if err := os.Remove(base); err != nil {
+				return fmt.Errorf("remove stale volume symlink: %w", err)
+			}
+		}
+		return nil
+	}
+	if st, err := os.Stat(h.volumeDir(vol.Name)); err != nil || !st.IsDir() {
+		return genericErr("Directory entry missing for volume %s: mount or create %s", vol.Name, h.volumeDir(vol.Name))
+	}
+	dir := h.buildDir(b, vol.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	rel, err := filepath.Rel(filepath.Dir(base), dir)
+	if err != nil {
+		return err
+	}
+	switch st, err := os.Lstat(base); {
+	case err == nil && st.Mode()&fs.ModeSymlink != 0:
+		if cur, _ := os.Readlink(base); cur == rel {
+			return nil
+		}
+		if err := os.Remove(base); err != nil {
+			return fmt.Errorf("replace volume symlink: %w", err)
+		}
+	case err == nil:
+		// an empty directory (an earlier, failed import) may go
+		if rerr := os.Remove(base); rerr != nil {
+			return genericErr("Unexpected build content: %s", base)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	default:
+		if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(base), err)
+		}
+	}
+	if err := os.Symlink(rel, base); err != nil {
+		return fmt.Errorf("link %s to volume %s: %w", base, vol.Name, err)
+	}
+	return nil
 }

@@ -1,10 +1,15 @@
 package hubcore
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"kojigo/db"
@@ -177,6 +182,111 @@ func TestChangeBuildVolumeRefusals(t *testing.T) {
 		}
 		if b := admin.must("getBuild", bid).(map[string]any); b["volume_name"] != "DEFAULT" {
 			t.Errorf("a refused move changed the build's volume: %v", b["volume_name"])
+		}
+	})
+}
+
+// TestVolumePolicyAtCompletion: a completing build goes to the volume the
+// 'volume' policy names: its files under topdir/vol/NAME/packages, a
+// symlink at the DEFAULT place, getBuild's volume fields, downloads from
+// /kojifiles/ by the usual path; a policy naming no volume gives DEFAULT;
+// a volume whose directory is gone is a fault that leaves the build.
+func TestVolumePolicyAtCompletion(t *testing.T) {
+	pol := writePolicyConf(t, "volume =\n    package hello hello-doc :: archive\n    package ghost :: nosuchvolume\n    buildtag dest-build && package gone :: gone\n    all :: DEFAULT\nvm =\n    volume archive :: deny archived\n    all :: allow\n")
+	forBackendsWith(t, func(c *Config) { c.Policies = pol; c.Notify.Disabled = true }, func(t *testing.T, th *testHub) {
+		admin := th.login(th.ensureAdmin(), "adminpw")
+		aliceID := th.addUser("alice", "pw")
+		setupTarget(t, admin)
+		top := th.hub.cfg.TopDir
+		for _, v := range []string{"archive", "gone"} {
+			if err := os.MkdirAll(filepath.Join(top, "vol", v), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			admin.must("addVolume", v)
+		}
+		archive := admin.must("getVolume", "archive").(map[string]any)
+		hc, hostID := th.addHost("builder1")
+		hc.must("host.updateHost", 0.0, true)
+
+		check := func(name, wantVol string) {
+			t.Helper()
+			nvr := [3]string{name, "1.0", "1"}
+			taskID, buildID := notifyBuild(t, th, hostID, aliceID, hc, nvr)
+			completeNotifyBuild(t, th, hc, taskID, buildID, nvr)
+			b := th.anon().must("getBuild", buildID).(map[string]any)
+			if b["volume_name"] != wantVol || b["state"] != int64(db.BuildComplete) {
+				t.Errorf("%s: getBuild volume %v (%v), state %v; want %s", name, b["volume_name"], b["volume_id"], b["state"], wantVol)
+			}
+			if wantVol == "archive" && b["volume_id"] != archive["id"] {
+				t.Errorf("%s: volume_id = %v, want %v", name, b["volume_id"], archive["id"])
+			}
+			base := filepath.Join(top, "packages", name, "1.0", "1")
+			file := filepath.Join("x86_64", name+"-1.0-1.x86_64.rpm")
+			if wantVol == "DEFAULT" {
+				if isSymlink(base) {
+					t.Errorf("%s: DEFAULT build's directory is a symlink", name)
+				}
+			} else {
+				link, err := os.Readlink(base)
+				if want := "../../../vol/" + wantVol + "/packages/" + name + "/1.0/1"; err != nil || link != want {
+					t.Errorf("%s: DEFAULT place = %q, %v; want a symlink to %s", name, link, err, want)
+				}
+				if st, err := os.Lstat(filepath.Join(top, "vol", wantVol, "packages", name, "1.0", "1", file)); err != nil || !st.Mode().IsRegular() {
+					t.Errorf("%s: file on volume %s: %v", name, wantVol, err)
+				}
+			}
+			// the end-to-end check: the package downloads by its usual URL
+			resp, err := http.Get(th.srv.URL + "/kojifiles/packages/" + name + "/1.0/1/" + filepath.ToSlash(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			onDisk, _ := os.ReadFile(filepath.Join(base, file))
+			if resp.StatusCode != 200 || len(body) == 0 || !bytes.Equal(body, onDisk) {
+				t.Errorf("%s: download = HTTP %d, %d bytes", name, resp.StatusCode, len(body))
+			}
+		}
+		check("hello", "archive")
+		check("other", "DEFAULT")
+		check("ghost", "DEFAULT") // the policy names no volume: DEFAULT
+
+		// the volume policy test sees the build's volume, or data's volume
+		for _, tc := range []struct {
+			data map[string]any
+			want string
+		}{
+			{map[string]any{"build": "hello-1.0-1"}, "deny"},
+			{map[string]any{"build": "other-1.0-1"}, "allow"},
+			{map[string]any{"volume": "archive"}, "deny"},
+			{map[string]any{"volume": archive["id"]}, "deny"},
+			{map[string]any{"volume": "DEFAULT"}, "allow"},
+			{map[string]any{"volume": "nosuch"}, "allow"},
+		} {
+			if res := admin.must("kojigo.checkPolicy", "vm", tc.data).(map[string]any); res["result"] != tc.want {
+				t.Errorf("volume test on %v = %v, want %s", tc.data, res["result"], tc.want)
+			}
+		}
+		// changeBuildVolume takes a policy-placed build back
+		admin.must("changeBuildVolume", "hello-1.0-1", "DEFAULT")
+		if b := th.anon().must("getBuild", "hello-1.0-1").(map[string]any); b["volume_name"] != "DEFAULT" || isSymlink(filepath.Join(top, "packages", "hello", "1.0", "1")) {
+			t.Errorf("after changeBuildVolume: %v", b["volume_name"])
+		}
+
+		// a volume whose directory is gone: a fault, the build stays BUILDING
+		if err := os.RemoveAll(filepath.Join(top, "vol", "gone")); err != nil {
+			t.Fatal(err)
+		}
+		nvr := [3]string{"gone", "1.0", "1"}
+		taskID, buildID := notifyBuild(t, th, hostID, aliceID, hc, nvr)
+		dir := fmt.Sprintf("tasks/%d/%d", taskID%10000, taskID)
+		writeRPM(t, top, dir+"/gone-1.0-1.src.rpm", "gone", "1.0", "1", "x86_64", "", true)
+		f := hc.fault(kojixml.GenericError, "host.completeBuild", taskID, buildID, dir+"/gone-1.0-1.src.rpm", []any{})
+		if !strings.Contains(f.String, "Directory entry missing for volume gone") {
+			t.Errorf("fault = %q", f.String)
+		}
+		if b := th.anon().must("getBuild", buildID).(map[string]any); b["state"] != int64(db.BuildBuilding) {
+			t.Errorf("build after the refused import: %v", b["state"])
 		}
 	})
 }

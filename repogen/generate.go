@@ -178,7 +178,7 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 			return Result{}, err
 		}
 	}
-	list, res.Duplicates, err = sortPackages(list)
+	list, res.Duplicates, err = sortPackages(list, v.Subrepo)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
 	}

@@ -69,6 +69,9 @@ type Options struct {
 	Revision string
 	// SimpleNames writes primary.xml.gz instead of <checksum>-primary.xml.gz.
 	SimpleNames bool
+	// Subrepo lets package paths start with "../": the packages of a
+	// Koji subrepo (a dist repo's debug/) are in its parent's Packages/.
+	Subrepo bool
 
 	// Update reuses the previous metadata for packages whose path, size and
 	// modification time are unchanged, instead of reading them again. The

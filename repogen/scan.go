@@ -47,11 +47,17 @@ func cleanHref(p string) (string, error) {
 	return c, nil
 }
 
-// sortPackages validates, de-duplicates and orders a package list.
-func sortPackages(list []string) ([]string, int, error) {
+// sortPackages validates, de-duplicates and orders a package list; up
+// allows one leading "../" (Options.Subrepo).
+func sortPackages(list []string, up bool) ([]string, int, error) {
 	out := make([]string, 0, len(list))
 	for _, p := range list {
 		c, err := cleanHref(p)
+		if rest, ok := strings.CutPrefix(p, "../"); err != nil && up && ok {
+			if r, rerr := cleanHref(rest); rerr == nil {
+				c, err = "../"+r, nil
+			}
+		}
 		if err != nil {
 			return nil, 0, err
 		}
