@@ -131,8 +131,8 @@ func buildMap(b db.Build) map[string]any {
 		"start_time": kojiTime(b.StartTime), "start_ts": kojiTS(b.StartTime),
 		"completion_time": kojiTime(b.CompletionTime), "completion_ts": kojiTS(b.CompletionTime),
 		"source": optStr(b.Source), "extra": extra, "volume_id": b.VolumeID, "volume_name": b.VolumeName,
-		"cg_id": nil, "cg_name": nil, "draft": false, "promoter_id": nil, "promoter_name": nil,
-		"promotion_time": nil, "promotion_ts": nil,
+		"cg_id": nil, "cg_name": nil, "draft": b.Draft, "promoter_id": optInt(b.PromoterID), "promoter_name": optStr(b.PromoterName),
+		"promotion_time": kojiTime(b.PromotionTime), "promotion_ts": kojiTS(b.PromotionTime),
 	}
 }
 
@@ -160,8 +160,9 @@ func mGetBuild(c *call, a *kojixml.Args) (any, error) {
 // state=None, volumeID=None, source=None, createdBefore=None,
 // createdAfter=None, completeBefore=None, completeAfter=None, type=None,
 // typeInfo=None, queryOpts=None, pattern=None, cgID=None, draft=None).
-// volumeID 0, type 'rpm' and no cgID are all this hub has; source,
-// typeInfo and draft=True are refused rather than ignored.
+// volumeID 0, type 'rpm' and no cgID are all this hub has; source and
+// typeInfo are refused rather than ignored. draft, as in Koji, selects
+// draft builds when true, regular ones when false.
 func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	pkg := a.OptAny(0, "packageID", nil)
 	user := a.OptAny(1, "userID", nil)
@@ -183,13 +184,17 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if source != nil || typeInfo != nil || pyTruthy(draft) {
-		return nil, paramErr("listBuilds: source, typeInfo and draft are not supported by this hub")
+	if source != nil || typeInfo != nil {
+		return nil, paramErr("listBuilds: source and typeInfo are not supported by this hub")
 	}
 	if cg != nil || (typ != nil && typ != "rpm") {
 		return []any{}, nil
 	}
 	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
+	if draft != nil {
+		d := pyTruthy(draft)
+		f.Draft = &d
+	}
 	if volume != nil {
 		v, ok := volume.(int64)
 		if !ok {
@@ -1395,7 +1400,7 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb := db.NewBuild{State: db.BuildBuilding, TaskID: &taskID, OwnerID: t.Owner}
+	nb := db.NewBuild{State: db.BuildBuilding, TaskID: &taskID, OwnerID: t.Owner, Draft: pyTruthy(data["draft"])}
 	for _, f := range []struct {
 		key string
 		dst *string
@@ -1433,7 +1438,15 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 			return nil, paramErr("data: unknown key %s", pyRepr(k))
 		}
 	}
+	if nb.Draft {
+		if id, ok, err := draftRerun(c, taskID); err != nil || ok {
+			return id, err
+		}
+	}
 	id, err := c.hub.store.CreateBuild(c.ctx, nb)
+	if errors.Is(err, db.ErrConflict) && nb.Draft {
+		return nil, draftConflict(c, nb, taskID)
+	}
 	if errors.Is(err, db.ErrConflict) {
 		// A build task that was freed (its builder died) and runs again
 		// gets back the build it started.
@@ -1782,7 +1795,9 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	files := make([]rpmFile, 0, len(paths))
 	seen := map[string]bool{}
-	wantSRPM := b.NVR() + ".src.rpm"
+	rel := rpmRelease(b) // a draft build's RPMs carry the release it will be promoted to
+	wantNVR := b.PackageName + "-" + b.Version + "-" + rel
+	wantSRPM := wantNVR + ".src.rpm"
 	for i, p := range paths {
 		r, err := c.hub.readRPM(p)
 		if err != nil {
@@ -1791,8 +1806,8 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		switch {
 		case i == 0 && !r.source:
 			return nil, genericErr("Unable to import %s: not a source rpm", p)
-		case i == 0 && (r.rpm.Name != b.PackageName || r.rpm.Version != b.Version || r.rpm.Release != b.Release):
-			return nil, genericErr("srpm mismatch for %s: %s-%s-%s (expected %s)", p, r.rpm.Name, r.rpm.Version, r.rpm.Release, b.NVR())
+		case i == 0 && (r.rpm.Name != b.PackageName || r.rpm.Version != b.Version || r.rpm.Release != rel):
+			return nil, genericErr("srpm mismatch for %s: %s-%s-%s (expected %s)", p, r.rpm.Name, r.rpm.Version, r.rpm.Release, wantNVR)
 		case i > 0 && r.source:
 			return nil, genericErr("Unable to import %s: a source rpm in the list of binary rpms", p)
 		case i > 0 && r.sourceRPM != wantSRPM:
