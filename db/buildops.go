@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -87,7 +88,33 @@ func (s *Store) PromoteBuild(ctx context.Context, id int64, release string, prom
 		if n > 0 {
 			return fmt.Errorf("promote build %d: %w", id, ErrConflict)
 		}
-		_, err := tx.exec(ctx, "UPDATE builds SET draft = ?, release = ?, promoter = ?, promotion_time = ? WHERE id = ?", false, release, promoter, tx.Now(), id)
-		return mapErr(err)
+		if _, err := tx.exec(ctx, "UPDATE builds SET draft = ?, release = ?, promoter = ?, promotion_time = ? WHERE id = ?", false, release, promoter, tx.Now(), id); err != nil {
+			return mapErr(err)
+		}
+		// the tags holding it changed (its NVR did): kojira regenerates
+		var tags []int64
+		err := scanAll(tx.query(ctx, "SELECT DISTINCT tag_id FROM tag_listing WHERE build_id = ? AND revoke_event IS NULL ORDER BY tag_id", id))(func(r *sql.Rows) error {
+			var t int64
+			err := r.Scan(&t)
+			tags = append(tags, t)
+			return err
+		})
+		if err != nil || len(tags) == 0 {
+			return err
+		}
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			if err := tx.AddTagUpdate(ctx, t, ev, &promoter, TagUpdateDraftPromotion); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
+
+// TagUpdateDraftPromotion is Koji's TAG_UPDATE_TYPES DRAFT_PROMOTION: a
+// build in the tag was promoted.
+const TagUpdateDraftPromotion = 3

@@ -304,6 +304,7 @@ type RPM struct {
 	Checksum    string // sha256 of the file
 	BuildTime   int64
 	BuildrootID *int64
+	Draft       bool // its build is a draft
 }
 
 // Filename is the RPM's file name, N-V-R.A.rpm.
@@ -311,12 +312,13 @@ func (r RPM) Filename() string {
 	return r.Name + "-" + r.Version + "-" + r.Release + "." + r.Arch + ".rpm"
 }
 
-const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id"
+const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id, " +
+	"(SELECT xb.draft FROM builds xb WHERE xb.id = r.build_id)"
 
 func scanRPM(sc interface{ Scan(...any) error }) (RPM, error) {
 	var r RPM
 	var epoch, br sql.NullInt64
-	err := sc.Scan(&r.ID, &r.BuildID, &r.Name, &r.Version, &r.Release, &epoch, &r.Arch, &r.Size, &r.PayloadHash, &r.Checksum, &r.BuildTime, &br)
+	err := sc.Scan(&r.ID, &r.BuildID, &r.Name, &r.Version, &r.Release, &epoch, &r.Arch, &r.Size, &r.PayloadHash, &r.Checksum, &r.BuildTime, &br, &r.Draft)
 	r.Epoch, r.BuildrootID = nullInt(epoch), nullInt(br)
 	return r, mapErr(err)
 }
@@ -346,6 +348,7 @@ type RPMFilter struct {
 	BuildIDs    []int64
 	BuildrootID *int64
 	Arches      []string
+	Draft       *bool // RPMs of draft builds, or of regular ones
 }
 
 // ListRPMs returns RPMs by id.
@@ -359,6 +362,10 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 	if f.BuildrootID != nil {
 		q += " AND r.buildroot_id = ?"
 		args = append(args, *f.BuildrootID)
+	}
+	if f.Draft != nil {
+		q += " AND r.build_id IN (SELECT id FROM builds WHERE draft = ?)"
+		args = append(args, *f.Draft)
 	}
 	if len(f.Arches) > 0 {
 		q += " AND r.arch IN (" + placeholders(len(f.Arches)) + ")"
@@ -431,6 +438,7 @@ type TaggedFilter struct {
 	OwnerID   *int64
 	Prefix    string
 	BuildID   *int64
+	Draft     *bool // draft builds only, or regular ones only
 }
 
 // ListTagged returns the builds listed in the tags, newest tagging first.
@@ -460,6 +468,10 @@ func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, 
 	if f.Prefix != "" {
 		q += " AND p.name LIKE ? ESCAPE '\\'"
 		args = append(args, likeEscape(f.Prefix)+"%")
+	}
+	if f.Draft != nil {
+		q += " AND b.draft = ?"
+		args = append(args, *f.Draft)
 	}
 	var out []TaggedBuild
 	err := scanAll(s.query(ctx, q+" ORDER BY tl.create_event DESC, b.id DESC", args...))(func(r *sql.Rows) error {

@@ -56,6 +56,16 @@ func rpmRelease(b db.Build) string {
 	return b.Release
 }
 
+// draftArg is Koji's draft filter argument (draft_clause): None selects
+// all builds, a true value draft builds, a false one regular builds.
+func draftArg(v any) *bool {
+	if v == nil {
+		return nil
+	}
+	d := pyTruthy(v)
+	return &d
+}
+
 // draftConflict answers host.initBuild for a draft whose target NVR exists
 // (Koji's new_build: "Target build already exists").
 func draftConflict(c *call, nb db.NewBuild, taskID int64) error {

@@ -227,6 +227,26 @@ func TestDraftBuildsAndPromotion(t *testing.T) {
 		w.admin.must("packageListAdd", "other", "hello", kw{"owner": "alice"})
 		w.admin.must("tagBuildBypass", "dest", nvr)
 
+		for _, c := range []struct {
+			method string
+			args   []any
+			want   int
+		}{
+			{"listTagged", []any{"dest", kw{"draft": true}}, 1},
+			{"listTagged", []any{"dest", kw{"draft": false}}, 0},
+			{"getLatestBuilds", []any{"dest", kw{"draft": false}}, 0},
+			{"getLatestBuilds", []any{"dest"}, 1},
+			{"listRPMs", []any{kw{"buildID": id, "draft": true}}, 2},
+			{"listRPMs", []any{kw{"buildID": id, "draft": false}}, 0},
+		} {
+			if l := w.anon().must(c.method, c.args...).([]any); len(l) != c.want {
+				t.Errorf("%s%v = %v, want %d", c.method, c.args, l, c.want)
+			}
+		}
+		if rs := w.anon().must("getLatestRPMS", "dest", kw{"draft": true}).([]any); len(rs[0].([]any)) != 2 || rs[0].([]any)[0].(map[string]any)["draft"] != true {
+			t.Errorf("getLatestRPMS(draft=True) = %v", rs)
+		}
+
 		// who may promote: draft_promotion's default policy
 		w.anon().fault(kojixml.AuthError, "promoteBuild", id)
 		f := w.bob.fault(kojixml.ActionNotAllowed, "promoteBuild", id)
@@ -238,7 +258,11 @@ func TestDraftBuildsAndPromotion(t *testing.T) {
 		w.admin.fault(kojixml.GenericError, "promoteBuild", "nosuch-1-1")
 		w.admin.fault(kojixml.GenericError, "promoteBuild", map[string]any{"bad": true})
 
+		before := w.anon().must("tagLastChangeEvent", "dest").(int64)
 		promoted := carol.must("promoteBuild", nvr).(map[string]any)
+		if after := w.anon().must("tagLastChangeEvent", "dest").(int64); after <= before {
+			t.Errorf("tagLastChangeEvent(dest) = %d after the promotion, %d before: kojira would not see it", after, before)
+		}
 		if promoted["id"] != id || promoted["nvr"] != "hello-1.0-1" || promoted["draft"] != false || promoted["promoter_name"] != "carol" || promoted["promotion_ts"] == nil {
 			t.Errorf("promoteBuild = %v", promoted)
 		}

@@ -191,10 +191,7 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 		return []any{}, nil
 	}
 	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
-	if draft != nil {
-		d := pyTruthy(draft)
-		f.Draft = &d
-	}
+	f.Draft = draftArg(draft)
 	if volume != nil {
 		v, ok := volume.(int64)
 		if !ok {
@@ -283,7 +280,7 @@ func rpmMap(r db.RPM) map[string]any {
 		"id": r.ID, "build_id": r.BuildID, "name": r.Name, "version": r.Version, "release": r.Release, "epoch": epoch,
 		"arch": r.Arch, "size": r.Size, "payloadhash": r.PayloadHash, "buildtime": r.BuildTime,
 		"buildroot_id": optInt(r.BuildrootID), "external_repo_id": int64(0), "external_repo_name": "INTERNAL",
-		"metadata_only": false, "extra": nil, "draft": false,
+		"metadata_only": false, "extra": nil, "draft": r.Draft,
 	}
 }
 
@@ -297,14 +294,14 @@ func mListRPMs(c *call, a *kojixml.Args) (any, error) {
 	host := a.OptAny(4, "hostID", nil)
 	arches := a.OptAny(5, "arches", nil)
 	qo := a.OptMap(6, "queryOpts")
-	a.OptAny(7, "draft", nil)
+	draft := a.OptAny(7, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	if image != nil || comp != nil || host != nil {
 		return nil, paramErr("listRPMs: imageID, componentBuildrootID and hostID are not supported by this hub")
 	}
-	f := db.RPMFilter{BuildrootID: br}
+	f := db.RPMFilter{BuildrootID: br, Draft: draftArg(draft)}
 	if build != nil {
 		f.BuildIDs = []int64{*build}
 	}
@@ -504,7 +501,7 @@ func mListTagged(c *call, a *kojixml.Args) (any, error) {
 	typ := a.OptAny(7, "type", nil)
 	strict := a.OptBool(8, "strict", true)
 	a.OptBool(9, "extra", false)
-	a.OptAny(10, "draft", nil)
+	draft := a.OptAny(10, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -513,6 +510,7 @@ func mListTagged(c *call, a *kojixml.Args) (any, error) {
 		return []any{}, err
 	}
 	ta.filter.Prefix = prefix
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, inherit, latest, ta.filter)
 	if err != nil {
 		return nil, err
@@ -531,7 +529,7 @@ func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
 	ev := a.IntOrNil(1, "event")
 	pkg := a.OptAny(2, "package", nil)
 	typ := a.OptAny(3, "type", nil)
-	a.OptAny(4, "draft", nil)
+	draft := a.OptAny(4, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -539,6 +537,7 @@ func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
 	if err != nil || ta.missing {
 		return []any{}, err
 	}
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, true, true, ta.filter)
 	if err != nil {
 		return nil, err
@@ -559,12 +558,12 @@ func mGetLatestRPMS(c *call, a *kojixml.Args) (any, error) {
 	ev := a.OptAny(3, "event", nil)
 	rpmsigs := a.OptBool(4, "rpmsigs", false)
 	typ := a.OptAny(5, "type", nil)
-	a.OptAny(6, "draft", nil)
+	draft := a.OptAny(6, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	return mListTaggedRPMS(c, kojixml.NewArgs("getLatestRPMS", kojixml.EncodeKwargs([]any{tagInfo}, map[string]any{
-		"event": ev, "inherit": true, "latest": true, "package": pkg, "arch": arch, "rpmsigs": rpmsigs, "type": typ,
+		"event": ev, "inherit": true, "latest": true, "package": pkg, "arch": arch, "rpmsigs": rpmsigs, "type": typ, "draft": draft,
 	})))
 }
 
@@ -583,7 +582,7 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	typ := a.OptAny(8, "type", nil)
 	strict := a.OptBool(9, "strict", true)
 	a.OptBool(10, "extra", true)
-	a.OptAny(11, "draft", nil)
+	draft := a.OptAny(11, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -591,6 +590,7 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	if err != nil || ta.missing {
 		return []any{[]any{}, []any{}}, err
 	}
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, inherit, latest, ta.filter)
 	if err != nil {
 		return nil, err

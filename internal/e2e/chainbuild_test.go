@@ -14,7 +14,8 @@ import (
 // level 2's motd BuildRequires level 1's greet-devel: the chain waits
 // (a waitrepo subtask) until the build tag's repo holds greet-devel, and
 // motd builds against it. Then a draft build of hello is made, named
-// N-V-R,draft_<id>, and promoted to its plain NVR.
+// N-V-R,draft_<id>, and promoted to its plain NVR; moveAllBuilds moves
+// motd to another tag through kojid's dependantTask.
 func TestChainBuildAndDraft(t *testing.T) {
 	bf := newBuildFarm(t, "sqlite")
 	ctx := context.Background()
@@ -43,6 +44,23 @@ func TestChainBuildAndDraft(t *testing.T) {
 	}
 	if l := asList(must(t, bf, "listTagged", "dist", kojiclient.Kw{"package": "motd"})); len(l) != 1 {
 		t.Errorf("motd not tagged into dist: %v", l)
+	}
+
+	// moveAllBuilds: kojid's dependantTask runs the tagBuild with fromtag
+	must(t, bf, "createTag", "other")
+	tasks := asList(must(t, bf, "moveAllBuilds", "dist", "other", "motd", true))
+	if len(tasks) != 1 {
+		t.Fatalf("moveAllBuilds = %v", tasks)
+	}
+	if info := bf.wait(t, asInt(tasks[0]), time.Minute); asInt(info["state"]) != 2 {
+		res, err := bf.admin.Call(ctx, "getTaskResult", tasks[0])
+		t.Fatalf("moveAllBuilds task: state %v: %v %v", info["state"], res, err)
+	}
+	if l := asList(must(t, bf, "listTagged", "other", kojiclient.Kw{"package": "motd"})); len(l) != 1 {
+		t.Errorf("motd not moved into other: %v", l)
+	}
+	if l := asList(must(t, bf, "listTagged", "dist", kojiclient.Kw{"package": "motd"})); len(l) != 0 {
+		t.Errorf("motd still in dist after the move: %v", l)
 	}
 
 	// a draft build, then its promotion
