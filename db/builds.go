@@ -161,8 +161,12 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 			// to this transaction, until the release can name it
 			rel = fmt.Sprintf("%s,draft_new_%d_%d", n.Release, ev, time.Now().UnixNano())
 		}
-		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, draft)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, rel, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), n.Draft)
+		var done any
+		if n.State != BuildBuilding {
+			done = tx.Now()
+		}
+		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time, draft)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, rel, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), done, n.Draft)
 		if err != nil {
 			return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, n.Release, err)
 		}

@@ -371,21 +371,25 @@ func mMoveAllBuilds(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requireLogin(); err != nil {
 		return nil, err
 	}
+	// Koji's get_package_id and get_tag_id, strict
 	pkg, err := c.hub.lookupPackage(c, pkgInfo)
 	if errors.Is(err, db.ErrNotFound) {
-		return nil, genericErr("No such package name: %s", pyStr(pkgInfo))
+		return nil, genericErr("No such entry in table package: %s", pyStr(pkgInfo))
 	}
 	if err != nil {
 		return nil, err
 	}
-	from, err := c.hub.mustTag(c, tag1)
-	if err != nil {
-		return nil, err
+	var tags [2]db.Tag
+	for i, info := range []any{tag1, tag2} {
+		tags[i], err = c.hub.lookupTag(c, info)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, genericErr("No such entry in table tag: %s", pyStr(info))
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	to, err := c.hub.mustTag(c, tag2)
-	if err != nil {
-		return nil, err
-	}
+	from, to := tags[0], tags[1]
 	entry, err := c.hub.effectivePackage(c, to.ID, pkg.ID, nil)
 	if err != nil {
 		return nil, err

@@ -104,12 +104,8 @@ func TestStockCLIBuildOps(t *testing.T) {
 			}
 
 			// promote-build of a draft build
-			owner, _ := store.GetUserByName(ctx, "kojiadmin")
-			draft, err := store.CreateBuild(ctx, db.NewBuild{PackageName: "hello", Version: "2.0", Release: "1", State: db.BuildComplete, OwnerID: owner.ID, Draft: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			draftNVR := fmt.Sprintf("hello-2.0-1,draft_%d", draft)
+			draft := strings.TrimSpace(must("call", "createEmptyBuild", "hello", "2.0", "1", "None", "draft=True"))
+			draftNVR := "hello-2.0-1,draft_" + draft
 			has(must("buildinfo", draftNVR), "Draft: YES")
 			out, err = run("bob", "pw", "promote-build", draftNVR)
 			if err == nil || !strings.Contains(out, "policy violation (draft_promotion)") {

@@ -309,6 +309,16 @@ func TestDraftBuildsAndPromotion(t *testing.T) {
 			t.Errorf("promoting onto an existing NVR: %q", f.String)
 		}
 
+		// createEmptyBuild makes drafts too (admin only, as in Koji)
+		e := w.admin.must("createEmptyBuild", "hello", "4.0", "1", nil, kw{"draft": true}).(int64)
+		if b := w.anon().must("getBuild", e).(map[string]any); b["nvr"] != fmt.Sprintf("hello-4.0-1,draft_%d", e) || b["draft"] != true || b["state"] != int64(db.BuildComplete) || b["completion_ts"] == nil {
+			t.Errorf("createEmptyBuild(draft=True): %v", b)
+		}
+		f = w.admin.fault(kojixml.GenericError, "createEmptyBuild", "hello", "1.0", "1", nil, kw{"draft": true})
+		if !strings.Contains(f.String, "Target build already exists: hello-1.0-1") {
+			t.Errorf("createEmptyBuild(draft=True) of an existing NVR: %q", f.String)
+		}
+
 		// the is_draft policy test sees the flag
 		d3, _ := w.build(t, "3.0", "1", true)
 		f = w.admin.fault(kojixml.ActionNotAllowed, "tagBuildBypass", "other", d3)
@@ -341,9 +351,19 @@ func TestMoveAllBuilds(t *testing.T) {
 		w.anon().fault(kojixml.AuthError, "moveAllBuilds", "dest", "other", "hello")
 		w.alice.fault(kojixml.TagError, "moveAllBuilds", "dest", "other", "hello")                    // not listed in other
 		w.alice.fault(kojixml.TagError, "moveAllBuilds", "dest", "other", "hello", kw{"force": true}) // force is an admin's
-		w.alice.fault(kojixml.GenericError, "moveAllBuilds", "dest", "other", "nosuch")
-		w.alice.fault(kojixml.GenericError, "moveAllBuilds", "dest", "nosuch", "hello")
-		w.alice.fault(kojixml.GenericError, "moveAllBuilds", "nosuch", "other", "hello")
+		for _, c := range []struct {
+			args []any
+			want string
+		}{
+			{[]any{"dest", "other", "nosuch"}, "No such entry in table package: nosuch"},
+			{[]any{"dest", "nosuch", "hello"}, "No such entry in table tag: nosuch"},
+			{[]any{"nosuch", "other", "hello"}, "No such entry in table tag: nosuch"},
+			{[]any{"dest", "other", int64(9999)}, "No such entry in table package: 9999"},
+		} {
+			if f := w.alice.fault(kojixml.GenericError, "moveAllBuilds", c.args...); f.String != c.want {
+				t.Errorf("moveAllBuilds%v: %q, want %q", c.args, f.String, c.want)
+			}
+		}
 		w.alice.fault(kojixml.ParameterError, "moveAllBuilds", "dest", "other")
 		w.alice.fault(kojixml.ParameterError, "moveAllBuilds", "dest", "other", "hello", false, true)
 		w.alice.fault(kojixml.GenericError, "moveAllBuilds", "dest", "other", strings.Repeat("p", 100000))
