@@ -104,7 +104,7 @@ func TestStockCLIBuildOps(t *testing.T) {
 			}
 
 			// promote-build of a draft build
-			draft := strings.TrimSpace(must("call", "createEmptyBuild", "hello", "2.0", "1", "None", "draft=True"))
+			draft := strings.TrimSpace(must("call", "--python", "createEmptyBuild", "'hello'", "'2.0'", "'1'", "None", "draft=True"))
 			draftNVR := "hello-2.0-1,draft_" + draft
 			has(must("buildinfo", draftNVR), "Draft: YES")
 			out, err = run("bob", "pw", "promote-build", draftNVR)
