@@ -169,6 +169,9 @@ func (buildHandler) run(ctx context.Context, t *task) (any, error) {
 			if hdr.Epoch != nil {
 				data["epoch"] = *hdr.Epoch
 			}
+			if asBool(optMap["draft"]) {
+				data["draft"] = true // the hub names it N-V-R,draft_<id>
+			}
 			buildID, err = callInt(ctx, t.d.hub, "host.initBuild", data)
 			if err != nil {
 				return nil, err

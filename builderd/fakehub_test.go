@@ -509,6 +509,11 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 		if t, ok := h.tags[id64(arg(0))]; ok {
 			return t, nil
 		}
+		for _, t := range h.tags { // by name (waitrepo of a chainbuild)
+			if name, _ := arg(0).(string); name != "" && t["name"] == name {
+				return t, nil
+			}
+		}
 		return nil, nil
 	case "listPackages":
 		name := asString(kws["pkgID"])
@@ -521,6 +526,11 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 		return nil, fault(kojixml.GenericError, "No such entry in table package: %s", name)
 	case "getRepo":
 		return nil, nil
+	case "tagLastChangeEvent":
+		return int64(5), nil
+	case "listTagged": // versions 1.0-1 and 2.0-1 of every package are in the build tag
+		return []any{map[string]any{"name": kws["package"], "version": "1.0", "release": "1"},
+			map[string]any{"name": kws["package"], "version": "2.0", "release": "1"}}, nil
 	case "repo.request":
 		writeEmptyRepo(h.t, filepath.Join(filepath.Dir(h.workDir), "repos", "f40-build", strconv.Itoa(fakeRepoID)))
 		return map[string]any{"repo": map[string]any{"id": int64(fakeRepoID), "tag_id": id64(arg(0)), "tag_name": "f40-build", "state": int64(1), "create_event": int64(5)}}, nil

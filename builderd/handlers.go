@@ -44,6 +44,7 @@ func handlers() map[string]handler {
 		"createrepo":       createrepoHandler{},
 		"distRepo":         distRepoHandler{}, "createdistrepo": createDistRepoHandler{},
 		"buildNotification": buildNotificationHandler{}, "tagNotification": tagNotificationHandler{},
+		"chainbuild": chainbuildHandler{}, "dependantTask": dependantTaskHandler{},
 	}
 }
 

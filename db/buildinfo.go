@@ -12,12 +12,13 @@ type UntaggedBuild struct {
 	Name    string
 	Version string
 	Release string
+	Draft   bool
 }
 
 // UntaggedBuilds lists the COMPLETE builds with no active tag listing (of
 // the package named name, when given), by id, at most limit (0: all).
 func (s *Store) UntaggedBuilds(ctx context.Context, name *string, limit int) ([]UntaggedBuild, error) {
-	q := `SELECT b.id, p.name, b.version, b.release FROM builds b JOIN packages p ON b.pkg_id = p.id
+	q := `SELECT b.id, p.name, b.version, b.release, b.draft FROM builds b JOIN packages p ON b.pkg_id = p.id
 		WHERE b.state = ? AND NOT EXISTS (SELECT 1 FROM tag_listing l WHERE l.build_id = b.id AND l.revoke_event IS NULL)`
 	args := []any{BuildComplete}
 	if name != nil {
@@ -31,7 +32,7 @@ func (s *Store) UntaggedBuilds(ctx context.Context, name *string, limit int) ([]
 	var out []UntaggedBuild
 	err := scanAll(s.query(ctx, q, args...))(func(r *sql.Rows) error {
 		var x UntaggedBuild
-		err := r.Scan(&x.ID, &x.Name, &x.Version, &x.Release)
+		err := r.Scan(&x.ID, &x.Name, &x.Version, &x.Release, &x.Draft)
 		out = append(out, x)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Build states, with Koji's numbers.
@@ -63,26 +64,41 @@ type Build struct {
 	CompletionTime *float64
 	VolumeID       int64
 	VolumeName     string
+	Draft          bool   // Koji 1.34's draft builds (release ends ",draft_<id>")
+	PromoterID     *int64 // who promoted the draft build
+	PromoterName   *string
+	PromotionTime  *float64
 }
 
 // NVR is the build's name-version-release.
 func (b Build) NVR() string { return b.PackageName + "-" + b.Version + "-" + b.Release }
 
 const buildSelect = `SELECT b.id, b.pkg_id, p.name, b.version, b.release, b.epoch, b.state, b.task_id, b.owner, u.name, b.source, b.extra,
-	b.create_event, e.time, b.start_time, b.completion_time, b.volume_id, (SELECT v.name FROM volumes v WHERE v.id = b.volume_id)
+	b.create_event, e.time, b.start_time, b.completion_time, b.volume_id, (SELECT v.name FROM volumes v WHERE v.id = b.volume_id),
+	b.draft, b.promoter, (SELECT pu.name FROM users pu WHERE pu.id = b.promoter), b.promotion_time
 	FROM builds b JOIN packages p ON p.id = b.pkg_id JOIN users u ON u.id = b.owner JOIN events e ON e.id = b.create_event`
 
 func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
 	var b Build
-	var epoch, task sql.NullInt64
-	var source, extra sql.NullString
-	var start, done sql.NullFloat64
-	err := sc.Scan(&b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task, &b.OwnerID, &b.OwnerName,
-		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName)
+	err := scanBuildInto(sc, &b)
+	return b, err
+}
+
+// scanBuildInto scans buildSelect's columns into b, after the columns
+// that pre receive (a query that selects more before them).
+func scanBuildInto(sc interface{ Scan(...any) error }, b *Build, pre ...any) error {
+	var epoch, task, promoter sql.NullInt64
+	var source, extra, promoterName sql.NullString
+	var start, done, promoted sql.NullFloat64
+	dest := append(pre, &b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task, &b.OwnerID, &b.OwnerName,
+		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName,
+		&b.Draft, &promoter, &promoterName, &promoted)
+	err := sc.Scan(dest...)
 	b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
 	b.Source, b.Extra = nullString(source), nullString(extra)
 	b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
-	return b, mapErr(err)
+	b.PromoterID, b.PromoterName, b.PromotionTime = nullInt(promoter), nullString(promoterName), nullFloat(promoted)
+	return mapErr(err)
 }
 
 // NewBuild is what CreateBuild needs.
@@ -96,7 +112,13 @@ type NewBuild struct {
 	OwnerID     int64
 	Source      *string
 	Extra       *string
+	// Draft makes a Koji draft build: its release becomes
+	// Release+",draft_<id>" and an existing build of Release is ErrConflict.
+	Draft bool
 }
+
+// DraftRelease is Koji's gen_draft_release: a draft build's release.
+func DraftRelease(release string, id int64) string { return fmt.Sprintf("%s,draft_%d", release, id) }
 
 // CreateBuild inserts a build (creating its package if needed) under a new
 // event. A failed or canceled build of the same NVR is recycled (same id,
@@ -112,6 +134,8 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 		err = tx.queryRow(ctx, "SELECT id, state FROM builds WHERE pkg_id = ? AND version = ? AND release = ?"+tx.forUpdate(false), pkg, n.Version, n.Release).Scan(&oldID, &oldState)
 		recycle := false
 		switch {
+		case err == nil && n.Draft:
+			return fmt.Errorf("target build %s-%s-%s: %w (state %s)", n.PackageName, n.Version, n.Release, ErrConflict, BuildStateName(oldState))
 		case err == nil && (oldState == BuildFailed || oldState == BuildCanceled):
 			recycle = true
 		case err == nil:
@@ -133,10 +157,25 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), oldID)
 			return err
 		}
-		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, n.Release, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now())
+		rel := n.Release
+		if n.Draft {
+			// the id is not known before the insert: a placeholder, unique
+			// to this transaction, until the release can name it
+			rel = fmt.Sprintf("%s,draft_new_%d_%d", n.Release, ev, time.Now().UnixNano())
+		}
+		var done any
+		if n.State != BuildBuilding {
+			done = tx.Now()
+		}
+		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time, draft)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, rel, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), done, n.Draft)
 		if err != nil {
 			return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, n.Release, err)
+		}
+		if n.Draft {
+			if _, err := tx.exec(ctx, "UPDATE builds SET release = ? WHERE id = ?", DraftRelease(n.Release, id), id); err != nil {
+				return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, DraftRelease(n.Release, id), mapErr(err))
+			}
 		}
 		return nil
 	})
@@ -167,6 +206,7 @@ type BuildFilter struct {
 	CreatedAfter   *float64
 	CompleteBefore *float64
 	CompleteAfter  *float64
+	Draft          *bool
 	Limit          int
 }
 
@@ -213,6 +253,10 @@ func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) 
 			q += " AND " + c.cond
 			args = append(args, *c.v)
 		}
+	}
+	if f.Draft != nil {
+		q += " AND b.draft = ?"
+		args = append(args, *f.Draft)
 	}
 	q += " ORDER BY b.id DESC"
 	if f.Limit > 0 {
@@ -266,6 +310,7 @@ type RPM struct {
 	Checksum    string // sha256 of the file
 	BuildTime   int64
 	BuildrootID *int64
+	Draft       bool // its build is a draft
 }
 
 // Filename is the RPM's file name, N-V-R.A.rpm.
@@ -273,12 +318,13 @@ func (r RPM) Filename() string {
 	return r.Name + "-" + r.Version + "-" + r.Release + "." + r.Arch + ".rpm"
 }
 
-const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id"
+const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id, " +
+	"(SELECT xb.draft FROM builds xb WHERE xb.id = r.build_id)"
 
 func scanRPM(sc interface{ Scan(...any) error }) (RPM, error) {
 	var r RPM
 	var epoch, br sql.NullInt64
-	err := sc.Scan(&r.ID, &r.BuildID, &r.Name, &r.Version, &r.Release, &epoch, &r.Arch, &r.Size, &r.PayloadHash, &r.Checksum, &r.BuildTime, &br)
+	err := sc.Scan(&r.ID, &r.BuildID, &r.Name, &r.Version, &r.Release, &epoch, &r.Arch, &r.Size, &r.PayloadHash, &r.Checksum, &r.BuildTime, &br, &r.Draft)
 	r.Epoch, r.BuildrootID = nullInt(epoch), nullInt(br)
 	return r, mapErr(err)
 }
@@ -312,6 +358,7 @@ type RPMFilter struct {
 	ComponentBuildrootID *int64
 	// HostID: rpms built in buildroots of that host.
 	HostID *int64
+	Draft  *bool // RPMs of draft builds, or of regular ones
 }
 
 // ListRPMs returns RPMs by id.
@@ -341,6 +388,10 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 	if f.BuildrootID != nil {
 		q += " AND r.buildroot_id = ?"
 		args = append(args, *f.BuildrootID)
+	}
+	if f.Draft != nil {
+		q += " AND r.build_id IN (SELECT id FROM builds WHERE draft = ?)"
+		args = append(args, *f.Draft)
 	}
 	if len(f.Arches) > 0 {
 		q += " AND r.arch IN (" + placeholders(len(f.Arches)) + ")"
@@ -418,6 +469,7 @@ type TaggedFilter struct {
 	OwnerID   *int64
 	Prefix    string
 	BuildID   *int64
+	Draft     *bool // draft builds only, or regular ones only
 }
 
 // ListTagged returns the builds listed in the tags, newest tagging first.
@@ -448,19 +500,15 @@ func (s *Store) ListTagged(ctx context.Context, f TaggedFilter) ([]TaggedBuild, 
 		q += " AND p.name LIKE ? ESCAPE '\\'"
 		args = append(args, likeEscape(f.Prefix)+"%")
 	}
+	if f.Draft != nil {
+		q += " AND b.draft = ?"
+		args = append(args, *f.Draft)
+	}
 	var out []TaggedBuild
 	err := scanAll(s.query(ctx, q+" ORDER BY tl.create_event DESC, b.id DESC", args...))(func(r *sql.Rows) error {
 		var tb TaggedBuild
 		var tagger sql.NullInt64
-		var epoch, task sql.NullInt64
-		var source, extra sql.NullString
-		var start, done sql.NullFloat64
-		b := &tb.Build
-		err := r.Scan(&tb.TagID, &tb.TagName, &tb.TagEvent, &tagger, &b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task,
-			&b.OwnerID, &b.OwnerName, &source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName)
-		b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
-		b.Source, b.Extra = nullString(source), nullString(extra)
-		b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
+		err := scanBuildInto(r, &tb.Build, &tb.TagID, &tb.TagName, &tb.TagEvent, &tagger)
 		tb.TaggerID = nullInt(tagger)
 		out = append(out, tb)
 		return err

@@ -732,7 +732,14 @@ func mBuildReferences(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs, err := c.hub.store.BuildTagRefs(c.ctx, b.ID, 0)
+	return c.hub.buildRefs(c, b.ID, lazy, limit)
+}
+
+// buildRefs is Koji's build_references for a build id (deleteBuild asks
+// it too): with lazy, it stops at the first kind of reference found;
+// limit bounds the rpm uses listed.
+func (h *Hub) buildRefs(c *call, buildID int64, lazy bool, limit *int64) (map[string]any, error) {
+	refs, err := h.store.BuildTagRefs(c.ctx, buildID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -744,7 +751,7 @@ func mBuildReferences(c *call, a *kojixml.Args) (any, error) {
 	if lazy && len(tags) > 0 {
 		return out, nil
 	}
-	uses, last, err := c.buildRPMUses(b.ID, limit)
+	uses, last, err := c.buildRPMUses(buildID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -760,8 +767,8 @@ func mBuildReferences(c *call, a *kojixml.Args) (any, error) {
 }
 
 // untaggedBuilds(name=None, queryOpts=None, draft=None): COMPLETE builds
-// that no tag holds, {id, name, version, release}. No build here is a
-// draft: draft=True answers [].
+// that no tag holds, {id, name, version, release}; draft True or False
+// keeps only the draft or the regular ones.
 func mUntaggedBuilds(c *call, a *kojixml.Args) (any, error) {
 	name := a.StringOrNil(0, "name")
 	qo := a.OptMap(1, "queryOpts")
@@ -774,15 +781,15 @@ func mUntaggedBuilds(c *call, a *kojixml.Args) (any, error) {
 			return nil, paramErr("draft: expected a boolean or None, got %s", pyClass(draft))
 		}
 	}
-	if draft == true {
-		return applyQueryOpts([]any{}, qo)
-	}
 	bs, err := c.hub.store.UntaggedBuilds(c.ctx, name, 0)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]any, 0, len(bs))
 	for _, b := range bs {
+		if draft != nil && b.Draft != draft.(bool) {
+			continue
+		}
 		out = append(out, map[string]any{"id": b.ID, "name": b.Name, "version": b.Version, "release": b.Release})
 	}
 	return applyQueryOpts(out, qo)

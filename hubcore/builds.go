@@ -127,8 +127,8 @@ func buildMap(b db.Build) map[string]any {
 		"start_time": kojiTime(b.StartTime), "start_ts": kojiTS(b.StartTime),
 		"completion_time": kojiTime(b.CompletionTime), "completion_ts": kojiTS(b.CompletionTime),
 		"source": optStr(b.Source), "extra": extra, "volume_id": b.VolumeID, "volume_name": b.VolumeName,
-		"cg_id": nil, "cg_name": nil, "draft": false, "promoter_id": nil, "promoter_name": nil,
-		"promotion_time": nil, "promotion_ts": nil,
+		"cg_id": nil, "cg_name": nil, "draft": b.Draft, "promoter_id": optInt(b.PromoterID), "promoter_name": optStr(b.PromoterName),
+		"promotion_time": kojiTime(b.PromotionTime), "promotion_ts": kojiTS(b.PromotionTime),
 	}
 }
 
@@ -156,8 +156,9 @@ func mGetBuild(c *call, a *kojixml.Args) (any, error) {
 // state=None, volumeID=None, source=None, createdBefore=None,
 // createdAfter=None, completeBefore=None, completeAfter=None, type=None,
 // typeInfo=None, queryOpts=None, pattern=None, cgID=None, draft=None).
-// volumeID 0, type 'rpm' and no cgID are all this hub has; source,
-// typeInfo and draft=True are refused rather than ignored.
+// volumeID 0, type 'rpm' and no cgID are all this hub has; source and
+// typeInfo are refused rather than ignored. draft, as in Koji, selects
+// draft builds when true, regular ones when false.
 func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	pkg := a.OptAny(0, "packageID", nil)
 	user := a.OptAny(1, "userID", nil)
@@ -179,13 +180,14 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	if source != nil || typeInfo != nil || pyTruthy(draft) {
-		return nil, paramErr("listBuilds: source, typeInfo and draft are not supported by this hub")
+	if source != nil || typeInfo != nil {
+		return nil, paramErr("listBuilds: source and typeInfo are not supported by this hub")
 	}
 	if cg != nil || (typ != nil && typ != "rpm") {
 		return []any{}, nil
 	}
 	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
+	f.Draft = draftArg(draft)
 	if volume != nil {
 		v, ok := volume.(int64)
 		if !ok {
@@ -274,7 +276,7 @@ func rpmMap(r db.RPM) map[string]any {
 		"id": r.ID, "build_id": r.BuildID, "name": r.Name, "version": r.Version, "release": r.Release, "epoch": epoch,
 		"arch": r.Arch, "size": r.Size, "payloadhash": r.PayloadHash, "buildtime": r.BuildTime,
 		"buildroot_id": optInt(r.BuildrootID), "external_repo_id": int64(0), "external_repo_name": "INTERNAL",
-		"metadata_only": false, "extra": nil, "draft": false,
+		"metadata_only": false, "extra": nil, "draft": r.Draft,
 	}
 }
 
@@ -288,11 +290,11 @@ func mListRPMs(c *call, a *kojixml.Args) (any, error) {
 	host := a.OptAny(4, "hostID", nil)
 	arches := a.OptAny(5, "arches", nil)
 	qo := a.OptMap(6, "queryOpts")
-	a.OptAny(7, "draft", nil)
+	draft := a.OptAny(7, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
-	f := db.RPMFilter{BuildrootID: br}
+	f := db.RPMFilter{BuildrootID: br, Draft: draftArg(draft)}
 	upd, err := c.rpmBuildrootArgs(&f, comp, host)
 	if err != nil {
 		return nil, err
@@ -523,7 +525,7 @@ func mListTagged(c *call, a *kojixml.Args) (any, error) {
 	typ := a.OptAny(7, "type", nil)
 	strict := a.OptBool(8, "strict", true)
 	a.OptBool(9, "extra", false)
-	a.OptAny(10, "draft", nil)
+	draft := a.OptAny(10, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -532,6 +534,7 @@ func mListTagged(c *call, a *kojixml.Args) (any, error) {
 		return []any{}, err
 	}
 	ta.filter.Prefix = prefix
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, inherit, latest, ta.filter)
 	if err != nil {
 		return nil, err
@@ -550,7 +553,7 @@ func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
 	ev := a.IntOrNil(1, "event")
 	pkg := a.OptAny(2, "package", nil)
 	typ := a.OptAny(3, "type", nil)
-	a.OptAny(4, "draft", nil)
+	draft := a.OptAny(4, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -558,6 +561,7 @@ func mGetLatestBuilds(c *call, a *kojixml.Args) (any, error) {
 	if err != nil || ta.missing {
 		return []any{}, err
 	}
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, true, true, ta.filter)
 	if err != nil {
 		return nil, err
@@ -578,12 +582,12 @@ func mGetLatestRPMS(c *call, a *kojixml.Args) (any, error) {
 	ev := a.OptAny(3, "event", nil)
 	rpmsigs := a.OptBool(4, "rpmsigs", false)
 	typ := a.OptAny(5, "type", nil)
-	a.OptAny(6, "draft", nil)
+	draft := a.OptAny(6, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	return mListTaggedRPMS(c, kojixml.NewArgs("getLatestRPMS", kojixml.EncodeKwargs([]any{tagInfo}, map[string]any{
-		"event": ev, "inherit": true, "latest": true, "package": pkg, "arch": arch, "rpmsigs": rpmsigs, "type": typ,
+		"event": ev, "inherit": true, "latest": true, "package": pkg, "arch": arch, "rpmsigs": rpmsigs, "type": typ, "draft": draft,
 	})))
 }
 
@@ -602,7 +606,7 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	typ := a.OptAny(8, "type", nil)
 	strict := a.OptBool(9, "strict", true)
 	a.OptBool(10, "extra", true)
-	a.OptAny(11, "draft", nil)
+	draft := a.OptAny(11, "draft", nil)
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
@@ -610,6 +614,7 @@ func mListTaggedRPMS(c *call, a *kojixml.Args) (any, error) {
 	if err != nil || ta.missing {
 		return []any{[]any{}, []any{}}, err
 	}
+	ta.filter.Draft = draftArg(draft)
 	tbs, err := c.hub.taggedBuilds(c, ta.tag, ev, inherit, latest, ta.filter)
 	if err != nil {
 		return nil, err
@@ -1193,7 +1198,7 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb := db.NewBuild{State: db.BuildBuilding, TaskID: &taskID, OwnerID: t.Owner}
+	nb := db.NewBuild{State: db.BuildBuilding, TaskID: &taskID, OwnerID: t.Owner, Draft: pyTruthy(data["draft"])}
 	for _, f := range []struct {
 		key string
 		dst *string
@@ -1231,7 +1236,15 @@ func mHostInitBuild(c *call, a *kojixml.Args) (any, error) {
 			return nil, paramErr("data: unknown key %s", pyRepr(k))
 		}
 	}
+	if nb.Draft {
+		if id, ok, err := draftRerun(c, taskID); err != nil || ok {
+			return id, err
+		}
+	}
 	id, err := c.hub.store.CreateBuild(c.ctx, nb)
+	if errors.Is(err, db.ErrConflict) && nb.Draft {
+		return nil, draftConflict(c, nb, taskID)
+	}
 	if errors.Is(err, db.ErrConflict) {
 		// A build task that was freed (its builder died) and runs again
 		// gets back the build it started.
@@ -1584,7 +1597,9 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 	}
 	files := make([]rpmFile, 0, len(paths))
 	seen := map[string]bool{}
-	wantSRPM := b.NVR() + ".src.rpm"
+	rel := rpmRelease(b) // a draft build's RPMs carry the release it will be promoted to
+	wantNVR := b.PackageName + "-" + b.Version + "-" + rel
+	wantSRPM := wantNVR + ".src.rpm"
 	for i, p := range paths {
 		r, err := c.hub.readRPM(p)
 		if err != nil {
@@ -1593,8 +1608,8 @@ func mHostCompleteBuild(c *call, a *kojixml.Args) (any, error) {
 		switch {
 		case i == 0 && !r.source:
 			return nil, genericErr("Unable to import %s: not a source rpm", p)
-		case i == 0 && (r.rpm.Name != b.PackageName || r.rpm.Version != b.Version || r.rpm.Release != b.Release):
-			return nil, genericErr("srpm mismatch for %s: %s-%s-%s (expected %s)", p, r.rpm.Name, r.rpm.Version, r.rpm.Release, b.NVR())
+		case i == 0 && (r.rpm.Name != b.PackageName || r.rpm.Version != b.Version || r.rpm.Release != rel):
+			return nil, genericErr("srpm mismatch for %s: %s-%s-%s (expected %s)", p, r.rpm.Name, r.rpm.Version, r.rpm.Release, wantNVR)
 		case i > 0 && r.source:
 			return nil, genericErr("Unable to import %s: a source rpm in the list of binary rpms", p)
 		case i > 0 && r.sourceRPM != wantSRPM:

@@ -65,9 +65,6 @@ func mCreateEmptyBuild(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("admin"); err != nil {
 		return nil, err
 	}
-	if draft {
-		return nil, paramErr("createEmptyBuild: draft builds are not supported by this hub; call it with draft=False")
-	}
 	for _, f := range []struct{ arg, v string }{{"name", name}, {"version", version}, {"release", release}} {
 		if !validNVRPart(f.v, f.arg == "name") {
 			return nil, paramErr("createEmptyBuild: invalid %s %s: use letters, digits and ._+~^ (and - in names), at most 255 bytes, not starting with a dot", f.arg, quoteOdd(f.v))
@@ -93,6 +90,24 @@ func mCreateEmptyBuild(c *call, a *kojixml.Args) (any, error) {
 			return nil, err
 		}
 		nb.OwnerID = u.ID
+	}
+	if draft {
+		// Koji's new_build for a draft: named N-V-R,draft_<id>; refused
+		// when a build of N-V-R exists
+		nb.Draft = true
+		id, err := c.hub.store.CreateBuild(c.ctx, nb)
+		if errors.Is(err, db.ErrConflict) {
+			old, gerr := c.hub.store.GetBuildByNVR(c.ctx, name, version, release)
+			if gerr != nil {
+				return nil, genericErr("Target build already exists: %s-%s-%s", name, version, release)
+			}
+			return nil, genericErr("Target build already exists: %s (id=%d)", old.NVR(), old.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.wrote = true
+		return id, nil
 	}
 	id, err := c.hub.store.ImportBuild(c.ctx, nb)
 	var exists *db.BuildExistsError

@@ -112,7 +112,7 @@ func TestCreateEmptyBuild(t *testing.T) {
 			{"foo", "1", "1", "x"},
 			{"foo", "1", "1", int64(-1)},
 			{"foo", "1", "1", int64(1) << 40},
-			{"foo", "1", "1", nil, nil, true},
+			{"foo", "1", "1", nil, nil, "yes"}, // draft must be a boolean
 			{"foo", "1", "1", nil, nil, false, "extra"},
 			{"foo", "1", "1", nil, kw{"nosuch": 1}},
 		} {

@@ -72,6 +72,7 @@ func (h *Hub) register() {
 	ms = append(ms, cloneTagMethods()...)
 	ms = append(ms, buildrootMethods()...)
 	ms = append(ms, kojiwebMethods()...)
+	ms = append(ms, buildOpsMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

@@ -590,8 +590,8 @@ func policyTests() policy.Registry[*call] {
 				return policy.Truthy(v), nil
 			}
 			if _, ok := d["build"]; ok {
-				_, err := e.Env.policyBuild(d)
-				return false, err // kojigo has no draft builds
+				b, err := e.Env.policyBuild(d)
+				return b.Draft, err
 			}
 			return false, nil
 		}},
