@@ -226,6 +226,15 @@ func TestBuildrootLifecycleAndListing(t *testing.T) {
 			t.Errorf("buildReferences(hello) = %v", refs)
 		}
 
+		// deleteBuild refuses a build a buildroot used, as Koji's does
+		admin := th.login(th.ensureAdmin(), "adminpw")
+		if f := admin.fault(kojixml.GenericError, "deleteBuild", depBuild); !strings.Contains(f.String, "Cannot delete build, used in buildroots") {
+			t.Errorf("deleteBuild of a build a buildroot used: %q", f.String)
+		}
+		if ok := admin.must("deleteBuild", depBuild, kw{"strict": false}); ok != false {
+			t.Errorf("deleteBuild(strict=False) of a build a buildroot used = %v, want False", ok)
+		}
+
 		// states: never back to INIT; EXPIRED is final; expiring again is quiet
 		hc.fault(kojixml.GenericError, "host.setBuildRootState", brA, "INIT")
 		hc.must("host.setBuildRootState", brA, "WAITING")
