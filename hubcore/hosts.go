@@ -215,7 +215,7 @@ func mAddHost(c *call, a *kojixml.Args) (any, error) {
 		if err != nil {
 			return fmt.Errorf("channel default: %w", err)
 		}
-		id, err = tx.CreateHost(c.ctx, db.Host{UserID: u.ID, Name: name, Arches: arches}, []int64{def.ID})
+		id, err = tx.CreateHostBy(c.ctx, db.Host{UserID: u.ID, Name: name, Arches: arches}, []int64{def.ID}, c.userID())
 		return err
 	})
 	if err != nil {
@@ -368,7 +368,7 @@ func mEditHost(c *call, a *kojixml.Args) (any, error) {
 	if !changed {
 		return false, nil
 	}
-	if _, err := c.hub.store.EditHost(c.ctx, h.ID, e); err != nil {
+	if _, err := c.hub.store.EditHostBy(c.ctx, h.ID, e, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -399,7 +399,7 @@ func setEnabled(c *call, a *kojixml.Args, enabled bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.store.EditHost(c.ctx, h.ID, db.HostEdit{Enabled: &enabled, Comment: comment}); err != nil {
+	if _, err := c.hub.store.EditHostBy(c.ctx, h.ID, db.HostEdit{Enabled: &enabled, Comment: comment}, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -545,7 +545,7 @@ func mAddHostToChannel(c *call, a *kojixml.Args) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.AddHostToChannel(c.ctx, h.ID, ch.ID); errors.Is(err, db.ErrConflict) {
+	if err := c.hub.store.AddHostToChannelBy(c.ctx, h.ID, ch.ID, c.userID()); errors.Is(err, db.ErrConflict) {
 		return nil, genericErr("host %s is already subscribed to the %s channel", h.Name, ch.Name)
 	} else if err != nil {
 		return nil, err
@@ -576,7 +576,7 @@ func mRemoveHostFromChannel(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.RemoveHostFromChannel(c.ctx, h.ID, ch.ID); errors.Is(err, db.ErrNotFound) {
+	if err := c.hub.store.RemoveHostFromChannelBy(c.ctx, h.ID, ch.ID, c.userID()); errors.Is(err, db.ErrNotFound) {
 		return nil, genericErr("host %s is not subscribed to the %s channel", h.Name, ch.Name)
 	} else if err != nil {
 		return nil, err
