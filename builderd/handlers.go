@@ -43,6 +43,7 @@ func handlers() map[string]handler {
 		"waitrepo":         waitrepoHandler{},
 		"createrepo":       createrepoHandler{},
 		"distRepo":         distRepoHandler{}, "createdistrepo": createDistRepoHandler{},
+		"restartHosts": restartHostsHandler{}, "restart": restartHandler{}, "restartVerify": restartVerifyHandler{},
 	}
 }
 

@@ -69,6 +69,7 @@ func (h *Hub) register() {
 	ms = append(ms, historyMethods()...)
 	ms = append(ms, signatureMethods()...)
 	ms = append(ms, distRepoMethods()...)
+	ms = append(ms, restartMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]
