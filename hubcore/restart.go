@@ -33,6 +33,9 @@ func mRestartHosts(c *call, a *kojixml.Args) (any, error) {
 	if err := c.requirePerm("host"); err != nil {
 		return nil, err
 	}
+	if priority < -1e6 || priority > 1e6 {
+		return nil, paramErr("priority: %d is out of range", priority)
+	}
 	args := []any{}
 	switch o := options.(type) {
 	case nil:
