@@ -1,7 +1,6 @@
 package builderd
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -745,7 +744,11 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 	case ctx.Err() != nil && errors.Is(cause, errCanceledByHub):
 		t.log.Warn("task stopped", "reason", cause, "duration", time.Since(start).Round(time.Millisecond))
 	case ctx.Err() != nil && errors.Is(cause, errShutdown), errors.Is(err, errFreeTask):
-		t.log.Warn("task stopped, handing it back to the hub", "reason", firstLine(fmt.Sprint(cmp.Or(err, cause))))
+		if errors.Is(err, errFreeTask) {
+			t.log.Info("handing the task back to the hub", "reason", err)
+		} else {
+			t.log.Warn("task stopped by shutdown, handing it back to the hub")
+		}
 		fctx, cancel := context.WithTimeout(impatient(context.WithoutCancel(ctx)), 5*time.Minute)
 		defer cancel()
 		if _, ferr := d.hub.Call(fctx, "host.freeTasks", []any{t.id}); ferr != nil {

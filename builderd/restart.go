@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +23,29 @@ import (
 // it does not keep the host busy; another host, or this one once
 // restarted, runs it again, and its labelled subtasks are found, not made
 // anew.
+
+// ErrRestartTakeOver is ErrRestart when kojid could not log its session
+// out: the restarted kojid must take the host's lock over (RestartArgs).
+var ErrRestartTakeOver = fmt.Errorf("%w, and this kojid's session could not be logged out", ErrRestart)
+
+// RestartArgs are the arguments kojid executes itself with after a
+// graceful restart: its own, with --force-lock added when err is
+// ErrRestartTakeOver and they do not already have it.
+func RestartArgs(args []string, err error) []string {
+	if !errors.Is(err, ErrRestartTakeOver) || len(args) == 0 {
+		return args
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "force-lock" {
+			return args
+		}
+	}
+	return append(slices.Clone(args), "--force-lock")
+}
 
 // errFreeTask, returned by a handler, hands the task back to the hub
 // (host.freeTasks) instead of closing or failing it.

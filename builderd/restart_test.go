@@ -192,3 +192,27 @@ func TestRestartHostsOtherHosts(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRestartArgs: kojid executes itself with its own arguments, adding
+// --force-lock only when it could not log its session out.
+func TestRestartArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  error
+		want []string
+	}{
+		{[]string{"kojid", "-c", "/etc/kojid.conf"}, ErrRestart, []string{"kojid", "-c", "/etc/kojid.conf"}},
+		{[]string{"kojid", "-c", "/etc/kojid.conf"}, ErrRestartTakeOver, []string{"kojid", "-c", "/etc/kojid.conf", "--force-lock"}},
+		{[]string{"kojid", "--force-lock", "--debug"}, ErrRestartTakeOver, []string{"kojid", "--force-lock", "--debug"}},
+		{[]string{"kojid", "-force-lock=true"}, ErrRestartTakeOver, []string{"kojid", "-force-lock=true"}},
+		{[]string{"kojid", "-c", "force-lock"}, ErrRestartTakeOver, []string{"kojid", "-c", "force-lock", "--force-lock"}},
+		{[]string{}, ErrRestartTakeOver, []string{}},
+	} {
+		if got := RestartArgs(tc.args, tc.err); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("RestartArgs(%q, %v) = %q, want %q", tc.args, tc.err, got, tc.want)
+		}
+	}
+	if !errors.Is(ErrRestartTakeOver, ErrRestart) {
+		t.Error("ErrRestartTakeOver is not an ErrRestart")
+	}
+}
