@@ -124,6 +124,15 @@ func (s *Store) GetHost(ctx context.Context, id int64) (Host, error) {
 	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.id = ?", id))
 }
 
+// HostAt reads a host with its configuration as of event ev, from
+// host_config (the rest of the row is the current one, as in Koji);
+// ErrNotFound when the host had no configuration then.
+func (s *Store) HostAt(ctx context.Context, id, ev int64) (Host, error) {
+	cond, args := activeAt("c", &ev)
+	return scanHost(s.queryRow(ctx, `SELECT h.id, h.user_id, h.name, h.update_time, h.task_load, h.ready, COALESCE(c.arches, ''), c.capacity,
+		c.description, c.comment, c.enabled FROM host_config c JOIN hosts h ON h.id = c.host_id WHERE `+cond+" AND c.host_id = ?", append(args, id)...))
+}
+
 // GetHostByName finds a host by name.
 func (s *Store) GetHostByName(ctx context.Context, name string) (Host, error) {
 	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.name = ?", name))

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"kojigo/internal/kojixml"
 )
 
 // TestQueryHistoryHostsAndPerms checks that the writers of hosts, their
@@ -84,6 +86,23 @@ func TestQueryHistoryHostsAndPerms(t *testing.T) {
 		if w := []string{"createrepo " + pyStr(evJoin) + "-None", "default " + pyStr(evAdd) + "-" + pyStr(evLeave)}; !reflect.DeepEqual(lines, w) {
 			t.Errorf("host_channels history = %v, want %v", lines, w)
 		}
+		// getHost(event=) answers the configuration of then
+		for _, tc := range []struct {
+			ev       int64
+			capacity float64
+			enabled  bool
+		}{{evAdd, 2, true}, {evEdit, 4, true}, {evOff, 4, false}, {evOn, 4, true}} {
+			h := anon.must("getHost", "b1", kw{"event": tc.ev}).(map[string]any)
+			if h["capacity"] != tc.capacity || h["enabled"] != tc.enabled || h["id"] != hostID || h["name"] != "b1" {
+				t.Errorf("getHost(b1, event=%d) = %v, want capacity %v enabled %v", tc.ev, h, tc.capacity, tc.enabled)
+			}
+		}
+		if h := anon.must("getHost", "b1", kw{"event": evAdd - 1}); h != nil {
+			t.Errorf("getHost(b1) before it was added = %v, want None", h)
+		}
+		anon.fault(kojixml.GenericError, "getHost", "b1", true, evAdd-1)
+		anon.fault(kojixml.ParameterError, "getHost", "b1", kw{"event": "yesterday"})
+
 		// the channel filter: only host_channels joins channels
 		got = anon.must("queryHistory", kw{"channel": "createrepo"}).(map[string]any)
 		if k := keysOf(got); !reflect.DeepEqual(k, []string{"host_channels"}) {

@@ -225,15 +225,20 @@ func mAddHost(c *call, a *kojixml.Args) (any, error) {
 	return id, nil
 }
 
-// getHost(hostInfo, strict=False, event=None)
+// getHost(hostInfo, strict=False, event=None): with event, the host's
+// configuration (arches, capacity, description, comment, enabled) as it
+// was then, from host_config; a host that had none then is not found.
 func mGetHost(c *call, a *kojixml.Args) (any, error) {
 	info := a.IntOrString(0, "hostInfo")
 	strict := a.OptBool(1, "strict", false)
-	a.OptAny(2, "event", nil)
+	event := a.IntOrNil(2, "event")
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	h, err := c.hub.lookupHost(c, info)
+	if err == nil && event != nil {
+		h, err = c.hub.store.HostAt(c.ctx, h.ID, *event)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		if strict {
 			return nil, genericErr("Invalid hostInfo: %v", info)
