@@ -464,7 +464,7 @@ func TestCheckInData(t *testing.T) {
 			t.Errorf("data lacks %s: %v", k, u.data)
 		}
 	}
-	if got := asStrings(u.data["methods"]); strings.Join(got, " ") != "build buildArch buildSRPMFromSCM createdistrepo createrepo distRepo newRepo tagBuild waitrepo" {
+	if got := asStrings(u.data["methods"]); strings.Join(got, " ") != "build buildArch buildSRPMFromSCM createdistrepo createrepo distRepo newRepo restart restartHosts restartVerify tagBuild waitrepo" {
 		t.Errorf("methods = %q", got)
 	}
 	if v := asString(u.data["version"]); v != "test-1" {
