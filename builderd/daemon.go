@@ -94,6 +94,10 @@ type daemon struct {
 	ended   chan struct{} // closed (and replaced) when a task of this host is reported
 	lastOK  time.Time     // last successful exchange with the hub
 	restart bool          // graceful restart pending
+	// restartAsked is set by a restart task (any goroutine); the loop
+	// turns it into restart.
+	restartAsked atomic.Bool
+	startTS      float64 // when this kojid's session began (hub clock), for restartVerify
 }
 
 // runningTask is a task this host opened and runs.
@@ -180,6 +184,7 @@ func Run(ctx context.Context, cfg Config, hub Hub, opts Options) error {
 		return nil
 	}
 	d.hostID = id
+	d.startTS = d.sessionStart(ctx)
 	d.lastOK = time.Now()
 	d.cleanLeftovers()
 	d.log.Info("starting", "host_id", id, "host", cfg.HostName, "arches", d.arches, "maxjobs", cfg.MaxJobs)
@@ -336,6 +341,9 @@ func (d *daemon) loop(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			return d.shutdown()
+		}
+		if d.restartAsked.Load() {
+			d.restart = true
 		}
 		if d.restart && d.count() == 0 {
 			d.log.Warn("graceful restart: no task running, restarting")
@@ -602,6 +610,9 @@ func (d *daemon) checkIn(ctx context.Context, take bool) (took bool, err error) 
 			}
 			continue
 		}
+		if d.restartAsked.Load() {
+			break // a restart task just taken: the rest is for the restarted kojid
+		}
 		ok2, err := d.takeTask(ctx, id, asString(m["method"]))
 		if err != nil {
 			return took, err
@@ -732,8 +743,12 @@ func (d *daemon) runTask(ctx context.Context, t *task, h handler) {
 	switch {
 	case ctx.Err() != nil && errors.Is(cause, errCanceledByHub):
 		t.log.Warn("task stopped", "reason", cause, "duration", time.Since(start).Round(time.Millisecond))
-	case ctx.Err() != nil && errors.Is(cause, errShutdown):
-		t.log.Warn("task stopped by shutdown, handing it back to the hub")
+	case ctx.Err() != nil && errors.Is(cause, errShutdown), errors.Is(err, errFreeTask):
+		if errors.Is(err, errFreeTask) {
+			t.log.Info("handing the task back to the hub", "reason", err)
+		} else {
+			t.log.Warn("task stopped by shutdown, handing it back to the hub")
+		}
 		fctx, cancel := context.WithTimeout(impatient(context.WithoutCancel(ctx)), 5*time.Minute)
 		defer cancel()
 		if _, ferr := d.hub.Call(fctx, "host.freeTasks", []any{t.id}); ferr != nil {

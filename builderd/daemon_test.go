@@ -464,7 +464,7 @@ func TestCheckInData(t *testing.T) {
 			t.Errorf("data lacks %s: %v", k, u.data)
 		}
 	}
-	if got := asStrings(u.data["methods"]); strings.Join(got, " ") != "build buildArch buildNotification buildSRPMFromSCM chainbuild createdistrepo createrepo dependantTask distRepo newRepo tagBuild tagNotification waitrepo" {
+	if got := asStrings(u.data["methods"]); strings.Join(got, " ") != "build buildArch buildNotification buildSRPMFromSCM chainbuild createdistrepo createrepo dependantTask distRepo newRepo restart restartHosts restartVerify tagBuild tagNotification waitrepo" {
 		t.Errorf("methods = %q", got)
 	}
 	if v := asString(u.data["version"]); v != "test-1" {

@@ -11,5 +11,9 @@
 //	                             |    --handler error--> host.failTask --> FAILED
 //	                             |    --hub cancels--> process group stopped, workdir removed
 //	                             |    --SIGTERM (shutdown=free)--> host.freeTasks --> FREE
+//	                             |    --handler hands it back (restartHosts)--> host.freeTasks --> FREE
 //	                             +----kojid killed--> next start: host.freeTasks --> FREE
+//
+// A graceful restart (SIGUSR1, or a restart task: restart.go) takes no new
+// task, lets the running ones end, logs out and executes kojid again.
 package builderd

@@ -55,6 +55,11 @@ type fakeHub struct {
 	buildroots  []string        // newBuildRoot, setBuildRootState and set/updateBuildRootList calls
 	brLists     [][]any         // the lists of set/updateBuildRootList
 	nextBuild   int64
+	// restartHosts: the hosts listHosts answers instead of this one, the
+	// keywords it was called with, and getSessionInfo's start_ts
+	otherHosts   []map[string]any
+	listHostsKw  []map[string]any
+	sessionStart float64
 }
 
 type fakeTask struct {
@@ -69,6 +74,7 @@ type fakeTask struct {
 	refusedBy        bool
 	weight           float64
 	rawRequest       string // replaces the encoded request when set
+	completion       float64
 }
 
 type fakeUpdate struct {
@@ -297,6 +303,9 @@ func (h *fakeHub) info(tk *fakeTask, request bool) map[string]any {
 	if tk.host != 0 {
 		m["host_id"] = tk.host
 	}
+	if tk.completion != 0 {
+		m["completion_ts"] = tk.completion
+	}
 	if request {
 		var b bytes.Buffer
 		if err := kojixml.EncodeCall(&b, tk.method, tk.params); err != nil {
@@ -366,6 +375,27 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 			tk.weight = asFloat(arg(1))
 		}
 		return nil, nil
+	case "listHosts":
+		h.listHostsKw = append(h.listHostsKw, kws)
+		var out []any
+		hosts := []map[string]any{{"id": h.hostID, "name": "builder1", "arches": "x86_64"}}
+		if h.otherHosts != nil {
+			hosts = h.otherHosts
+		}
+		for _, x := range hosts {
+			out = append(out, x)
+		}
+		return out, nil
+	case "getChannel":
+		if asString(arg(0)) == "nosuch" {
+			return nil, fault(kojixml.GenericError, "No such channel: %v", arg(0))
+		}
+		return map[string]any{"id": int64(3), "name": asString(arg(0))}, nil
+	case "taskFinished":
+		tk := h.tasks[id64(arg(0))]
+		return tk != nil && (tk.state == stateClosed || tk.state == stateFailed || tk.state == stateCanceled), nil
+	case "getSessionInfo":
+		return map[string]any{"start_ts": h.sessionStart}, nil
 	case "getTaskInfo":
 		tk := h.tasks[id64(arg(0))]
 		if tk == nil {
@@ -383,6 +413,7 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 			return nil, fault(kojixml.ParameterError, "bad result: %v", err)
 		}
 		tk.state, tk.result = stateClosed, v
+		tk.completion = float64(time.Now().UnixNano()) / 1e9
 		return nil, nil
 	case "host.failTask":
 		tk, err := h.mine(id64(arg(0)))
@@ -429,7 +460,11 @@ func (h *fakeHub) dispatch(method string, params []any) (any, error) {
 		if arch == "" {
 			arch = "noarch"
 		}
-		return h.addTaskLocked(parent, asString(arg(0)), asList(arg(1)), label, arch), nil
+		id := h.addTaskLocked(parent, asString(arg(0)), asList(arg(1)), label, arch)
+		if to, ok := asInt(kws["assign"]); ok {
+			h.tasks[id].state, h.tasks[id].host = stateAssigned, to
+		}
+		return id, nil
 	case "host.taskSetWait":
 		parent, err := h.mine(id64(arg(0)))
 		if err != nil {

@@ -45,6 +45,7 @@ func handlers() map[string]handler {
 		"distRepo":         distRepoHandler{}, "createdistrepo": createDistRepoHandler{},
 		"buildNotification": buildNotificationHandler{}, "tagNotification": tagNotificationHandler{},
 		"chainbuild": chainbuildHandler{}, "dependantTask": dependantTaskHandler{},
+		"restartHosts": restartHostsHandler{}, "restart": restartHandler{}, "restartVerify": restartVerifyHandler{},
 	}
 }
 

@@ -133,7 +133,18 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	} else {
 		log.Warn("no subsession for waiting on work; new work is seen at each sleeptime", "err", err)
 	}
-	return Run(runCtx, cfg, hub, Options{Logger: log, Version: o.Version, Restart: restart, ForceStop: force, Waiter: waiter})
+	err = Run(runCtx, cfg, hub, Options{Logger: log, Version: o.Version, Restart: restart, ForceStop: force, Waiter: waiter})
+	if errors.Is(err, ErrRestart) {
+		// Give the host's session back before executing anew, so that
+		// the new kojid takes the host's lock as it did at boot. A session
+		// that cannot be logged out is still this kojid's (no other could
+		// have taken it while it held the lock): the new one takes it over.
+		if lerr := hub.Logout(context.WithoutCancel(ctx)); lerr != nil {
+			log.Warn("could not log out before restarting: the restarted kojid takes this session over", "err", lerr)
+			return ErrRestartTakeOver
+		}
+	}
+	return err
 }
 
 // login tries until the hub answers and returns the client that logged in.

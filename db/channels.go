@@ -71,16 +71,16 @@ func (s *Store) RemoveChannel(ctx context.Context, id int64, force bool) error {
 		if n > 0 {
 			return ErrChannelHasTasks
 		}
-		if err := tx.queryRowW(ctx, "SELECT COUNT(*) FROM host_channels WHERE channel_id = ?", id).Scan(&n); err != nil {
+		if err := tx.queryRowW(ctx, "SELECT COUNT(*) FROM host_channels WHERE channel_id = ? AND revoke_event IS NULL", id).Scan(&n); err != nil {
 			return mapErr(err)
 		}
-		if n > 0 {
-			if !force {
-				return ErrChannelHasHosts
-			}
-			if _, err := tx.exec(ctx, "DELETE FROM host_channels WHERE channel_id = ?", id); err != nil {
-				return err
-			}
+		if n > 0 && !force {
+			return ErrChannelHasHosts
+		}
+		// the channel's host_channels history goes with it: its rows
+		// would name a channel that no longer exists
+		if _, err := tx.exec(ctx, "DELETE FROM host_channels WHERE channel_id = ?", id); err != nil {
+			return err
 		}
 		m, err := tx.execN(ctx, "DELETE FROM channels WHERE id = ?", id)
 		if err == nil && m == 0 {

@@ -414,8 +414,20 @@ func TestMigrationMovesHostData(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			id := newHost(t, s, "b1")
-			newHost(t, s, "b2")
+			// hosts as version 1 wrote them (CreateHost writes host_config, of version 15)
+			v1Host := func(name string) int64 {
+				uid, err := s.CreateUser(ctx, User{Name: name, UserType: UserHost})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, err := s.insertID(ctx, "INSERT INTO hosts (user_id, name, arches) VALUES (?, ?, 'x86_64')", uid, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}
+			id := v1Host("b1")
+			v1Host("b2")
 			if _, err := s.exec(ctx, "INSERT INTO scheduler_host_data (host_id, data, update_time) VALUES (?, ?, 42)", id, `{"cpus":4}`); err != nil {
 				t.Fatal(err)
 			}

@@ -17,7 +17,9 @@ import (
 // from its create_event until its revoke_event and records who made it and
 // who ended it. queryHistory lists those rows; event= reads pick the rows
 // in effect at an event. This file has the rows of tag_config, tag_extra and
-// build_target_config (migration 11) and the history query over all of them.
+// build_target_config (migration 11) and the history query over all of them;
+// host_config, host_channels and user_perms (migration 15) are written with
+// the hosts and permissions they version.
 
 // insertTagConfig records the tag's current arches, permission and lock as
 // a new tag_config row.
@@ -257,7 +259,6 @@ type histTable struct {
 	// tests, as Koji's joins make it; a table without the entity is skipped
 	// when the filter is given.
 	filters map[string]string
-	none    bool // kojigo keeps no rows for this table
 	// merge, for the tables kojigo keeps in tag_packages: a row that only
 	// continues the previous one of its tag and package (revoked in the
 	// event it was created, with the same values of these keys) is one row
@@ -279,16 +280,8 @@ func merged(keys []string, table string, cols []histCol, joins string, filters m
 // historyTables are Koji's history tables (query_history's table_fields),
 // by name. Read only.
 var historyTables = map[string]histTable{
-	"user_perms": {
-		from: "user_perms x LEFT JOIN users u ON u.id = x.user_id LEFT JOIN permissions p ON p.id = x.perm_id",
-		// user_perms is not versioned here: a grant shows as made at the
-		// last event before its time (0 when none), and a revocation
-		// deletes the row, leaving no history
-		create:  "COALESCE((SELECT MAX(e.id) FROM events e WHERE e.time <= x.create_time), 0)",
-		creator: "x.creator_id", ctime: "x.create_time", revoke: "NULL", revoker: "NULL",
-		cols:    []histCol{{"x.user_id", "user_id", 'i'}, {"x.perm_id", "perm_id", 'i'}, {"u.name", "user.name", 's'}, {"p.name", "permission.name", 's'}},
-		filters: map[string]string{"user": "u.id", "permission": "p.id"},
-	},
+	"user_perms": versioned("user_perms", []histCol{{"x.user_id", "user_id", 'i'}, {"x.perm_id", "perm_id", 'i'}, {"u.name", "user.name", 's'}, {"p.name", "permission.name", 's'}},
+		" LEFT JOIN users u ON u.id = x.user_id LEFT JOIN permissions p ON p.id = x.perm_id", map[string]string{"user": "u.id", "permission": "p.id"}),
 	// Koji joins the group as users too, last: its user filter tests the group
 	"user_groups": versioned("user_groups", []histCol{{"x.user_id", "user_id", 'i'}, {"x.group_id", "group_id", 'i'}, {"u.name", "user.name", 's'}, {"g.name", "group.name", 's'}},
 		" LEFT JOIN users u ON u.id = x.user_id JOIN users g ON g.id = x.group_id", map[string]string{"user": "g.id"}),
@@ -311,8 +304,11 @@ var historyTables = map[string]histTable{
 		" LEFT JOIN external_repos r ON r.id = x.external_repo_id", map[string]string{"external_repo": "r.id"}),
 	"external_repo_data": versioned("external_repo_data", []histCol{{"x.external_repo_id", "external_repo_id", 'i'}, {"x.data", "data", 'j'}, {"r.name", "external_repo.name", 's'}},
 		" LEFT JOIN external_repos r ON r.id = x.external_repo_id", map[string]string{"external_repo": "r.id"}),
-	"host_config":   {none: true, filters: map[string]string{"host": "", "permission": ""}},
-	"host_channels": {none: true, filters: map[string]string{"host": "", "channel": ""}},
+	"host_config": versioned("host_config", []histCol{{"x.host_id", "host_id", 'i'}, {"x.arches", "arches", 's'}, {"x.capacity", "capacity", 'f'},
+		{"x.description", "description", 's'}, {"x.comment", "comment", 's'}, {"x.enabled", "enabled", 'b'}, {"h.name", "host.name", 's'}},
+		" LEFT JOIN hosts h ON h.id = x.host_id", map[string]string{"host": "h.id"}),
+	"host_channels": versioned("host_channels", []histCol{{"x.host_id", "host_id", 'i'}, {"x.channel_id", "channel_id", 'i'}, {"h.name", "host.name", 's'}, {"ch.name", "channels.name", 's'}},
+		" LEFT JOIN hosts h ON h.id = x.host_id LEFT JOIN channels ch ON ch.id = x.channel_id", map[string]string{"host": "h.id", "channel": "ch.id"}),
 	"tag_external_repos": versioned("tag_external_repos", []histCol{{"x.tag_id", "tag_id", 'i'}, {"x.external_repo_id", "external_repo_id", 'i'}, {"x.priority", "priority", 'i'},
 		{"x.merge_mode", "merge_mode", 's'}, {"x.arches", "arches", 's'}, {"t.name", "tag.name", 't'}, {"r.name", "external_repo.name", 's'}},
 		" LEFT JOIN tags t ON t.id = x.tag_id LEFT JOIN external_repos r ON r.id = x.external_repo_id", map[string]string{"tag": "t.id", "external_repo": "r.id"}),
@@ -380,9 +376,6 @@ func (s *Store) QueryHistory(ctx context.Context, table string, f HistoryFilter)
 	if !ok {
 		return nil, fmt.Errorf("history table %q: %w", table, ErrNotFound)
 	}
-	if ht.none {
-		return nil, nil
-	}
 	cols := append([]histCol{{ht.create, "create_event", 'i'}, {ht.revoke, "revoke_event", 'i'}, {ht.creator, "creator_id", 'i'}, {ht.revoker, "revoker_id", 'i'},
 		{"cu.name", "creator_name", 's'}, {"ru.name", "revoker_name", 's'}, {ht.ctime, "create_ts", 'f'}, {"ev2.time", "revoke_ts", 'f'}}, ht.cols...)
 	sel := make([]string, len(cols))
@@ -413,6 +406,8 @@ func (s *Store) QueryHistory(ctx context.Context, table string, f HistoryFilter)
 	ent("build_target", f.BuildTarget)
 	ent("group", f.Group)
 	ent("cg", f.CG)
+	ent("host", f.Host)
+	ent("channel", f.Channel)
 	if f.GroupPackage != nil {
 		q += " AND " + ht.filters["group_package"] + " = ?"
 		args = append(args, *f.GroupPackage)

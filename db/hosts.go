@@ -45,8 +45,16 @@ func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
 	return h, mapErr(err)
 }
 
-// CreateHost inserts a host for an existing HOST user, in the given channels.
+// CreateHost inserts a host for an existing HOST user, in the given
+// channels; its configuration and channels are created by nobody known.
 func (s *Store) CreateHost(ctx context.Context, h Host, channelIDs []int64) (int64, error) {
+	return s.CreateHostBy(ctx, h, channelIDs, 0)
+}
+
+// CreateHostBy is CreateHost recording user (0: nobody) as the creator of
+// the host's host_config and host_channels rows, made at one new event as
+// Koji's addHost does.
+func (s *Store) CreateHostBy(ctx context.Context, h Host, channelIDs []int64, user int64) (int64, error) {
 	if h.Capacity == 0 {
 		h.Capacity = 2.0
 	}
@@ -59,8 +67,15 @@ func (s *Store) CreateHost(ctx context.Context, h Host, channelIDs []int64) (int
 			return fmt.Errorf("create host %q: %w", h.Name, err)
 		}
 		tx.hostsChanged()
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if err := tx.insertHostConfig(ctx, id, ev, user); err != nil {
+			return err
+		}
 		for _, c := range channelIDs {
-			if err := tx.AddHostToChannel(ctx, id, c); err != nil {
+			if err := tx.addHostChannel(ctx, id, c, ev, user); err != nil {
 				return err
 			}
 		}
@@ -69,9 +84,53 @@ func (s *Store) CreateHost(ctx context.Context, h Host, channelIDs []int64) (int
 	return id, err
 }
 
+// insertHostConfig records the host's current configuration (its hosts
+// row) as a new host_config row.
+func (s *Store) insertHostConfig(ctx context.Context, hostID, event, user int64) error {
+	_, err := s.exec(ctx, `INSERT INTO host_config (host_id, arches, capacity, description, comment, enabled, create_event, creator_id)
+		SELECT id, arches, capacity, description, comment, enabled, ?, ? FROM hosts WHERE id = ?`, event, by(user), hostID)
+	if err != nil {
+		return fmt.Errorf("host %d: config: %w", hostID, err)
+	}
+	return nil
+}
+
+// versionHostConfig revokes the host's host_config row and records its
+// hosts row anew, at a new event, when the two differ (Koji's edit_host and
+// set_host_enabled write host_config only for a change).
+func (s *Store) versionHostConfig(ctx context.Context, hostID, user int64) error {
+	var n int
+	err := s.queryRowW(ctx, `SELECT COUNT(*) FROM hosts h JOIN host_config c ON c.host_id = h.id AND c.revoke_event IS NULL
+		WHERE h.id = ? AND c.arches IS NOT DISTINCT FROM h.arches AND c.capacity = h.capacity
+		AND c.description IS NOT DISTINCT FROM h.description AND c.comment IS NOT DISTINCT FROM h.comment AND c.enabled = h.enabled`, hostID).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("host %d: config: %w", hostID, mapErr(err))
+	}
+	if n > 0 {
+		return nil
+	}
+	ev, err := s.NewEvent(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, "UPDATE host_config SET revoke_event = ?, revoker_id = ? WHERE host_id = ? AND revoke_event IS NULL", ev, by(user), hostID); err != nil {
+		return fmt.Errorf("host %d: config: %w", hostID, err)
+	}
+	return s.insertHostConfig(ctx, hostID, ev, user)
+}
+
 // GetHost finds a host by id.
 func (s *Store) GetHost(ctx context.Context, id int64) (Host, error) {
 	return scanHost(s.queryRow(ctx, "SELECT "+hostCols+" FROM hosts h WHERE h.id = ?", id))
+}
+
+// HostAt reads a host with its configuration as of event ev, from
+// host_config (the rest of the row is the current one, as in Koji);
+// ErrNotFound when the host had no configuration then.
+func (s *Store) HostAt(ctx context.Context, id, ev int64) (Host, error) {
+	cond, args := activeAt("c", &ev)
+	return scanHost(s.queryRow(ctx, `SELECT h.id, h.user_id, h.name, h.update_time, h.task_load, h.ready, COALESCE(c.arches, ''), c.capacity,
+		c.description, c.comment, c.enabled FROM host_config c JOIN hosts h ON h.id = c.host_id WHERE `+cond+" AND c.host_id = ?", append(args, id)...))
 }
 
 // GetHostByName finds a host by name.
@@ -144,7 +203,7 @@ func (s *Store) ListHosts(ctx context.Context, f HostFilter) ([]Host, error) {
 		q += " AND (" + strings.Join(ors, " OR ") + ")"
 	}
 	if f.ChannelID != nil {
-		q += " AND h.id IN (SELECT host_id FROM host_channels WHERE channel_id = ?)"
+		q += " AND h.id IN (SELECT host_id FROM host_channels WHERE channel_id = ? AND revoke_event IS NULL)"
 		args = append(args, *f.ChannelID)
 	}
 	if f.Ready != nil {
@@ -178,8 +237,15 @@ type HostEdit struct {
 	Enabled     *bool
 }
 
-// EditHost changes a host's configuration and reports whether anything changed.
+// EditHost changes a host's configuration and reports whether anything
+// changed; the change is made by nobody known.
 func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error) {
+	return s.EditHostBy(ctx, id, e, 0)
+}
+
+// EditHostBy is EditHost recording user (0: nobody) as the one who revoked
+// the host's host_config row and created the new one.
+func (s *Store) EditHostBy(ctx context.Context, id int64, e HostEdit, user int64) (bool, error) {
 	var sets []string
 	var args []any
 	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
@@ -202,12 +268,21 @@ func (s *Store) EditHost(ctx context.Context, id int64, e HostEdit) (bool, error
 		return false, nil
 	}
 	args = append(args, id)
-	n, err := s.execN(ctx, "UPDATE hosts SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...)
-	if err == nil && n == 0 {
-		return false, ErrNotFound
+	err := s.WithTx(ctx, func(tx *Store) error {
+		n, err := tx.execN(ctx, "UPDATE hosts SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...)
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		tx.hostsChanged()
+		return tx.versionHostConfig(ctx, id, user)
+	})
+	if err != nil {
+		return false, err
 	}
-	s.hostsChanged()
-	return err == nil, err
+	return true, nil
 }
 
 // CheckIn is one host.updateHost: the host's load, readiness and time, its
@@ -459,7 +534,7 @@ func (s *Store) ListChannels(ctx context.Context, hostID *int64) ([]Channel, err
 	q := "SELECT " + channelCols + " FROM channels"
 	var args []any
 	if hostID != nil {
-		q += " WHERE id IN (SELECT channel_id FROM host_channels WHERE host_id = ?)"
+		q += " WHERE id IN (SELECT channel_id FROM host_channels WHERE host_id = ? AND revoke_event IS NULL)"
 		args = append(args, *hostID)
 	}
 	var out []Channel
@@ -473,25 +548,65 @@ func (s *Store) ListChannels(ctx context.Context, hostID *int64) ([]Channel, err
 
 // AddHostToChannel puts a host in a channel; ErrConflict if it is there.
 func (s *Store) AddHostToChannel(ctx context.Context, hostID, channelID int64) error {
-	_, err := s.exec(ctx, "INSERT INTO host_channels (host_id, channel_id) VALUES (?, ?)", hostID, channelID)
+	return s.AddHostToChannelBy(ctx, hostID, channelID, 0)
+}
+
+// AddHostToChannelBy is AddHostToChannel creating the host_channels row at
+// a new event, by user (0: nobody).
+func (s *Store) AddHostToChannelBy(ctx context.Context, hostID, channelID, user int64) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		return tx.addHostChannel(ctx, hostID, channelID, ev, user)
+	})
+}
+
+// addHostChannel creates an active host_channels row; ErrConflict when the
+// host is in the channel already. It checks first, so that a conflict does
+// not abort the transaction it runs in.
+func (s *Store) addHostChannel(ctx context.Context, hostID, channelID, event, user int64) error {
+	var n int
+	err := s.queryRowW(ctx, "SELECT COUNT(*) FROM host_channels WHERE host_id = ? AND channel_id = ? AND revoke_event IS NULL", hostID, channelID).Scan(&n)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n > 0 {
+		return fmt.Errorf("host %d channel %d: %w", hostID, channelID, ErrConflict)
+	}
+	_, err = s.exec(ctx, "INSERT INTO host_channels (host_id, channel_id, create_event, creator_id) VALUES (?, ?, ?, ?)", hostID, channelID, event, by(user))
 	s.hostsChanged()
 	return err
 }
 
 // RemoveHostFromChannel takes a host out of a channel; ErrNotFound if it was not in it.
 func (s *Store) RemoveHostFromChannel(ctx context.Context, hostID, channelID int64) error {
-	n, err := s.execN(ctx, "DELETE FROM host_channels WHERE host_id = ? AND channel_id = ?", hostID, channelID)
-	s.hostsChanged()
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.RemoveHostFromChannelBy(ctx, hostID, channelID, 0)
+}
+
+// RemoveHostFromChannelBy is RemoveHostFromChannel revoking the
+// host_channels row at a new event, by user (0: nobody).
+func (s *Store) RemoveHostFromChannelBy(ctx context.Context, hostID, channelID, user int64) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := tx.execN(ctx, "UPDATE host_channels SET revoke_event = ?, revoker_id = ? WHERE host_id = ? AND channel_id = ? AND revoke_event IS NULL",
+			ev, by(user), hostID, channelID)
+		tx.hostsChanged()
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
 }
 
 // HostChannels returns the channel ids of every host, by host id.
 func (s *Store) HostChannels(ctx context.Context) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
-	err := scanAll(s.query(ctx, "SELECT host_id, channel_id FROM host_channels ORDER BY host_id, channel_id"))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, "SELECT host_id, channel_id FROM host_channels WHERE revoke_event IS NULL ORDER BY host_id, channel_id"))(func(r *sql.Rows) error {
 		var h, c int64
 		err := r.Scan(&h, &c)
 		out[h] = append(out[h], c)

@@ -163,7 +163,7 @@ func (s *Store) CreatePerm(ctx context.Context, name, description string) (int64
 // UserPerms returns the names of a user's permissions, sorted.
 func (s *Store) UserPerms(ctx context.Context, userID int64) ([]string, error) {
 	var out []string
-	err := scanAll(s.query(ctx, "SELECT p.name FROM user_perms up JOIN permissions p ON p.id = up.perm_id WHERE up.user_id = ? ORDER BY p.name", userID))(func(r *sql.Rows) error {
+	err := scanAll(s.query(ctx, "SELECT p.name FROM user_perms up JOIN permissions p ON p.id = up.perm_id WHERE up.user_id = ? AND up.revoke_event IS NULL ORDER BY p.name", userID))(func(r *sql.Rows) error {
 		var n string
 		err := r.Scan(&n)
 		out = append(out, n)
@@ -172,17 +172,46 @@ func (s *Store) UserPerms(ctx context.Context, userID int64) ([]string, error) {
 	return out, err
 }
 
-// GrantPerm gives a permission; ErrConflict if the user already has it.
+// GrantPerm gives a permission at a new event, made by creator (nil:
+// nobody known); ErrConflict if the user already has it. It checks first,
+// so that a conflict does not abort the transaction it runs in.
 func (s *Store) GrantPerm(ctx context.Context, userID, permID int64, creator *int64) error {
-	_, err := s.exec(ctx, "INSERT INTO user_perms (user_id, perm_id, create_time, creator_id) VALUES (?, ?, ?, ?)", userID, permID, s.Now(), creator)
-	return err
+	return s.WithTx(ctx, func(tx *Store) error {
+		var n int
+		err := tx.queryRowW(ctx, "SELECT COUNT(*) FROM user_perms WHERE user_id = ? AND perm_id = ? AND revoke_event IS NULL", userID, permID).Scan(&n)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("user %d permission %d: %w", userID, permID, ErrConflict)
+		}
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, "INSERT INTO user_perms (user_id, perm_id, create_event, creator_id) VALUES (?, ?, ?, ?)", userID, permID, ev, creator)
+		return err
+	})
 }
 
 // RevokePerm takes a permission away; ErrNotFound if the user did not have it.
 func (s *Store) RevokePerm(ctx context.Context, userID, permID int64) error {
-	n, err := s.execN(ctx, "DELETE FROM user_perms WHERE user_id = ? AND perm_id = ?", userID, permID)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.RevokePermBy(ctx, userID, permID, 0)
+}
+
+// RevokePermBy is RevokePerm revoking the user_perms row at a new event, by
+// user (0: nobody).
+func (s *Store) RevokePermBy(ctx context.Context, userID, permID, user int64) error {
+	return s.WithTx(ctx, func(tx *Store) error {
+		ev, err := tx.NewEvent(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := tx.execN(ctx, "UPDATE user_perms SET revoke_event = ?, revoker_id = ? WHERE user_id = ? AND perm_id = ? AND revoke_event IS NULL",
+			ev, by(user), userID, permID)
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
 }

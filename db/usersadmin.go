@@ -40,10 +40,10 @@ func (s *Store) SetPermDescription(ctx context.Context, permID int64, descriptio
 // UsersWithPerm returns the ids of the users holding a permission: their
 // own grant, or with inherited also a grant to a group they are a member of.
 func (s *Store) UsersWithPerm(ctx context.Context, permID int64, inherited bool) (map[int64]bool, error) {
-	q := "SELECT user_id FROM user_perms WHERE perm_id = ?"
+	q := "SELECT user_id FROM user_perms WHERE perm_id = ? AND revoke_event IS NULL"
 	args := []any{permID}
 	if inherited {
-		q += " UNION SELECT g.user_id FROM user_groups g JOIN user_perms up ON up.user_id = g.group_id WHERE up.perm_id = ? AND g.revoke_event IS NULL"
+		q += " UNION SELECT g.user_id FROM user_groups g JOIN user_perms up ON up.user_id = g.group_id AND up.revoke_event IS NULL WHERE up.perm_id = ? AND g.revoke_event IS NULL"
 		args = append(args, permID)
 	}
 	out := map[int64]bool{}

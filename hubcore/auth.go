@@ -751,7 +751,7 @@ func mRevokePermission(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.RevokePerm(c.ctx, u.ID, p.ID); errors.Is(err, db.ErrNotFound) {
+	if err := c.hub.store.RevokePermBy(c.ctx, u.ID, p.ID, c.userID()); errors.Is(err, db.ErrNotFound) {
 		return nil, genericErr("user %s does not have permission: %s", u.Name, perm)
 	} else if err != nil {
 		return nil, err

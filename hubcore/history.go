@@ -271,10 +271,26 @@ func (h *Hub) historyEntity(c *call, name string, v any) (*int64, error) {
 	case "cg":
 		table = "content_generator"
 		id, err = h.store.ContentGeneratorID(c.ctx, v)
+	case "host", "channel":
+		// Koji looks hosts and channels up leniently: one that does not
+		// exist matches no row (no id is 0)
+		var err error
+		if name == "host" {
+			var x db.Host
+			x, err = h.lookupHost(c, v)
+			id = x.ID
+		} else {
+			var x db.Channel
+			x, err = h.lookupChannel(c, v)
+			id = x.ID
+		}
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return nil, err
+		}
+		return &id, nil
 	default:
-		// hosts and channels have no history here
-		zero := int64(0)
-		return &zero, nil
+		// package is resolved per table (group_package_listing compares names)
+		return nil, nil
 	}
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, genericErr("No such entry in table %s: %s", table, pyStr(v))

@@ -215,7 +215,7 @@ func mAddHost(c *call, a *kojixml.Args) (any, error) {
 		if err != nil {
 			return fmt.Errorf("channel default: %w", err)
 		}
-		id, err = tx.CreateHost(c.ctx, db.Host{UserID: u.ID, Name: name, Arches: arches}, []int64{def.ID})
+		id, err = tx.CreateHostBy(c.ctx, db.Host{UserID: u.ID, Name: name, Arches: arches}, []int64{def.ID}, c.userID())
 		return err
 	})
 	if err != nil {
@@ -225,15 +225,20 @@ func mAddHost(c *call, a *kojixml.Args) (any, error) {
 	return id, nil
 }
 
-// getHost(hostInfo, strict=False, event=None)
+// getHost(hostInfo, strict=False, event=None): with event, the host's
+// configuration (arches, capacity, description, comment, enabled) as it
+// was then, from host_config; a host that had none then is not found.
 func mGetHost(c *call, a *kojixml.Args) (any, error) {
 	info := a.IntOrString(0, "hostInfo")
 	strict := a.OptBool(1, "strict", false)
-	a.OptAny(2, "event", nil)
+	event := a.IntOrNil(2, "event")
 	if err := a.Done(); err != nil {
 		return nil, err
 	}
 	h, err := c.hub.lookupHost(c, info)
+	if err == nil && event != nil {
+		h, err = c.hub.store.HostAt(c.ctx, h.ID, *event)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		if strict {
 			return nil, genericErr("Invalid hostInfo: %v", info)
@@ -368,7 +373,7 @@ func mEditHost(c *call, a *kojixml.Args) (any, error) {
 	if !changed {
 		return false, nil
 	}
-	if _, err := c.hub.store.EditHost(c.ctx, h.ID, e); err != nil {
+	if _, err := c.hub.store.EditHostBy(c.ctx, h.ID, e, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -399,7 +404,7 @@ func setEnabled(c *call, a *kojixml.Args, enabled bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.hub.store.EditHost(c.ctx, h.ID, db.HostEdit{Enabled: &enabled, Comment: comment}); err != nil {
+	if _, err := c.hub.store.EditHostBy(c.ctx, h.ID, db.HostEdit{Enabled: &enabled, Comment: comment}, c.userID()); err != nil {
 		return nil, err
 	}
 	c.wrote = true
@@ -545,7 +550,7 @@ func mAddHostToChannel(c *call, a *kojixml.Args) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.AddHostToChannel(c.ctx, h.ID, ch.ID); errors.Is(err, db.ErrConflict) {
+	if err := c.hub.store.AddHostToChannelBy(c.ctx, h.ID, ch.ID, c.userID()); errors.Is(err, db.ErrConflict) {
 		return nil, genericErr("host %s is already subscribed to the %s channel", h.Name, ch.Name)
 	} else if err != nil {
 		return nil, err
@@ -576,7 +581,7 @@ func mRemoveHostFromChannel(c *call, a *kojixml.Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.hub.store.RemoveHostFromChannel(c.ctx, h.ID, ch.ID); errors.Is(err, db.ErrNotFound) {
+	if err := c.hub.store.RemoveHostFromChannelBy(c.ctx, h.ID, ch.ID, c.userID()); errors.Is(err, db.ErrNotFound) {
 		return nil, genericErr("host %s is not subscribed to the %s channel", h.Name, ch.Name)
 	} else if err != nil {
 		return nil, err

@@ -73,6 +73,7 @@ func (h *Hub) register() {
 	ms = append(ms, buildrootMethods()...)
 	ms = append(ms, kojiwebMethods()...)
 	ms = append(ms, buildOpsMethods()...)
+	ms = append(ms, restartMethods()...)
 	h.methods = make(map[string]*method, len(ms))
 	for i := range ms {
 		m := &ms[i]

@@ -28,6 +28,7 @@ func taskMethods() []method {
 		{name: "getTaskInfo", argdesc: "(task_id, request=False, strict=False)", fn: mGetTaskInfo},
 		{name: "getTaskChildren", argdesc: "(task_id, request=False, strict=False)", fn: mGetTaskChildren},
 		{name: "getTaskRequest", argdesc: "(taskId)", fn: mGetTaskRequest},
+		{name: "taskFinished", argdesc: "(taskId)", fn: mTaskFinished},
 		{name: "getTaskResult", argdesc: "(taskId, raise_fault=True)", fn: mGetTaskResult},
 		{name: "cancelTask", argdesc: "(task_id, recurse=True)", fn: mCancelTask},
 		{name: "cancelTaskFull", argdesc: "(task_id, strict=True)", fn: mCancelTaskFull},
@@ -1448,4 +1449,17 @@ func mHostTaskWaitResults(c *call, a *kojixml.Args) (any, error) {
 		out = append(out, []any{id, res})
 	}
 	return out, nil
+}
+
+// taskFinished(taskId): whether the task is CLOSED, CANCELED or FAILED.
+func mTaskFinished(c *call, a *kojixml.Args) (any, error) {
+	id := a.Int(0, "taskId")
+	if err := a.Done(); err != nil {
+		return nil, err
+	}
+	t, err := getTask(c, id)
+	if err != nil {
+		return nil, err
+	}
+	return t.State == db.TaskClosed || t.State == db.TaskCanceled || t.State == db.TaskFailed, nil
 }

@@ -21,7 +21,7 @@ func main() {
 	if err := run(); err != nil {
 		if errors.Is(err, builderd.ErrRestart) {
 			exe, _ := os.Executable()
-			err = syscall.Exec(exe, os.Args, os.Environ())
+			err = syscall.Exec(exe, builderd.RestartArgs(os.Args, err), os.Environ())
 		}
 		fmt.Fprintln(os.Stderr, "kojid:", err)
 		os.Exit(1)
