@@ -125,7 +125,10 @@ func stockKoji(t *testing.T, url, topdir string) func(dir string, args ...string
 // (addRPMSig, or the stock CLI's import-sig when KOJI_STOCK_CLI is set),
 // has the hub write the signed copy (writeSignedRPM), and checks it with
 // rpm -K against that key only; the unsigned original fails the same
-// check. With KOJI_STOCK_CLI, list-signed lists the copy.
+// check. With KOJI_STOCK_CLI, list-signed lists the copy. An RPM built
+// outside the farm is imported, the tag cloned and the import moved
+// (importCloneMove), and the dist repo of the tag is read by dnf with
+// gpgcheck=1 (distRepoWithDNF).
 func TestSigningEndToEnd(t *testing.T) {
 	testenv.NeedTool(t, "rpmsign")
 	testenv.NeedTool(t, "gpg")
@@ -211,6 +214,7 @@ func TestSigningEndToEnd(t *testing.T) {
 				}
 			}
 
+			importCloneMove(t, bf)
 			distRepoWithDNF(t, bf, key, koji)
 		})
 	}
