@@ -464,6 +464,7 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		return nil, fmt.Errorf("read repodata: %w", err)
 	}
 	files := []any{}
+	upStart, upBytes := time.Now(), int64(0)
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
 			continue
@@ -471,8 +472,12 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 		if _, err := t.upload(ctx, filepath.Join(datadir, e.Name())); err != nil {
 			return nil, err
 		}
+		if fi, err := e.Info(); err == nil {
+			upBytes += fi.Size()
+		}
 		files = append(files, e.Name())
 	}
+	logf("uploaded %d files (%.1f MB) to the hub in %v", len(files), float64(upBytes)/1e6, time.Since(upStart).Round(time.Millisecond))
 	return []any{t.uploadDir(), files}, nil
 }
 
@@ -666,8 +671,8 @@ func (p *repoProgress) set(done, total int) {
 	p.mu.Unlock()
 }
 
-// finish sends the last progress (once the interval since the previous
-// report has passed) and stops the reporter.
+// finish sends the last progress at once and stops the reporter: waiting
+// out the interval would hold the repo back by up to a second.
 func (p *repoProgress) finish() {
 	close(p.stop)
 	<-p.done
@@ -677,17 +682,13 @@ func (p *repoProgress) run(ctx context.Context) {
 	defer close(p.done)
 	timer := time.NewTimer(0) // the first report (the total) goes at once
 	defer timer.Stop()
-	stop, final := p.stop, false
+	final := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-stop:
-			stop, final = nil, true
-			if !p.pending() {
-				return
-			}
-			continue // the last report waits for the timer
+		case <-p.stop:
+			final = true
 		case <-timer.C:
 		}
 		p.send(ctx)
