@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"kojigo/db"
-	"kojigo/internal/password"
 )
 
 // TestStockCLIBuildInfo runs Koji 1.35's own CLI (KOJI_STOCK_CLI, as
@@ -23,13 +20,7 @@ func TestStockCLIBuildInfo(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
 			ctx := context.Background()
-			hash, _ := password.Hash("pw")
-			adminID, err := store.CreateUser(ctx, db.User{Name: "kojiadmin", PasswordHash: hash})
-			if err != nil {
-				t.Fatal(err)
-			}
-			perm, _ := store.GetPermByName(ctx, "admin")
-			store.GrantPerm(ctx, adminID, perm.ID, nil)
+			stockAdmin(t, store)
 			top := t.TempDir()
 			url := startServer(t, store, func(fc *FileConfig) { fc.KojiDir = top })
 			topurl := strings.TrimSuffix(url, "/kojihub") + "/kojifiles"

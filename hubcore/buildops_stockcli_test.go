@@ -21,13 +21,8 @@ func TestStockCLIBuildOps(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
 			ctx := context.Background()
+			stockAdmin(t, store)
 			hash, _ := password.Hash("pw")
-			adminID, err := store.CreateUser(ctx, db.User{Name: "kojiadmin", PasswordHash: hash})
-			if err != nil {
-				t.Fatal(err)
-			}
-			perm, _ := store.GetPermByName(ctx, "admin")
-			store.GrantPerm(ctx, adminID, perm.ID, nil)
 			if _, err := store.CreateUser(ctx, db.User{Name: "bob", PasswordHash: hash}); err != nil {
 				t.Fatal(err)
 			}

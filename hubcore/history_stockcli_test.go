@@ -1,12 +1,8 @@
 package hubcore
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"kojigo/db"
-	"kojigo/internal/password"
 )
 
 // TestStockCLIHistory runs Koji 1.35's own CLI (KOJI_STOCK_CLI, as
@@ -20,14 +16,7 @@ func TestStockCLIHistory(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			store := openStore(t, backend)
-			ctx := context.Background()
-			hash, _ := password.Hash("pw")
-			id, err := store.CreateUser(ctx, db.User{Name: "kojiadmin", PasswordHash: hash})
-			if err != nil {
-				t.Fatal(err)
-			}
-			perm, _ := store.GetPermByName(ctx, "admin")
-			store.GrantPerm(ctx, id, perm.ID, nil)
+			stockAdmin(t, store)
 			url := startServer(t, store, nil)
 			run, _ := cli.client(t, url, nil, "TZ=UTC")
 			koji := func(args ...string) (string, error) { return run("kojiadmin", "pw", args...) }

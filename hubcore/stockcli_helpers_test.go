@@ -1,11 +1,15 @@
 package hubcore
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kojigo/db"
+	"kojigo/internal/password"
 )
 
 // stockCLI is Koji 1.35's own command line, run against a test hub when
@@ -54,4 +58,24 @@ func (s stockCLI) client(t *testing.T, url string, extra []string, env ...string
 		return string(out), err
 	}
 	return run, dir
+}
+
+// stockAdmin creates the user kojiadmin (password "pw") with the admin
+// permission, as the stock-CLI tests log in.
+func stockAdmin(t *testing.T, store *db.Store) int64 {
+	t.Helper()
+	ctx := context.Background()
+	hash, _ := password.Hash("pw")
+	id, err := store.CreateUser(ctx, db.User{Name: "kojiadmin", PasswordHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm, err := store.GetPermByName(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.GrantPerm(ctx, id, perm.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
