@@ -409,20 +409,24 @@ func (h *Hub) taggedBuilds(c *call, t db.Tag, ev *int64, inherit, latest bool, f
 // with latest N other than 0, the first N of each package only (a
 // negative N keeps none, as Koji's). f narrows the listing.
 func (h *Hub) readTagged(c *call, st *db.Store, tagID int64, ev *int64, inherit bool, latest int64, f db.TaggedFilter) ([]db.TaggedBuild, error) {
-	order := []int64{tagID}
-	if inherit {
-		links, err := h.fullInheritance(c, tagID, ev, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range links {
-			order = append(order, l.ParentID)
-		}
-	}
-	pkgs, err := h.inheritedPackageList(c, st, tagID, ev, f.PackageID)
+	order, err := h.tagLinks(c, tagID, ev)
 	if err != nil {
 		return nil, err
 	}
+	pkgs, err := inheritedPackageListIn(c, st, order, ev, f.PackageID)
+	if err != nil {
+		return nil, err
+	}
+	if !inherit {
+		order = order[:1]
+	}
+	return readTaggedIn(c, st, order, ev, latest, f, pkgs)
+}
+
+// readTaggedIn is readTagged over the tags of order (the tag, then the
+// ancestors it inherits from), with the tag's effective package list pkgs
+// already read (inheritedPackageListIn).
+func readTaggedIn(c *call, st *db.Store, order []int64, ev *int64, latest int64, f db.TaggedFilter, pkgs []db.TagPackage) ([]db.TaggedBuild, error) {
 	listed := make(map[int64]bool, len(pkgs))
 	for _, p := range pkgs {
 		listed[p.PackageID] = !p.Blocked

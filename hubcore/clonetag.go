@@ -1,8 +1,9 @@
 package hubcore
 
 import (
+	"cmp"
 	"errors"
-	"sort"
+	"slices"
 
 	"kojigo/db"
 	"kojigo/internal/kojixml"
@@ -795,23 +796,27 @@ func (h *Hub) inheritedPackages(c *call, st *db.Store, tagID int64, ev *int64) (
 // inheritedPackageList is inheritedPackages, of one package when pkgID is
 // set.
 func (h *Hub) inheritedPackageList(c *call, st *db.Store, tagID int64, ev *int64, pkgID *int64) ([]db.TagPackage, error) {
-	order := []int64{tagID}
-	links, err := h.fullInheritance(c, tagID, ev, false)
+	order, err := h.tagLinks(c, tagID, ev)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range links {
-		order = append(order, l.ParentID)
-	}
+	return inheritedPackageListIn(c, st, order, ev, pkgID)
+}
+
+// inheritedPackageListIn is inheritedPackageList over the tags of order
+// (the tag, then its ancestors, nearest first).
+func inheritedPackageListIn(c *call, st *db.Store, order []int64, ev *int64, pkgID *int64) ([]db.TagPackage, error) {
 	entries, err := st.ListTagPackages(c.ctx, db.TagPackageFilter{TagIDs: order, Event: ev, ByChange: true, PackageID: pkgID})
 	if err != nil {
 		return nil, err
 	}
 	rank := map[int64]int{}
 	for i, id := range order {
-		rank[id] = i
+		if _, ok := rank[id]; !ok {
+			rank[id] = i
+		}
 	}
-	sort.SliceStable(entries, func(i, j int) bool { return rank[entries[i].TagID] < rank[entries[j].TagID] })
+	slices.SortStableFunc(entries, func(a, b db.TagPackage) int { return cmp.Compare(rank[a.TagID], rank[b.TagID]) })
 	seen := map[int64]bool{}
 	out := entries[:0]
 	for _, e := range entries {

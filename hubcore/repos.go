@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1726,26 +1727,16 @@ type repoFile struct {
 // extra sets repo_include_all), builds whose package is blocked or not
 // listed left out (Koji's readTaggedBuilds), and the blocked package names.
 func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocked []string, err error) {
-	ids, err := h.tagLinks(c, t.ID, &ev)
+	// One walk of the inheritance and one read of the package list serve
+	// both the blocked names and the builds (readTagged would read them
+	// again).
+	order, err := h.tagLinks(c, t.ID, &ev)
 	if err != nil {
 		return nil, nil, err
 	}
-	entries, err := h.store.ListTagPackages(c.ctx, db.TagPackageFilter{TagIDs: ids, Event: &ev})
+	pkgs, err := inheritedPackageListIn(c, h.store, order, &ev, nil)
 	if err != nil {
 		return nil, nil, err
-	}
-	rank := map[int64]int{}
-	for i, id := range ids {
-		if _, ok := rank[id]; !ok {
-			rank[id] = i
-		}
-	}
-	sort.SliceStable(entries, func(i, j int) bool { return rank[entries[i].TagID] < rank[entries[j].TagID] })
-	pkgs := map[int64]db.TagPackage{} // the nearest tag's entry decides
-	for _, e := range entries {
-		if _, ok := pkgs[e.PackageID]; !ok {
-			pkgs[e.PackageID] = e
-		}
 	}
 	for _, e := range pkgs {
 		if e.Blocked {
@@ -1753,17 +1744,17 @@ func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocke
 		}
 	}
 	sort.Strings(blocked)
-	latest := !pyTruthy(decodeExtra(t.Extra)["repo_include_all"])
-	tbs, err := h.taggedBuilds(c, t, &ev, true, latest, db.TaggedFilter{})
+	latest := int64(1)
+	if pyTruthy(decodeExtra(t.Extra)["repo_include_all"]) {
+		latest = 0
+	}
+	tbs, err := readTaggedIn(c, h.store, order, &ev, latest, db.TaggedFilter{}, pkgs)
 	if err != nil {
 		return nil, nil, err
 	}
 	var buildIDs []int64
-	builds := map[int64]db.TaggedBuild{}
+	builds := make(map[int64]db.TaggedBuild, len(tbs))
 	for _, tb := range tbs {
-		if e, ok := pkgs[tb.PackageID]; !ok || e.Blocked || tb.State != db.BuildComplete {
-			continue
-		}
 		if _, dup := builds[tb.ID]; dup {
 			continue
 		}
@@ -1777,31 +1768,34 @@ func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocke
 	if err != nil {
 		return nil, nil, err
 	}
-	order := map[int64]int{}
-	for i, id := range buildIDs {
-		order[id] = i
+	// The builds in readTagged's order, each build's RPMs by file name.
+	type named struct {
+		file string
+		rpm  db.RPM
 	}
-	sort.SliceStable(rpms, func(i, j int) bool {
-		a, b := rpms[i], rpms[j]
-		if order[a.BuildID] != order[b.BuildID] {
-			return order[a.BuildID] < order[b.BuildID]
-		}
-		return a.Filename() < b.Filename()
-	})
+	byBuild := make(map[int64][]named, len(buildIDs))
 	for _, r := range rpms {
-		b := builds[r.BuildID]
-		var epoch any
-		if r.Epoch != nil {
-			epoch = *r.Epoch
+		byBuild[r.BuildID] = append(byBuild[r.BuildID], named{r.Filename(), r})
+	}
+	files = make([]repoFile, 0, len(rpms))
+	for _, id := range buildIDs {
+		b, own := builds[id], byBuild[id]
+		slices.SortStableFunc(own, func(x, y named) int { return strings.Compare(x.file, y.file) })
+		dir := path.Join("toplink/packages", b.PackageName, b.Version, b.Release)
+		for _, n := range own {
+			r := n.rpm
+			var epoch any
+			if r.Epoch != nil {
+				epoch = *r.Epoch
+			}
+			line, err := pyJSONLine("name", r.Name, "version", r.Version, "release", r.Release, "arch", r.Arch, "id", r.ID,
+				"epoch", epoch, "draft", false, "payloadhash", r.PayloadHash, "size", r.Size, "buildtime", r.BuildTime,
+				"buildroot_id", optInt(r.BuildrootID), "build_id", r.BuildID, "metadata_only", false, "extra", nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			files = append(files, repoFile{name: r.Name, arch: r.Arch, json: line, relpath: dir + "/" + r.Arch + "/" + n.file})
 		}
-		line, err := pyJSONLine("name", r.Name, "version", r.Version, "release", r.Release, "arch", r.Arch, "id", r.ID,
-			"epoch", epoch, "draft", false, "payloadhash", r.PayloadHash, "size", r.Size, "buildtime", r.BuildTime,
-			"buildroot_id", optInt(r.BuildrootID), "build_id", r.BuildID, "metadata_only", false, "extra", nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		files = append(files, repoFile{name: r.Name, arch: r.Arch, json: line,
-			relpath: path.Join("toplink/packages", b.PackageName, b.Version, b.Release, r.Arch, r.Filename())})
 	}
 	return files, blocked, nil
 }

@@ -2,6 +2,7 @@ package repogen
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -110,7 +111,14 @@ func (v *validated) primaryMatches(path string, list []string) bool {
 		return false
 	}
 	defer dec.Close()
-	sc := bufio.NewScanner(dec)
+	// The root element says how many packages follow: a different count
+	// ends the check before the whole file is decompressed (a package
+	// added or removed, the usual update).
+	br := bufio.NewReaderSize(dec, 4096)
+	if n, ok := declaredPackages(br); ok && n != len(list) {
+		return false
+	}
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 256<<10), maxRecord)
 	sc.Split(splitPackages)
 	n := 0
@@ -136,6 +144,22 @@ func (v *validated) primaryMatches(path string, list []string) bool {
 		n++
 	}
 	return sc.Err() == nil && n == len(list)
+}
+
+// declaredPackages reads the packages="N" attribute of the <metadata>
+// element at the start of a primary.xml, without consuming it.
+func declaredPackages(br *bufio.Reader) (int, bool) {
+	head, _ := br.Peek(br.Size())
+	i := bytes.Index(head, []byte("<metadata "))
+	if i < 0 {
+		return 0, false
+	}
+	end := bytes.IndexByte(head[i:], '>')
+	if end < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(attrValue(head[i:i+end+1], "packages"))
+	return n, err == nil
 }
 
 func fileSum(path string, newHash hashFunc) (string, int64, error) {

@@ -271,3 +271,45 @@ func TestUpdateNothingChangedRepublishes(t *testing.T) {
 	generate(t, Options{BaseDir: dir, Update: true})
 	sameMetadata(t, dir, fullRun(t, dir))
 }
+
+// TestPrimaryMatchesReadsDeclaredCount: the previous primary.xml's
+// packages="N" decides at once when the list has another length; the
+// records are compared only when the counts agree.
+func TestPrimaryMatchesReadsDeclaredCount(t *testing.T) {
+	rec := func(href string) string {
+		return `<package type="rpm"><checksum type="sha256" pkgid="YES">00</checksum><location href="` + href + `"/></package>` + "\n"
+	}
+	write := func(declared string, hrefs ...string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="` + declared + `">` + "\n"))
+		for _, h := range hrefs {
+			zw.Write([]byte(rec(h)))
+		}
+		zw.Write([]byte("</metadata>\n"))
+		zw.Close()
+		p := filepath.Join(t.TempDir(), "primary.xml.gz")
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	v := &validated{hashName: "sha256"}
+	v.SkipStat = true
+	list := []string{"a-1-1.noarch.rpm", "b-1-1.noarch.rpm"}
+	for _, c := range []struct {
+		declared string
+		hrefs    []string
+		want     bool
+	}{
+		{"2", list, true},
+		{"3", list, false},                   // the count alone decides
+		{"1", list, false},                   // the count alone decides
+		{"2", []string{list[0], "c"}, false}, // same count, another package
+		{"x", list, true},                    // no usable count: the records decide
+	} {
+		if got := v.primaryMatches(write(c.declared, c.hrefs...), list); got != c.want {
+			t.Errorf("packages=%q, records %v: primaryMatches = %v, want %v", c.declared, c.hrefs, got, c.want)
+		}
+	}
+}

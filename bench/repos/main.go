@@ -76,7 +76,7 @@ func main() {
 	flag.BoolVar(&c.link, "link", false, "hard-link packages into the work directory instead of uploading them (koji import --link)")
 	flag.IntVar(&c.workers, "workers", 4, "concurrent import sessions")
 	flag.BoolVar(&c.keep, "keep", false, "keep the topdir and logs")
-	flag.DurationVar(&c.poll, "poll", 100*time.Millisecond, "how often the task and its progress are polled")
+	flag.DurationVar(&c.poll, "poll", 100*time.Millisecond, "longest wait between polls of the task and its progress (a task change ends it at once)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for one newRepo")
 	flag.DurationVar(&c.sleeptime, "sleeptime", 200*time.Millisecond, "kojid's sleeptime (poll interval); its task pick-up latency is part of the wall time")
 	flag.Parse()
@@ -802,6 +802,10 @@ func (m *meter) regen(ctx context.Context) (result, error) {
 	r.task = asInt(v)
 	lastProgress := ""
 	deadline := t0.Add(m.timeout)
+	// Between polls the bench waits on kojigo.waitChanges, as kojitop does:
+	// it returns as soon as a task changes, so the wall time is not rounded
+	// up to the poll interval.
+	var token any
 	for {
 		if time.Now().After(deadline) {
 			stopSampling()
@@ -834,7 +838,13 @@ func (m *meter) regen(ctx context.Context) (result, error) {
 			res, _ := m.admin.Call(ctx, "getTaskResult", r.task, kojiclient.Kw{"raise_fault": false})
 			return r, fmt.Errorf("newRepo task %d ended in state %d: %v", r.task, st, res)
 		}
-		time.Sleep(m.poll)
+		w, err := m.admin.Call(ctx, "kojigo.waitChanges", token, m.poll.Seconds())
+		if err != nil {
+			stopSampling()
+			sampling.Wait()
+			return r, fmt.Errorf("kojigo.waitChanges: %w", err)
+		}
+		token = w.(map[string]any)["token"]
 	}
 	stopSampling()
 	sampling.Wait()
