@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"kojigo/db"
+	"kojigo/internal/kojiclient"
 	"kojigo/internal/kojixml"
 )
 
@@ -108,6 +111,51 @@ func BenchmarkSchedulerPass(b *testing.B) {
 		for b.Loop() {
 			if _, err := th.hub.sched.pass(ctx, true); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkUploadRepodata: a kojid uploading a createrepo task's output for
+// 12,788 packages (the sizes of bench/repos's repodata: 18 files, 30.9 MB,
+// eight of them under 60 KB) with kojiclient.UploadFile, as the task does.
+func BenchmarkUploadRepodata(b *testing.B) {
+	sizes := []int{1694165, 2075998, 2275096, 3099019, 3123627, 159, 5203310, 158, 28058, 3956989, 5020, 22320, 2958026, 3891, 55023, 6432324, 6378, 3868}
+	dir := b.TempDir()
+	var total int64
+	var files []string
+	for i, n := range sizes {
+		data := make([]byte, n)
+		for j := range data {
+			data[j] = byte(j*7 + i)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("f%02d", i))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		files, total = append(files, p), total+int64(n)
+	}
+	benchBackends(b, func(b *testing.B, backend string) {
+		th := newTestHub(b, backend, nil)
+		_, hostID := th.addHost("builder1")
+		_, taskDir := th.openTask(hostID)
+		ctx := context.Background()
+		kc, err := kojiclient.New(kojiclient.Options{Server: th.url, MaxRetries: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := kc.Login(ctx, "builder1", "hostpw"); err != nil {
+			b.Fatal(err)
+		}
+		if err := kc.ExclusiveSession(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(total)
+		for b.Loop() {
+			for _, f := range files {
+				if err := kc.UploadFile(ctx, f, taskDir, "", nil); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	})
