@@ -78,6 +78,20 @@ func TestRPMSignatures(t *testing.T) {
 		key := [4]byte{0xDE, 0xAD, 0xBE, 0xEF}
 		hdr := sigHeaderFor(t, bin, &key)
 
+		// importRPM recorded each package's own (unsigned) header, as
+		// Koji's add_rpm_sig(rip_rpm_sighdr); cleared here so that the
+		// checks below see only what addRPMSig adds.
+		own := th.anon().must("queryRPMSigs", rpmID).([]any)
+		if len(own) != 1 || own[0].(map[string]any)["sigkey"] != "" {
+			t.Fatalf("signatures after importRPM = %v, want the unsigned header", own)
+		}
+		if _, err := os.Stat(filepath.Join(top, "packages/foo/1.0/1/data/sigcache/x86_64/foo-1.0-1.x86_64.rpm.sig")); err != nil {
+			t.Errorf("importRPM's header file: %v", err)
+		}
+		for _, r := range th.anon().must("listRPMs", kw{"buildID": th.anon().must("getBuild", "foo-1.0-1").(map[string]any)["id"]}).([]any) {
+			admin.must("deleteRPMSig", r.(map[string]any)["id"], kw{"all_sigs": true})
+		}
+
 		th.anon().fault(kojixml.AuthError, "addRPMSig", rpmID, b64(hdr))
 		alice.fault(kojixml.ActionNotAllowed, "addRPMSig", rpmID, b64(hdr))
 		if got := signer.must("addRPMSig", rpmID, b64(hdr)); got != nil {
