@@ -2,7 +2,6 @@ package hubcore
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -215,7 +214,6 @@ func TestCGImportHappyPath(t *testing.T) {
 				t.Errorf("rpm size = %v, want %d", m["size"], len(bin))
 			}
 		}
-		_ = md5.New
 		// a second import of the same NVR is refused
 		if flt := f.bot.fault(kojixml.GenericError, "CGImport", meta, "cli-import/abc"); !strings.Contains(flt.String, "Build already exists: foo-1.0-1") {
 			t.Errorf("second import = %q", flt.String)
@@ -298,6 +296,15 @@ func assertNoImport(t *testing.T, th *testHub, dir string, f *cgFixture) {
 	t.Helper()
 	if b := th.anon().must("getBuild", "foo-1.0-1"); b != nil && b.(map[string]any)["state"] != int64(db.BuildBuilding) {
 		t.Errorf("a build was left: %v", b)
+	}
+	brs, err := th.store.ListBuildroots(context.Background(), db.BuildrootFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, br := range brs {
+		if br.BrType == db.BuildrootExternal {
+			t.Errorf("a content generator's buildroot was left: %+v", br)
+		}
 	}
 	if _, err := os.Lstat(filepath.Join(th.hub.cfg.TopDir, "packages", "foo")); err == nil {
 		if entries, _ := os.ReadDir(filepath.Join(th.hub.cfg.TopDir, "packages", "foo", "1.0")); len(entries) > 0 {
@@ -495,8 +502,9 @@ func TestCGImportHostile(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(th.hub.cfg.TopDir, "outside.log"), []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f.files["link.src.rpm"] = nil // not a regular file: skip in assertNoImport
-		delete(f.files, "link.src.rpm")
+		if err := os.Symlink(filepath.Join(work, dir, "x86_64"), filepath.Join(work, dir, "lnk")); err != nil {
+			t.Fatal(err)
+		}
 
 		type mut func(m map[string]any)
 		build := func(m map[string]any) map[string]any { return m["build"].(map[string]any) }
@@ -579,6 +587,7 @@ func TestCGImportHostile(t *testing.T) {
 			{"subdir traversal", kojixml.ParameterError, "subdir", func(m map[string]any) { out(m, 2)["subdir"] = "../../../../x" }},
 			{"subdir NUL", kojixml.ParameterError, "subdir", func(m map[string]any) { out(m, 2)["subdir"] = "a\x00b" }},
 			{"symlinked upload", kojixml.GenericError, "symbolic links are not followed", func(m map[string]any) { out(m, 0)["filename"] = "link.src.rpm" }},
+			{"symlinked directory", kojixml.GenericError, "symbolic links are not followed", func(m map[string]any) { out(m, 1)["relpath"] = "lnk" }},
 			{"missing upload", kojixml.GenericError, "no such file", func(m map[string]any) { out(m, 2)["filename"] = "nothere.log" }},
 			{"size", kojixml.GenericError, "doesn't match. Corrupted upload?", func(m map[string]any) { out(m, 2)["filesize"] = int64(1) }},
 			{"size type", kojixml.GenericError, "doesn't match. Corrupted upload?", func(m map[string]any) { out(m, 2)["filesize"] = "16" }},
@@ -659,6 +668,22 @@ func TestCGImportFailureRollsBack(t *testing.T) {
 			t.Errorf("twice fault %q", flt.String)
 		}
 		assertNoImport(t, th, dir, f)
+		// a build directory that exists already is refused and kept
+		existing := filepath.Join(th.hub.cfg.TopDir, "packages", "foo", "1.0", "1")
+		if err := os.MkdirAll(filepath.Join(existing, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		flt = f.bot.fault(kojixml.GenericError, "CGImport", cgMeta(nil, outs...), dir)
+		if flt.String != "Destination directory already exists: "+existing {
+			t.Errorf("existing build directory: fault %q", flt.String)
+		}
+		if _, err := os.Stat(filepath.Join(existing, "data")); err != nil {
+			t.Errorf("the existing build directory was removed: %v", err)
+		}
+		if b := th.anon().must("getBuild", "foo-1.0-1"); b != nil {
+			t.Errorf("a build was left: %v", b)
+		}
+		os.RemoveAll(existing)
 		f.bot.must("CGImport", cgMeta(nil, outs...), dir)
 	})
 }
