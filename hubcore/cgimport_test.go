@@ -444,6 +444,19 @@ func TestCGImportDraftReservation(t *testing.T) {
 		if rpms := th.anon().must("listRPMs", id).([]any); len(rpms) != 2 {
 			t.Errorf("draft build rpms = %v", rpms)
 		}
+		if _, err := os.Stat(filepath.Join(th.hub.cfg.TopDir, "packages", "foo", "1.0", "1,draft_"+itoa(id), "metadata.json")); err != nil {
+			t.Errorf("draft build directory: %v", err)
+		}
+
+		// a draft import with no reservation gets its draft release too
+		srpm := rpmBytes(t, "bar", "2", "1", "x86_64", "")
+		f.upload(t, "cli-import/draft2", "bar-2-1.src.rpm", srpm)
+		m = cgMeta(nil, cgOutputMeta("bar-2-1.src.rpm", srpm, "rpm", int64(1)))
+		m["build"].(map[string]any)["name"], m["build"].(map[string]any)["version"], m["build"].(map[string]any)["draft"] = "bar", "2", true
+		got = f.bot.must("CGImport", m, "cli-import/draft2").(map[string]any)
+		if got["draft"] != true || got["release"] != "1,draft_"+itoa(got["id"].(int64)) || got["state"] != int64(db.BuildComplete) {
+			t.Errorf("draft import = %v", got)
+		}
 	})
 }
 
@@ -483,6 +496,18 @@ func TestCGImportVolume(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(top, "vol", "archive", "packages", "foo", "1.0", "1", "metadata.json")); err != nil {
 			t.Errorf("metadata.json on the volume: %v", err)
+		}
+		// a reserved build goes to the policy's volume when it is imported
+		res := f.bot.must("CGInitBuild", "osbs", map[string]any{"name": "bar", "version": "2", "release": "1"}).(map[string]any)
+		srpm := rpmBytes(t, "bar", "2", "1", "x86_64", "")
+		f.upload(t, "cli-import/vol2", "bar-2-1.src.rpm", srpm)
+		m := cgMeta(nil, cgOutputMeta("bar-2-1.src.rpm", srpm, "rpm", int64(1)))
+		m["build"].(map[string]any)["name"], m["build"].(map[string]any)["version"], m["build"].(map[string]any)["build_id"] = "bar", "2", res["build_id"]
+		if b := f.bot.must("CGImport", m, "cli-import/vol2", res["token"]).(map[string]any); b["volume_name"] != "archive" || b["id"] != res["build_id"] {
+			t.Errorf("reserved import: volume %v, id %v", b["volume_name"], b["id"])
+		}
+		if _, err := os.Stat(filepath.Join(top, "vol", "archive", "packages", "bar", "2", "1", "src", "bar-2-1.src.rpm")); err != nil {
+			t.Errorf("reserved build's rpm on the volume: %v", err)
 		}
 	})
 }
