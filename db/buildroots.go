@@ -29,6 +29,17 @@ type Buildroot struct {
 	CreateEvent *int64   // nil for buildroots recorded before schema 13
 	RetireEvent *int64   // set when it became EXPIRED
 	RetireTime  *float64 // the retire event's time
+	// A content generator's buildroot (BrType BuildrootExternal) has these
+	// instead of a host, repo, task and events.
+	BrType        int
+	CGID          *int64
+	CGName        *string
+	CGVersion     *string
+	ContainerType *string
+	ContainerArch *string
+	HostOS        *string
+	HostArch      *string
+	Extra         *string
 }
 
 // Buildroot states, with Koji's numbers.
@@ -56,8 +67,9 @@ type BuildrootFilter struct {
 }
 
 const buildrootSelect = `SELECT b.id, b.host_id, b.repo_id, b.task_id, b.arch, b.state, b.create_time,
-	b.create_event, b.retire_event, re.time
-	FROM buildroots b LEFT JOIN events re ON re.id = b.retire_event WHERE 1=1`
+	b.create_event, b.retire_event, re.time,
+	b.br_type, b.cg_id, cg.name, b.cg_version, b.container_type, b.container_arch, b.host_os, b.host_arch, b.extra
+	FROM buildroots b LEFT JOIN events re ON re.id = b.retire_event LEFT JOIN content_generators cg ON cg.id = b.cg_id WHERE 1=1`
 
 // ListBuildroots returns the buildroots that match, by id.
 func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildroot, error) {
@@ -83,6 +95,9 @@ func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildr
 		q += " AND b.id IN (" + placeholders(len(f.IDs)) + ")"
 		args = append(args, int64Args(f.IDs)...)
 	}
+	if f.State != nil || f.States != nil {
+		q += " AND b.br_type = 0" // a content generator's buildroot has no state
+	}
 	if f.State != nil {
 		q += " AND b.state = ?"
 		args = append(args, *f.State)
@@ -99,10 +114,14 @@ func (s *Store) ListBuildroots(ctx context.Context, f BuildrootFilter) ([]Buildr
 	var out []Buildroot
 	err := scanAll(s.query(ctx, q+" ORDER BY b.id", args...))(func(r *sql.Rows) error {
 		var b Buildroot
-		var host, repo, task, cev, rev sql.NullInt64
+		var host, repo, task, cev, rev, cg sql.NullInt64
 		var rtime sql.NullFloat64
-		err := r.Scan(&b.ID, &host, &repo, &task, &b.Arch, &b.State, &b.CreateTime, &cev, &rev, &rtime)
+		var cgName, cgVersion, ctype, carch, hos, harch, extra sql.NullString
+		err := r.Scan(&b.ID, &host, &repo, &task, &b.Arch, &b.State, &b.CreateTime, &cev, &rev, &rtime,
+			&b.BrType, &cg, &cgName, &cgVersion, &ctype, &carch, &hos, &harch, &extra)
 		b.HostID, b.RepoID, b.TaskID = nullInt(host), nullInt(repo), nullInt(task)
+		b.CGID, b.CGName, b.CGVersion = nullInt(cg), nullString(cgName), nullString(cgVersion)
+		b.ContainerType, b.ContainerArch, b.HostOS, b.HostArch, b.Extra = nullString(ctype), nullString(carch), nullString(hos), nullString(harch), nullString(extra)
 		b.CreateEvent, b.RetireEvent, b.RetireTime = nullInt(cev), nullInt(rev), nullFloat(rtime)
 		out = append(out, b)
 		return err

@@ -68,6 +68,8 @@ type Build struct {
 	PromoterID     *int64 // who promoted the draft build
 	PromoterName   *string
 	PromotionTime  *float64
+	CGID           *int64 // the content generator that imported or reserved it
+	CGName         *string
 }
 
 // NVR is the build's name-version-release.
@@ -75,7 +77,8 @@ func (b Build) NVR() string { return b.PackageName + "-" + b.Version + "-" + b.R
 
 const buildSelect = `SELECT b.id, b.pkg_id, p.name, b.version, b.release, b.epoch, b.state, b.task_id, b.owner, u.name, b.source, b.extra,
 	b.create_event, e.time, b.start_time, b.completion_time, b.volume_id, (SELECT v.name FROM volumes v WHERE v.id = b.volume_id),
-	b.draft, b.promoter, (SELECT pu.name FROM users pu WHERE pu.id = b.promoter), b.promotion_time
+	b.draft, b.promoter, (SELECT pu.name FROM users pu WHERE pu.id = b.promoter), b.promotion_time,
+	b.cg_id, (SELECT cg.name FROM content_generators cg WHERE cg.id = b.cg_id)
 	FROM builds b JOIN packages p ON p.id = b.pkg_id JOIN users u ON u.id = b.owner JOIN events e ON e.id = b.create_event`
 
 func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
@@ -87,17 +90,18 @@ func scanBuild(sc interface{ Scan(...any) error }) (Build, error) {
 // scanBuildInto scans buildSelect's columns into b, after the columns
 // that pre receive (a query that selects more before them).
 func scanBuildInto(sc interface{ Scan(...any) error }, b *Build, pre ...any) error {
-	var epoch, task, promoter sql.NullInt64
-	var source, extra, promoterName sql.NullString
+	var epoch, task, promoter, cg sql.NullInt64
+	var source, extra, promoterName, cgName sql.NullString
 	var start, done, promoted sql.NullFloat64
 	dest := append(pre, &b.ID, &b.PackageID, &b.PackageName, &b.Version, &b.Release, &epoch, &b.State, &task, &b.OwnerID, &b.OwnerName,
 		&source, &extra, &b.CreateEvent, &b.CreateTime, &start, &done, &b.VolumeID, &b.VolumeName,
-		&b.Draft, &promoter, &promoterName, &promoted)
+		&b.Draft, &promoter, &promoterName, &promoted, &cg, &cgName)
 	err := sc.Scan(dest...)
 	b.Epoch, b.TaskID = nullInt(epoch), nullInt(task)
 	b.Source, b.Extra = nullString(source), nullString(extra)
 	b.StartTime, b.CompletionTime = nullFloat(start), nullFloat(done)
 	b.PromoterID, b.PromoterName, b.PromotionTime = nullInt(promoter), nullString(promoterName), nullFloat(promoted)
+	b.CGID, b.CGName = nullInt(cg), nullString(cgName)
 	return mapErr(err)
 }
 
@@ -115,6 +119,28 @@ type NewBuild struct {
 	// Draft makes a Koji draft build: its release becomes
 	// Release+",draft_<id>" and an existing build of Release is ErrConflict.
 	Draft bool
+	// CGID is the content generator that imports or reserves the build.
+	CGID *int64
+	// StartTime and CompletionTime, when set, replace "now" (a content
+	// generator's import says when it built).
+	StartTime      *float64
+	CompletionTime *float64
+}
+
+// times returns the start and completion times of a new build: the given
+// ones, else now (no completion time for a BUILDING build).
+func (n NewBuild) times(now float64) (start, done any) {
+	start = now
+	if n.StartTime != nil {
+		start = *n.StartTime
+	}
+	if n.State != BuildBuilding {
+		done = now
+		if n.CompletionTime != nil {
+			done = *n.CompletionTime
+		}
+	}
+	return start, done
 }
 
 // DraftRelease is Koji's gen_draft_release: a draft build's release.
@@ -153,8 +179,9 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 			if _, err := tx.exec(ctx, "DELETE FROM rpms WHERE build_id = ?", oldID); err != nil {
 				return err
 			}
-			_, err := tx.exec(ctx, `UPDATE builds SET epoch = ?, state = ?, task_id = ?, owner = ?, source = ?, extra = ?, create_event = ?, start_time = ?, completion_time = NULL WHERE id = ?`,
-				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), oldID)
+			start, done := n.times(tx.Now())
+			_, err := tx.exec(ctx, `UPDATE builds SET epoch = ?, state = ?, task_id = ?, owner = ?, source = ?, extra = ?, create_event = ?, start_time = ?, completion_time = ?, cg_id = ? WHERE id = ?`,
+				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, start, done, n.CGID, oldID)
 			return err
 		}
 		rel := n.Release
@@ -163,12 +190,9 @@ func (s *Store) CreateBuild(ctx context.Context, n NewBuild) (id int64, err erro
 			// to this transaction, until the release can name it
 			rel = fmt.Sprintf("%s,draft_new_%d_%d", n.Release, ev, time.Now().UnixNano())
 		}
-		var done any
-		if n.State != BuildBuilding {
-			done = tx.Now()
-		}
-		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time, draft)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, rel, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, tx.Now(), done, n.Draft)
+		start, done := n.times(tx.Now())
+		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time, draft, cg_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, rel, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, start, done, n.Draft, n.CGID)
 		if err != nil {
 			return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, n.Release, err)
 		}
@@ -207,6 +231,7 @@ type BuildFilter struct {
 	CompleteBefore *float64
 	CompleteAfter  *float64
 	Draft          *bool
+	CGID           *int64 // imported or reserved by this content generator
 	Limit          int
 }
 
@@ -257,6 +282,10 @@ func (s *Store) ListBuilds(ctx context.Context, f BuildFilter) ([]Build, error) 
 	if f.Draft != nil {
 		q += " AND b.draft = ?"
 		args = append(args, *f.Draft)
+	}
+	if f.CGID != nil {
+		q += " AND b.cg_id = ?"
+		args = append(args, *f.CGID)
 	}
 	q += " ORDER BY b.id DESC"
 	if f.Limit > 0 {

@@ -66,19 +66,15 @@ func (s *Store) ImportBuild(ctx context.Context, n NewBuild) (id int64, err erro
 		if err != nil {
 			return err
 		}
-		now := tx.Now()
-		var done any
-		if n.State != BuildBuilding {
-			done = now
-		}
+		start, done := n.times(tx.Now())
 		if old.ID != 0 {
 			id = old.ID
-			_, err := tx.exec(ctx, `UPDATE builds SET epoch = ?, state = ?, task_id = ?, owner = ?, source = ?, extra = ?, create_event = ?, start_time = ?, completion_time = ? WHERE id = ?`,
-				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, now, done, id)
+			_, err := tx.exec(ctx, `UPDATE builds SET epoch = ?, state = ?, task_id = ?, owner = ?, source = ?, extra = ?, create_event = ?, start_time = ?, completion_time = ?, cg_id = ? WHERE id = ?`,
+				n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, start, done, n.CGID, id)
 			return err
 		}
-		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, n.Release, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, now, done)
+		id, err = tx.insertID(ctx, `INSERT INTO builds (pkg_id, version, release, epoch, state, task_id, owner, source, extra, create_event, start_time, completion_time, cg_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pkg, n.Version, n.Release, n.Epoch, n.State, n.TaskID, n.OwnerID, n.Source, n.Extra, ev, start, done, n.CGID)
 		if err != nil {
 			return fmt.Errorf("create build %s-%s-%s: %w", n.PackageName, n.Version, n.Release, err)
 		}

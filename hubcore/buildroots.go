@@ -293,6 +293,24 @@ func (bm *buildrootMapper) row(b db.Buildroot) (map[string]any, error) {
 		"retire_event_id": optInt(b.RetireEvent), "retire_event_time": kojiTime(b.RetireTime), "retire_ts": kojiTS(b.RetireTime),
 		"repo_create_event_id": nil, "repo_create_event_time": nil,
 	}
+	if b.BrType == db.BuildrootExternal {
+		// a content generator's buildroot: Koji's buildroot row with no
+		// standard_buildroot, so no state, task, host, repo or events
+		var extra any
+		if b.Extra != nil {
+			extra = decodeStoredJSON(*b.Extra)
+		}
+		for k, v := range map[string]any{
+			"br_type": int64(db.BuildrootExternal), "cg_id": optInt(b.CGID), "cg_name": optStr(b.CGName), "cg_version": optStr(b.CGVersion),
+			"arch": optStr(b.ContainerArch), "container_arch": optStr(b.ContainerArch), "container_type": optStr(b.ContainerType),
+			"host_os": optStr(b.HostOS), "host_arch": optStr(b.HostArch), "extra": extra,
+			"state": nil, "create_event_id": nil, "create_event_time": nil, "create_ts": nil,
+			"retire_event_id": nil, "retire_event_time": nil, "retire_ts": nil,
+		} {
+			m[k] = v
+		}
+		return m, nil
+	}
 	if b.HostID != nil {
 		name, ok := bm.hosts[*b.HostID]
 		if !ok {

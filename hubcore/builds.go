@@ -127,7 +127,7 @@ func buildMap(b db.Build) map[string]any {
 		"start_time": kojiTime(b.StartTime), "start_ts": kojiTS(b.StartTime),
 		"completion_time": kojiTime(b.CompletionTime), "completion_ts": kojiTS(b.CompletionTime),
 		"source": optStr(b.Source), "extra": extra, "volume_id": b.VolumeID, "volume_name": b.VolumeName,
-		"cg_id": nil, "cg_name": nil, "draft": b.Draft, "promoter_id": optInt(b.PromoterID), "promoter_name": optStr(b.PromoterName),
+		"cg_id": optInt(b.CGID), "cg_name": optStr(b.CGName), "draft": b.Draft, "promoter_id": optInt(b.PromoterID), "promoter_name": optStr(b.PromoterName),
 		"promotion_time": kojiTime(b.PromotionTime), "promotion_ts": kojiTS(b.PromotionTime),
 	}
 }
@@ -156,8 +156,9 @@ func mGetBuild(c *call, a *kojixml.Args) (any, error) {
 // state=None, volumeID=None, source=None, createdBefore=None,
 // createdAfter=None, completeBefore=None, completeAfter=None, type=None,
 // typeInfo=None, queryOpts=None, pattern=None, cgID=None, draft=None).
-// volumeID 0, type 'rpm' and no cgID are all this hub has; source and
-// typeInfo are refused rather than ignored. draft, as in Koji, selects
+// type 'rpm' is all this hub has; source and typeInfo are refused rather
+// than ignored. cgID is a content generator's id or name (an unknown one
+// matches nothing, as in Koji). draft, as in Koji, selects
 // draft builds when true, regular ones when false.
 func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	pkg := a.OptAny(0, "packageID", nil)
@@ -183,10 +184,20 @@ func mListBuilds(c *call, a *kojixml.Args) (any, error) {
 	if source != nil || typeInfo != nil {
 		return nil, paramErr("listBuilds: source and typeInfo are not supported by this hub")
 	}
-	if cg != nil || (typ != nil && typ != "rpm") {
+	if typ != nil && typ != "rpm" {
 		return []any{}, nil
 	}
 	f := db.BuildFilter{Prefix: prefix, Pattern: globLike(pattern)}
+	if cg != nil && cg != int64(0) && cg != "" {
+		found, err := c.hub.lookupCG(c, cg, false)
+		var flt *kojixml.Fault
+		if errors.As(err, &flt) && flt.Code == kojixml.GenericError {
+			return []any{}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		f.CGID = &found.ID
+	}
 	f.Draft = draftArg(draft)
 	if volume != nil {
 		v, ok := volume.(int64)

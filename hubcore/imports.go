@@ -160,7 +160,7 @@ func mImportRPM(c *call, a *kojixml.Args) (any, error) {
 	}
 
 	var b db.Build
-	var finalPath string
+	var finalPath, sigFile string
 	moved := false
 	err = c.hub.store.WithTx(c.ctx, func(tx *db.Store) error {
 		if prev, err := tx.GetRPMByNVRA(c.ctx, r.rpm.Name, r.rpm.Version, r.rpm.Release, r.rpm.Arch); err == nil {
@@ -211,9 +211,17 @@ func mImportRPM(c *call, a *kojixml.Args) (any, error) {
 			return genericErr("Unable to import %s: %v", rel, err)
 		}
 		moved = true
+		// Koji's importRPM then records the package's own signature
+		// header (add_rpm_sig with rip_rpm_sighdr).
+		if sigFile, err = c.hub.recordOwnSig(c, tx, b, r.rpm, finalPath); err != nil {
+			return genericErr("Unable to import %s: %v", rel, err)
+		}
 		return nil
 	})
 	if err != nil {
+		if sigFile != "" {
+			os.Remove(sigFile)
+		}
 		if moved {
 			c.hub.unmoveImport(r, finalPath)
 		}
@@ -349,10 +357,17 @@ func (h *Hub) readImport(rel string) (*importedRPM, error) {
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // moveImport moves the checked upload to its place under packages/ and
-// leaves a relative symbolic link to it in the work directory. The file
-// moved must be the one read: a file swapped in meanwhile is refused.
+// leaves a relative symbolic link to it in the work directory.
 func (h *Hub) moveImport(r *importedRPM, destDir, final string) error {
-	src := filepath.Join(h.cfg.TopDir, "work", filepath.FromSlash(r.rel))
+	return h.moveAndSymlink(r.rel, r.info, destDir, final)
+}
+
+// moveAndSymlink moves topdir/work/<rel> to final (in destDir, created if
+// needed) and leaves a relative symbolic link to it where it was (Koji's
+// move_and_symlink). The file moved must be the one checked (info): a
+// file swapped in meanwhile is refused and put back.
+func (h *Hub) moveAndSymlink(rel string, info os.FileInfo, destDir, final string) error {
+	src := filepath.Join(h.cfg.TopDir, "work", filepath.FromSlash(rel))
 	if err := os.MkdirAll(destDir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", destDir, err)
 	}
@@ -360,7 +375,7 @@ func (h *Hub) moveImport(r *importedRPM, destDir, final string) error {
 		return fmt.Errorf("move to packages: %w", err)
 	}
 	fi, err := os.Lstat(final)
-	if err != nil || !os.SameFile(fi, r.info) || fi.Size() != r.info.Size() {
+	if err != nil || !os.SameFile(fi, info) || fi.Size() != info.Size() {
 		os.Rename(final, src)
 		return errors.New("the file changed while importing: upload it again")
 	}
@@ -377,20 +392,59 @@ func (h *Hub) moveImport(r *importedRPM, destDir, final string) error {
 		link = final
 	}
 	if err := os.Symlink(link, src); err != nil {
-		h.log.Warn("importRPM: leave a link in the work directory", "path", src, "err", err)
+		h.log.Warn("import: leave a link in the work directory", "path", src, "err", err)
 	}
 	return nil
 }
 
 // unmoveImport puts a moved file back where it was uploaded.
-func (h *Hub) unmoveImport(r *importedRPM, final string) {
-	src := filepath.Join(h.cfg.TopDir, "work", filepath.FromSlash(r.rel))
+func (h *Hub) unmoveImport(r *importedRPM, final string) { h.unmoveAndSymlink(r.rel, final) }
+
+// unmoveAndSymlink undoes moveAndSymlink: the link goes, the file returns
+// to topdir/work/<rel>.
+func (h *Hub) unmoveAndSymlink(rel, final string) {
+	src := filepath.Join(h.cfg.TopDir, "work", filepath.FromSlash(rel))
 	if fi, err := os.Lstat(src); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 		os.Remove(src)
 	}
 	if err := os.Rename(final, src); err != nil {
-		h.log.Error("importRPM: move back after a failed commit", "from", final, "to", src, "err", err)
+		h.log.Error("import: move back after a failed import", "from", final, "to", src, "err", err)
 	}
+}
+
+// recordOwnSig records an imported RPM's own signature header, as Koji's
+// add_rpm_sig(rpminfo['id'], rip_rpm_sighdr(fn)) after an import: an
+// rpmsigs row under the header's key ("" for an unsigned package) and the
+// header under the build's data/sigcache. path is the RPM file (already
+// checked by readImport). It returns the header file it wrote, for the
+// caller to remove if the import fails after all.
+func (h *Hub) recordOwnSig(c *call, tx *db.Store, b db.Build, r db.RPM, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	raw, err := rpmhdr.SignatureBytes(f, fi.Size())
+	if err != nil {
+		return "", fmt.Errorf("read the signature header: %w", err)
+	}
+	sig, err := rpmhdr.ParseSignature(raw)
+	if err != nil {
+		return "", fmt.Errorf("read the signature header: %w", err)
+	}
+	sum := md5.Sum(raw)
+	if err := tx.AddRPMSig(c.ctx, db.RPMSig{RPMID: r.ID, SigKey: sig.KeyID, SigHash: hex.EncodeToString(sum[:])}); err != nil {
+		return "", err
+	}
+	dest := h.sigPath(b, r, sig.KeyID)
+	if err := storeFile(dest, raw); err != nil {
+		return "", fmt.Errorf("store the signature header: %w", err)
+	}
+	return dest, nil
 }
 
 // importedRPMMap is Koji's answer to importRPM: the rpminfo row, the

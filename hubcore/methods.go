@@ -62,6 +62,7 @@ func (h *Hub) register() {
 	ms = append(ms, repoMethods()...)
 	ms = append(ms, repoProgressMethods()...)
 	ms = append(ms, importMethods()...)
+	ms = append(ms, cgImportMethods()...)
 	ms = append(ms, policyMethods()...)
 	ms = append(ms, adminAreaMethods()...)
 	ms = append(ms, searchMethods()...)

@@ -660,24 +660,81 @@ func policyTests() policy.Registry[*call] {
 	})
 }
 
-// policyCGs is Koji's policy_get_cgs: data's cg_list, else the content
-// generators of the build's buildroots (kojigo's buildroots have none: nil).
+// policyCGs is Koji's policy_get_cgs: the content generators of data's
+// cg_list (ids, as CGImport passes them, or names), else those of the
+// buildroots of data's buildroots or of the build's rpms (nil for a
+// buildroot that is not a content generator's: Koji's None).
 func (c *call) policyCGs(d policy.Data) ([]*string, error) {
 	if l, ok := d["cg_list"].([]any); ok {
 		out := make([]*string, 0, len(l))
 		for _, v := range l {
+			if id, isID := v.(int64); isID {
+				cg, err := c.hub.lookupCG(c, id, false)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, &cg.Name)
+				continue
+			}
 			s := policy.Str(v)
 			out = append(out, &s)
 		}
 		return out, nil
 	}
-	if _, ok := d["build"]; ok {
-		if _, err := c.policyBuild(d); err != nil {
+	var brs []any
+	hasNone := false
+	if l, ok := d["buildroots"].([]any); ok {
+		brs = l
+	} else if _, ok := d["build"]; ok {
+		b, err := c.policyBuild(d)
+		if err != nil {
 			return nil, err
 		}
-		return []*string{nil}, nil
+		rpms, err := c.hub.store.ListRPMs(c.ctx, db.RPMFilter{BuildIDs: []int64{b.ID}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rpms {
+			if r.BuildrootID == nil {
+				hasNone = true
+			} else {
+				brs = append(brs, *r.BuildrootID)
+			}
+		}
 	}
-	return nil, nil
+	var ids []int64
+	for _, v := range brs {
+		if id, ok := v.(int64); ok {
+			ids = append(ids, id)
+		} else {
+			hasNone = true
+		}
+	}
+	seen := map[string]bool{}
+	var out []*string
+	if hasNone {
+		out = append(out, nil)
+	}
+	if len(ids) > 0 {
+		rows, err := c.hub.store.ListBuildroots(c.ctx, db.BuildrootFilter{IDs: ids})
+		if err != nil {
+			return nil, err
+		}
+		for _, br := range rows {
+			if br.CGName == nil {
+				if !hasNone {
+					hasNone = true
+					out = append(out, nil)
+				}
+				continue
+			}
+			if !seen[*br.CGName] {
+				seen[*br.CGName] = true
+				out = append(out, br.CGName)
+			}
+		}
+	}
+	return out, nil
 }
 
 // taskParamNames are the parameter names of the task methods kojigo runs,

@@ -61,7 +61,20 @@ func importFoo(t *testing.T, th *testHub, admin *client) ([]byte, int64) {
 	bin := rpmBytes(t, "foo", "1.0", "1", "x86_64", "foo-1.0-1.src.rpm")
 	admin.must("importRPM", admin.upload(t, "sig-import/1", "foo-1.0-1.src.rpm", srpm), "foo-1.0-1.src.rpm")
 	info := admin.must("importRPM", admin.upload(t, "sig-import/2", "foo-1.0-1.x86_64.rpm", bin), "foo-1.0-1.x86_64.rpm").(map[string]any)
-	return bin, info["id"].(int64)
+	rpmID := info["id"].(int64)
+	// importRPM recorded each package's own (unsigned) header, as Koji's
+	// add_rpm_sig(rip_rpm_sighdr); cleared here so that the tests see
+	// only the signatures they add.
+	own := th.anon().must("queryRPMSigs", rpmID).([]any)
+	if len(own) != 1 || own[0].(map[string]any)["sigkey"] != "" {
+		t.Fatalf("signatures after importRPM = %v, want the unsigned header", own)
+	}
+	if _, err := os.Stat(filepath.Join(th.hub.cfg.TopDir, "packages/foo/1.0/1/data/sigcache/x86_64/foo-1.0-1.x86_64.rpm.sig")); err != nil {
+		t.Errorf("importRPM's header file: %v", err)
+	}
+	admin.must("deleteRPMSig", rpmID, kw{"all_sigs": true})
+	admin.must("deleteRPMSig", "foo-1.0-1.src", kw{"all_sigs": true})
+	return bin, rpmID
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

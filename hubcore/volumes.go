@@ -405,7 +405,6 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 // tag, ...). A policy that fails or names no volume gives DEFAULT (and
 // the hub's log says why).
 func (h *Hub) completionVolume(c *call, b db.Build, taskID int64, buildroots []int64) db.Volume {
-	def := db.Volume{ID: db.DefaultVolumeID, Name: "DEFAULT"}
 	brs := make([]any, 0, len(buildroots))
 	for _, br := range buildroots {
 		brs = append(brs, br)
@@ -419,20 +418,28 @@ func (h *Hub) completionVolume(c *call, b db.Build, taskID int64, buildroots []i
 			}
 		}
 	}
+	return h.volumeByPolicy(c, b.NVR(), data)
+}
+
+// volumeByPolicy is Koji's check_volume_policy(data, strict=False) with
+// DEFAULT as the fallback: a policy error, no match or an unknown volume
+// is logged and gives DEFAULT.
+func (h *Hub) volumeByPolicy(c *call, nvr string, data policy.Data) db.Volume {
+	def := db.Volume{ID: db.DefaultVolumeID, Name: "DEFAULT"}
 	ev := &policy.Eval[*call]{Set: h.policies, Env: c}
 	dec, err := ev.Apply("volume", data)
 	if err != nil {
-		h.log.Error("volume policy error", "build", b.NVR(), "err", err)
+		h.log.Error("volume policy error", "build", nvr, "err", err)
 		return def
 	}
 	if !dec.Matched {
-		h.log.Warn("no volume policy match", "build", b.NVR())
+		h.log.Warn("no volume policy match", "build", nvr)
 		return def
 	}
 	name := strings.TrimSpace(dec.Action)
 	v, err := h.store.GetVolumeByName(c.ctx, name)
 	if err != nil {
-		h.log.Error("volume policy returned no such volume", "volume", name, "build", b.NVR(), "rule", dec.LastRule(), "err", err)
+		h.log.Error("volume policy returned no such volume", "volume", name, "build", nvr, "rule", dec.LastRule(), "err", err)
 		return def
 	}
 	return v

@@ -127,7 +127,8 @@ func stockKoji(t *testing.T, url, topdir string) func(dir string, args ...string
 // rpm -K against that key only; the unsigned original fails the same
 // check. With KOJI_STOCK_CLI, list-signed lists the copy. An RPM built
 // outside the farm is imported, the tag cloned and the import moved
-// (importCloneMove), and the dist repo of the tag is read by dnf with
+// (importCloneMove), another is imported by a content generator
+// (cgImportEndToEnd), and the dist repo of the tag is read by dnf with
 // gpgcheck=1 (distRepoWithDNF).
 func TestSigningEndToEnd(t *testing.T) {
 	testenv.NeedTool(t, "rpmsign")
@@ -215,6 +216,7 @@ func TestSigningEndToEnd(t *testing.T) {
 			}
 
 			importCloneMove(t, bf)
+			cgImportEndToEnd(t, bf)
 			distRepoWithDNF(t, bf, key, koji)
 		})
 	}
