@@ -3,7 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // Build operations an admin or a promoter runs on a finished build:
@@ -65,10 +67,19 @@ func (s *Store) ResetBuild(ctx context.Context, id int64) error {
 	})
 }
 
+// NVRATakenError: promoting a draft would give two regular builds an RPM
+// of the same N-V-R.A.
+type NVRATakenError struct{ NVRA string }
+
+func (e *NVRATakenError) Error() string {
+	return "an RPM of a regular build already has the N-V-R.A " + e.NVRA
+}
+
 // PromoteBuild turns a COMPLETE draft build into a regular one named
 // release, recording the promoter and the time. ErrBuildState when the
 // build is no longer a COMPLETE draft (another promotion won), ErrConflict
-// when a build of the target NVR exists.
+// when a build of the target NVR exists, *NVRATakenError when a regular
+// build has an RPM of the N-V-R.A of one of its RPMs.
 func (s *Store) PromoteBuild(ctx context.Context, id int64, release string, promoter int64) error {
 	return s.WithTx(ctx, func(tx *Store) error {
 		var draft bool
@@ -91,9 +102,23 @@ func (s *Store) PromoteBuild(ctx context.Context, id int64, release string, prom
 		if _, err := tx.exec(ctx, "UPDATE builds SET draft = ?, release = ?, promoter = ?, promotion_time = ? WHERE id = ?", false, release, promoter, tx.Now(), id); err != nil {
 			return mapErr(err)
 		}
+		// Its RPMs become regular ones: their N-V-R.A must be free.
+		var taken RPM
+		err := tx.queryRow(ctx, `SELECT d.name, d.version, d.release, d.arch FROM rpms d JOIN rpms o
+			ON o.name = d.name AND o.version = d.version AND o.release = d.release AND o.arch = d.arch AND NOT o.draft AND o.build_id <> d.build_id
+			WHERE d.build_id = ? LIMIT 1`, id).Scan(&taken.Name, &taken.Version, &taken.Release, &taken.Arch)
+		switch err = mapErr(err); {
+		case err == nil:
+			return &NVRATakenError{strings.TrimSuffix(taken.Filename(), ".rpm")}
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE rpms SET draft = ? WHERE build_id = ?", false, id); err != nil {
+			return mapErr(err)
+		}
 		// the tags holding it changed (its NVR did): kojira regenerates
 		var tags []int64
-		err := scanAll(tx.query(ctx, "SELECT DISTINCT tag_id FROM tag_listing WHERE build_id = ? AND revoke_event IS NULL ORDER BY tag_id", id))(func(r *sql.Rows) error {
+		err = scanAll(tx.query(ctx, "SELECT DISTINCT tag_id FROM tag_listing WHERE build_id = ? AND revoke_event IS NULL ORDER BY tag_id", id))(func(r *sql.Rows) error {
 			var t int64
 			err := r.Scan(&t)
 			tags = append(tags, t)

@@ -347,8 +347,7 @@ func (r RPM) Filename() string {
 	return r.Name + "-" + r.Version + "-" + r.Release + "." + r.Arch + ".rpm"
 }
 
-const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id, " +
-	"(SELECT xb.draft FROM builds xb WHERE xb.id = r.build_id)"
+const rpmCols = "r.id, r.build_id, r.name, r.version, r.release, r.epoch, r.arch, r.size, r.payloadhash, r.checksum, r.buildtime, r.buildroot_id, r.draft"
 
 func scanRPM(sc interface{ Scan(...any) error }) (RPM, error) {
 	var r RPM
@@ -358,10 +357,13 @@ func scanRPM(sc interface{ Scan(...any) error }) (RPM, error) {
 	return r, mapErr(err)
 }
 
-// AddRPM records an imported RPM of a build.
+// AddRPM records an RPM of a build; the RPM of a draft build is a draft
+// too. Its N-V-R.A must be new among the RPMs of regular builds
+// (ErrConflict); drafts may share one.
 func (s *Store) AddRPM(ctx context.Context, r RPM) (int64, error) {
-	id, err := s.insertID(ctx, `INSERT INTO rpms (build_id, name, version, release, epoch, arch, size, payloadhash, checksum, buildtime, buildroot_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.BuildID, r.Name, r.Version, r.Release, r.Epoch, r.Arch, r.Size, r.PayloadHash, r.Checksum, r.BuildTime, r.BuildrootID)
+	id, err := s.insertID(ctx, `INSERT INTO rpms (build_id, name, version, release, epoch, arch, size, payloadhash, checksum, buildtime, buildroot_id, draft)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT b.draft FROM builds b WHERE b.id = ?), FALSE))`,
+		r.BuildID, r.Name, r.Version, r.Release, r.Epoch, r.Arch, r.Size, r.PayloadHash, r.Checksum, r.BuildTime, r.BuildrootID, r.BuildID)
 	if err != nil {
 		return 0, fmt.Errorf("add rpm %s: %w", r.Filename(), err)
 	}
@@ -373,9 +375,11 @@ func (s *Store) GetRPM(ctx context.Context, id int64) (RPM, error) {
 	return scanRPM(s.queryRow(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.id = ?", id))
 }
 
-// GetRPMByNVRA reads an RPM by name, version, release and arch.
+// GetRPMByNVRA reads an RPM by name, version, release and arch. Several
+// draft builds may hold one N-V-R.A: as Koji's get_rpm, the regular
+// build's RPM comes first, then the newest draft's.
 func (s *Store) GetRPMByNVRA(ctx context.Context, name, version, release, arch string) (RPM, error) {
-	return scanRPM(s.queryRow(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.name = ? AND r.version = ? AND r.release = ? AND r.arch = ?", name, version, release, arch))
+	return scanRPM(s.queryRow(ctx, "SELECT "+rpmCols+" FROM rpms r WHERE r.name = ? AND r.version = ? AND r.release = ? AND r.arch = ? ORDER BY r.draft, r.id DESC LIMIT 1", name, version, release, arch))
 }
 
 // RPMFilter selects RPMs; zero fields match everything.
@@ -419,7 +423,7 @@ func (s *Store) ListRPMs(ctx context.Context, f RPMFilter) ([]RPM, error) {
 		args = append(args, *f.BuildrootID)
 	}
 	if f.Draft != nil {
-		q += " AND r.build_id IN (SELECT id FROM builds WHERE draft = ?)"
+		q += " AND r.draft = ?"
 		args = append(args, *f.Draft)
 	}
 	if len(f.Arches) > 0 {

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -140,6 +141,16 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_time DOUBLE PRECISION NOT NULL)"); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
+	if s.backend == SQLite {
+		// A migration that rebuilds a table (SQLite cannot drop a
+		// constraint) must not fire the ON DELETE actions of the rows
+		// that refer to it: foreign keys are off while migrating, on the
+		// writer's single connection, and checked before each commit.
+		if _, err := s.w.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
 	var applied []int
 	for _, m := range ms {
 		err := s.WithTx(ctx, func(tx *Store) error {
@@ -147,6 +158,12 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 				// one migrator at a time across hubs
 				if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(4242001)"); err != nil {
 					return err
+				}
+			}
+			if tx.backend == SQLite {
+				var on bool
+				if err := tx.queryRowW(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil || on {
+					return fmt.Errorf("migration %s: foreign keys could not be switched off for it (%v)", m.name, err)
 				}
 			}
 			var n int
@@ -161,6 +178,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 					return fmt.Errorf("migration %s: %w\n%s", m.name, err, stmt)
 				}
 			}
+			if tx.backend == SQLite {
+				if err := tx.checkForeignKeys(ctx); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+			}
 			if _, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, applied_time) VALUES (?, ?)", m.version, tx.Now()); err != nil {
 				return err
 			}
@@ -172,6 +194,35 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		}
 	}
 	return applied, s.CheckSchema(ctx)
+}
+
+// checkForeignKeys fails when a row refers to one that does not exist
+// (SQLite's foreign_key_check), naming the first few.
+func (s *Store) checkForeignKeys(ctx context.Context) error {
+	rows, err := s.queryW(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		if len(bad) < 5 {
+			bad = append(bad, fmt.Sprintf("%s row %d refers to a missing %s", table, rowid.Int64, parent))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("foreign keys broken: %s", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // splitSQL splits a migration into statements at semicolons that end a

@@ -304,8 +304,14 @@ func mPromoteBuild(c *call, a *kojixml.Args) (any, error) {
 			return nil, fmt.Errorf("promote build %s: %w", b.NVR(), err)
 		}
 	}
+	var taken *db.NVRATakenError
 	switch err := c.hub.store.PromoteBuild(c.ctx, b.ID, rel, c.user.ID); {
 	case err == nil:
+	case errors.As(err, &taken):
+		if hasDir {
+			os.Rename(newDir, oldDir)
+		}
+		return nil, reason("the regular build of RPM %s has one of its N-V-R.As", taken.NVRA)
 	case errors.Is(err, db.ErrConflict) || errors.Is(err, db.ErrBuildState):
 		// another promotion got there first: its directory is not ours
 		if hasDir {

@@ -319,6 +319,22 @@ func TestDraftBuildsAndPromotion(t *testing.T) {
 			t.Errorf("createEmptyBuild(draft=True) of an existing NVR: %q", f.String)
 		}
 
+		// two drafts of one NVR hold RPMs of the same N-V-R.A (Koji's
+		// rpminfo_unique_nvra_not_draft); getRPM finds the newest draft's
+		// until one is promoted
+		first, _ := w.build(t, "5.0", "1", true)
+		second, _ := w.build(t, "5.0", "1", true)
+		if r := w.anon().must("getRPM", "hello-5.0-1.x86_64").(map[string]any); r["build_id"] != second || r["draft"] != true {
+			t.Errorf("getRPM of two drafts' N-V-R.A = %v, want the newer draft's (build %d)", r, second)
+		}
+		carol.must("promoteBuild", first)
+		if r := w.anon().must("getRPM", "hello-5.0-1.x86_64").(map[string]any); r["build_id"] != first || r["draft"] != false {
+			t.Errorf("getRPM after promoting build %d = %v", first, r)
+		}
+		if l := w.anon().must("listRPMs", kw{"buildID": second, "draft": true}).([]any); len(l) != 2 {
+			t.Errorf("the other draft's RPMs = %v", l)
+		}
+
 		// the is_draft policy test sees the flag
 		d3, _ := w.build(t, "3.0", "1", true)
 		f = w.admin.fault(kojixml.ActionNotAllowed, "tagBuildBypass", "other", d3)
