@@ -174,3 +174,30 @@ func TestLeastRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeLengthsSkewed: frequencies that would make codes longer than
+// bzip2's 17 bits (a Fibonacci run gives one level per symbol) are
+// flattened until they fit, and the lengths still describe a complete
+// prefix code (Kraft's sum is exactly 1).
+func TestCodeLengthsSkewed(t *testing.T) {
+	for _, n := range []int{2, 3, 30, 60, 258} {
+		freq := make([]int32, n)
+		a, b := int32(1), int32(1)
+		for i := range freq {
+			freq[i] = a
+			a, b = b, min(a+b, 1<<30)
+		}
+		lens := make([]uint8, n)
+		codeLengths(lens, freq, maxCodeLen)
+		var kraft float64
+		for i, l := range lens {
+			if l < 1 || l > maxCodeLen {
+				t.Fatalf("n=%d: symbol %d has length %d", n, i, l)
+			}
+			kraft += 1 / float64(uint64(1)<<l)
+		}
+		if kraft != 1 {
+			t.Errorf("n=%d: Kraft sum %v, want 1", n, kraft)
+		}
+	}
+}
