@@ -271,6 +271,27 @@ func (o *outageHub) UploadFile(ctx context.Context, localPath, serverDir, name s
 	})
 }
 
+// subsessionHub is a Hub that can open a subsession of its session, for
+// calls sent alongside the session's own (calls on one session go one at
+// a time). closeSub logs the subsession out; a nil sub means none.
+type subsessionHub interface {
+	openSubsession(ctx context.Context) (sub Hub, closeSub func(), err error)
+}
+
+// openSubsession opens a subsession of the kojiclient session under o;
+// it rides out outages as o does. Another Hub (a test's) opens none: nil.
+func (o *outageHub) openSubsession(ctx context.Context) (Hub, func(), error) {
+	c, ok := o.Hub.(*kojiclient.Client)
+	if !ok {
+		return nil, nil, nil
+	}
+	sub, err := c.Subsession(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newOutageHub(sub, o.log), func() { sub.Logout(context.WithoutCancel(ctx)) }, nil
+}
+
 // persist runs call until it gets an answer, repeating it while the hub is
 // unreachable and ctx is patient and live.
 func (o *outageHub) persist(ctx context.Context, what string, call func() error) error {

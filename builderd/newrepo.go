@@ -463,19 +463,24 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read repodata: %w", err)
 	}
-	files := []any{}
+	var paths []string
 	upStart, upBytes := time.Now(), int64(0)
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		if _, err := t.upload(ctx, filepath.Join(datadir, e.Name())); err != nil {
-			return nil, err
-		}
+		paths = append(paths, filepath.Join(datadir, e.Name()))
 		if fi, err := e.Info(); err == nil {
 			upBytes += fi.Size()
 		}
-		files = append(files, e.Name())
+	}
+	names, err := t.uploadFiles(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]any, len(names))
+	for i, n := range names {
+		files[i] = n
 	}
 	logf("uploaded %d files (%.1f MB) to the hub in %v", len(files), float64(upBytes)/1e6, time.Since(upStart).Round(time.Millisecond))
 	return []any{t.uploadDir(), files}, nil

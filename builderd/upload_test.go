@@ -1,0 +1,122 @@
+package builderd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// countingHub records which files it uploaded and can fail one. With
+// meet set, its first upload waits (up to 5 s) for the other hub's first:
+// the two upload at the same time or the test says they did not.
+type countingHub struct {
+	*fakeHub
+	mu       sync.Mutex
+	uploaded []string
+	fail     string
+	meet     *sync.WaitGroup
+	met      bool
+}
+
+func (c *countingHub) UploadFile(ctx context.Context, local, dir, name string, p func(int64, int64)) error {
+	if c.meet != nil && !c.met {
+		c.met = true
+		c.meet.Done()
+		done := make(chan struct{})
+		go func() { c.meet.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("%s: the other session never uploaded at the same time", name)
+		}
+	}
+	if name == c.fail {
+		return fmt.Errorf("%s: hub refused it (test)", name)
+	}
+	c.mu.Lock()
+	c.uploaded = append(c.uploaded, name)
+	c.mu.Unlock()
+	return c.fakeHub.UploadFile(ctx, local, dir, name, p)
+}
+
+// subsessionFake is a hub whose subsession is another countingHub over
+// the same fake.
+type subsessionFake struct {
+	*countingHub
+	sub    *countingHub
+	closed int
+}
+
+func (s *subsessionFake) openSubsession(context.Context) (Hub, func(), error) {
+	return s.sub, func() { s.closed++ }, nil
+}
+
+// TestUploadFilesTwoAtOnce: uploadFiles sends every file once, over the
+// session and a subsession when the hub opens one, names them in the
+// order given, closes the subsession, and fails when one upload fails.
+func TestUploadFilesTwoAtOnce(t *testing.T) {
+	top := t.TempDir()
+	fh := newFakeHub(t, top)
+	local := t.TempDir()
+	var paths, want []string
+	for i, n := range []int{5000, 10, 300000, 70, 120000, 1} {
+		name := fmt.Sprintf("f%d.xml.gz", i)
+		p := filepath.Join(local, name)
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths, want = append(paths, p), append(want, name)
+	}
+	id := fh.addTask("createrepo", int64(1), "x86_64", nil)
+	fh.tasks[id].state, fh.tasks[id].host = stateOpen, fh.hostID
+	var meet sync.WaitGroup
+	meet.Add(2)
+	h := &subsessionFake{countingHub: &countingHub{fakeHub: fh, meet: &meet}, sub: &countingHub{fakeHub: fh, meet: &meet}}
+	tk := &task{id: id, d: &daemon{hub: h}, log: slog.New(slog.DiscardHandler)}
+	names, err := tk.uploadFiles(context.Background(), paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("names = %v, want %v", names, want)
+	}
+	all := append(slices.Clone(h.uploaded), h.sub.uploaded...)
+	slices.Sort(all)
+	if sorted := slices.Sorted(slices.Values(want)); !slices.Equal(all, sorted) {
+		t.Errorf("uploaded %v, want each of %v once", all, sorted)
+	}
+	if len(h.uploaded) == 0 || len(h.sub.uploaded) == 0 || h.closed != 1 {
+		t.Errorf("session uploaded %v, subsession %v, subsession closed %d times: want both used and one close", h.uploaded, h.sub.uploaded, h.closed)
+	}
+	for _, n := range want {
+		if _, err := os.Stat(filepath.Join(fh.workDir, tk.uploadDir(), n)); err != nil {
+			t.Errorf("%s not on the hub: %v", n, err)
+		}
+	}
+
+	// One refused upload fails the whole; the subsession is still closed.
+	h.sub.fail, h.fail = "f2.xml.gz", "f2.xml.gz"
+	if _, err := tk.uploadFiles(context.Background(), paths); err == nil || !strings.Contains(err.Error(), "f2.xml.gz") {
+		t.Errorf("a refused upload: %v", err)
+	}
+	if h.closed != 2 {
+		t.Errorf("subsession closed %d times after a failure, want 2", h.closed)
+	}
+
+	// A hub without subsessions uploads one at a time, all the same.
+	plain := &countingHub{fakeHub: fh}
+	tk.d.hub = plain
+	if names, err := tk.uploadFiles(context.Background(), paths); err != nil || len(plain.uploaded) != len(paths) || !slices.Equal(names, want) {
+		t.Errorf("without subsessions: %v, %v, uploaded %v", names, err, plain.uploaded)
+	}
+	if _, err := tk.uploadFiles(context.Background(), []string{filepath.Join(local, "bad\nname")}); err == nil {
+		t.Error("a file name with a newline was uploaded")
+	}
+}
