@@ -92,6 +92,7 @@ type daemon struct {
 
 	wake    chan struct{} // poke the loop: a task ended, an upload failed
 	ended   chan struct{} // closed (and replaced) when a task of this host is reported
+	taken   chan struct{} // closed (and replaced) when the loop takes a task
 	lastOK  time.Time     // last successful exchange with the hub
 	restart bool          // graceful restart pending
 	// restartAsked is set by a restart task (any goroutine); the loop
@@ -223,16 +224,45 @@ func (d *daemon) waitForWork(ctx context.Context, w Hub) {
 			continue
 		}
 		fails = 0
-		if len(asList(v)) > 0 {
+		if ids := asList(v); len(ids) > 0 {
 			d.poke()
-			// the loop takes them; give it a moment before asking again
-			t := time.NewTimer(200 * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			// Ask again once the loop has taken them, so that the next
+			// assignment (often a subtask of the task just taken) is seen
+			// at once; or after 200 ms when it does not take them (full,
+			// not ready), since asking now would get the same answer.
+			if !d.awaitTaken(ctx, ids, 200*time.Millisecond) {
 				return
-			case <-t.C:
 			}
+		}
+	}
+}
+
+// awaitTaken waits until the loop runs every task of ids, for at most
+// limit. It reports false when ctx ended.
+func (d *daemon) awaitTaken(ctx context.Context, ids []any, limit time.Duration) bool {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for {
+		d.mu.Lock()
+		if d.taken == nil {
+			d.taken = make(chan struct{})
+		}
+		ch, all := d.taken, true
+		for _, v := range ids {
+			if id, _ := asInt(v); d.tasks[id] == nil {
+				all = false
+			}
+		}
+		d.mu.Unlock()
+		if all {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-ch:
 		}
 	}
 }
@@ -713,6 +743,10 @@ func (d *daemon) takeTask(ctx context.Context, id int64, method string) (bool, e
 	t.rt = rt
 	d.mu.Lock()
 	d.tasks[id] = rt
+	if d.taken != nil {
+		close(d.taken)
+		d.taken = nil
+	}
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.runTask(tctx, t, h)

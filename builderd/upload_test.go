@@ -120,3 +120,46 @@ func TestUploadFilesTwoAtOnce(t *testing.T) {
 		t.Error("a file name with a newline was uploaded")
 	}
 }
+
+// TestAwaitTaken: the waiter for new work asks the hub again as soon as the
+// loop runs every task it was told of (not after a fixed pause, so that a
+// subtask assigned next is seen at once), after its limit when the loop
+// does not take them, and stops with its context.
+func TestAwaitTaken(t *testing.T) {
+	d := &daemon{tasks: map[int64]*runningTask{}}
+	ids := []any{int64(3), int64(4)}
+	done := make(chan bool)
+	go func() { done <- d.awaitTaken(context.Background(), ids, time.Hour) }()
+	take := func(id int64) {
+		d.mu.Lock()
+		d.tasks[id] = &runningTask{id: id}
+		if d.taken != nil {
+			close(d.taken)
+			d.taken = nil
+		}
+		d.mu.Unlock()
+	}
+	take(3)
+	select {
+	case <-done:
+		t.Fatal("awaitTaken returned with task 4 not taken")
+	case <-time.After(50 * time.Millisecond):
+	}
+	take(4)
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Error("awaitTaken = false with its context live")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("awaitTaken still waiting after the loop took every task")
+	}
+	if !d.awaitTaken(context.Background(), []any{int64(9)}, time.Millisecond) {
+		t.Error("awaitTaken past its limit = false, want true (ask the hub again)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if d.awaitTaken(ctx, []any{int64(9)}, time.Hour) {
+		t.Error("awaitTaken with its context ended = true")
+	}
+}

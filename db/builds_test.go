@@ -188,6 +188,16 @@ func TestPackagesTargetsBuilds(t *testing.T) {
 		if err != nil || len(tagged) != 1 || tagged[0].TagEvent != tev || tagged[0].NVR() != "hello-1.0-1" || tagged[0].TagName != "dest" {
 			t.Fatalf("ListTagged = %+v, %v", tagged, err)
 		}
+		// Brief reads the fields a repo needs, the same as a whole read.
+		brief, err := s.ListTagged(ctx, TaggedFilter{TagIDs: []int64{dest}, Brief: true})
+		if err != nil || len(brief) != 1 {
+			t.Fatalf("ListTagged(Brief) = %+v, %v", brief, err)
+		}
+		b, w := brief[0], tagged[0]
+		if b.ID != w.ID || b.PackageID != w.PackageID || b.NVR() != w.NVR() || b.State != w.State || b.Draft != w.Draft ||
+			b.TagID != w.TagID || b.TagEvent != w.TagEvent || (b.Epoch == nil) != (w.Epoch == nil) {
+			t.Errorf("ListTagged(Brief) = %+v, whole read %+v", b, w)
+		}
 		if _, err := s.UntagBuild(ctx, dest, bid); err != nil {
 			t.Fatal(err)
 		}

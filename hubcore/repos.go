@@ -1748,7 +1748,7 @@ func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocke
 	if pyTruthy(decodeExtra(t.Extra)["repo_include_all"]) {
 		latest = 0
 	}
-	tbs, err := readTaggedIn(c, h.store, order, &ev, latest, db.TaggedFilter{}, pkgs)
+	tbs, err := readTaggedIn(c, h.store, order, &ev, latest, db.TaggedFilter{Brief: true}, pkgs)
 	if err != nil {
 		return nil, nil, err
 	}
