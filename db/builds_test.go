@@ -193,10 +193,10 @@ func TestPackagesTargetsBuilds(t *testing.T) {
 		if err != nil || len(brief) != 1 {
 			t.Fatalf("ListTagged(Brief) = %+v, %v", brief, err)
 		}
-		b, w := brief[0], tagged[0]
-		if b.ID != w.ID || b.PackageID != w.PackageID || b.NVR() != w.NVR() || b.State != w.State || b.Draft != w.Draft ||
-			b.TagID != w.TagID || b.TagEvent != w.TagEvent || (b.Epoch == nil) != (w.Epoch == nil) {
-			t.Errorf("ListTagged(Brief) = %+v, whole read %+v", b, w)
+		br, w := brief[0], tagged[0]
+		if br.ID != w.ID || br.PackageID != w.PackageID || br.NVR() != w.NVR() || br.State != w.State || br.Draft != w.Draft ||
+			br.TagID != w.TagID || br.TagEvent != w.TagEvent || (br.Epoch == nil) != (w.Epoch == nil) {
+			t.Errorf("ListTagged(Brief) = %+v, whole read %+v", br, w)
 		}
 		if _, err := s.UntagBuild(ctx, dest, bid); err != nil {
 			t.Fatal(err)
