@@ -237,9 +237,10 @@ func (d *daemon) waitForWork(ctx context.Context, w Hub) {
 	}
 }
 
-// awaitTaken waits until the loop runs every task of ids, for at most
-// limit. It reports false when ctx ended.
-func (d *daemon) awaitTaken(ctx context.Context, ids []any, limit time.Duration) bool {
+// awaitTaken waits until the loop runs every task of tasks (the structs
+// kojigo.waitTasks returns), for at most limit. It reports false when ctx
+// ended.
+func (d *daemon) awaitTaken(ctx context.Context, tasks []any, limit time.Duration) bool {
 	t := time.NewTimer(limit)
 	defer t.Stop()
 	for {
@@ -248,8 +249,9 @@ func (d *daemon) awaitTaken(ctx context.Context, ids []any, limit time.Duration)
 			d.taken = make(chan struct{})
 		}
 		ch, all := d.taken, true
-		for _, v := range ids {
-			if id, _ := asInt(v); d.tasks[id] == nil {
+		for _, v := range tasks {
+			// kojigo.waitTasks lists tasks as host.getTasks does: structs
+			if id, ok := asInt(asMap(v)["id"]); !ok || d.tasks[id] == nil {
 				all = false
 			}
 		}

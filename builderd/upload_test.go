@@ -127,7 +127,7 @@ func TestUploadFilesTwoAtOnce(t *testing.T) {
 // does not take them, and stops with its context.
 func TestAwaitTaken(t *testing.T) {
 	d := &daemon{tasks: map[int64]*runningTask{}}
-	ids := []any{int64(3), int64(4)}
+	ids := []any{map[string]any{"id": int64(3), "method": "newRepo"}, map[string]any{"id": int64(4), "method": "createrepo"}}
 	done := make(chan bool)
 	go func() { done <- d.awaitTaken(context.Background(), ids, time.Hour) }()
 	take := func(id int64) {
@@ -154,12 +154,12 @@ func TestAwaitTaken(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("awaitTaken still waiting after the loop took every task")
 	}
-	if !d.awaitTaken(context.Background(), []any{int64(9)}, time.Millisecond) {
+	if !d.awaitTaken(context.Background(), []any{map[string]any{"id": int64(9)}}, time.Millisecond) {
 		t.Error("awaitTaken past its limit = false, want true (ask the hub again)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if d.awaitTaken(ctx, []any{int64(9)}, time.Hour) {
+	if d.awaitTaken(ctx, []any{map[string]any{"id": int64(9)}}, time.Hour) {
 		t.Error("awaitTaken with its context ended = true")
 	}
 }

@@ -314,7 +314,7 @@ BuildArch: noarch
 Sleeps in %%build so that it can be cancelled.
 %build
 echo sleeping
-sleep 300
+sleep 317
 %files
 `
 	if err := os.WriteFile(filepath.Join(dir, "sleeper.spec"), []byte(spec), 0o644); err != nil {
@@ -338,7 +338,9 @@ func rpmbuildPIDs(pkg string) []int {
 		}
 		cmd := strings.ReplaceAll(string(b), "\x00", " ")
 		build := strings.Contains(cmd, "rpmbuild") && strings.Contains(cmd, pkg)
-		sleeping := strings.HasPrefix(cmd, "sleep 300") // the package's %build
+		// the sleeper's %build; a duration no other test's process uses
+		// (builderd's and the demo's tests run "sleep 300" alongside)
+		sleeping := pkg == "sleeper" && strings.HasPrefix(cmd, "sleep 317")
 		if build || sleeping {
 			if syscall.Kill(pid, 0) == nil {
 				out = append(out, pid)
