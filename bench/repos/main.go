@@ -3,7 +3,8 @@
 // createrepo_update=yes) as child processes on a fresh topdir and database,
 // N packages imported with importRPM (as `koji import --create-build`) and
 // tagged into one tag, then newRepo. It prints, for a full regeneration and
-// for an update after one more package is tagged: the wall time from the
+// for an update after one more package is tagged (the median of -updates
+// such updates, one more package each time): the wall time from the
 // newRepo request to a READY repo, kojid's CPU, resident memory before and
 // peak (VmHWM, reset before each run), the hub's CPU (and its PostgreSQL
 // backends') spent computing the package list, and the progress samples read
@@ -22,6 +23,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -58,6 +60,7 @@ type config struct {
 	pg           string
 	link         bool
 	workers      int
+	updates      int
 	keep         bool
 	poll         time.Duration
 	timeout      time.Duration
@@ -75,6 +78,7 @@ func main() {
 	flag.StringVar(&c.pg, "pg", "", "PostgreSQL server DSN: run on a private database created there and dropped after (default: SQLite)")
 	flag.BoolVar(&c.link, "link", false, "hard-link packages into the work directory instead of uploading them (koji import --link)")
 	flag.IntVar(&c.workers, "workers", 4, "concurrent import sessions")
+	flag.IntVar(&c.updates, "updates", 3, "updates measured, one more package tagged before each (the median is reported)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the topdir and logs")
 	flag.DurationVar(&c.poll, "poll", 100*time.Millisecond, "longest wait between polls of the task and its progress (a task change ends it at once)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for one newRepo")
@@ -87,8 +91,8 @@ func main() {
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
-	if c.n <= 0 || c.workers <= 0 || c.poll <= 0 || c.timeout <= 0 || c.sleeptime <= 0 {
-		return errors.New("-n, -workers, -poll, -timeout and -sleeptime must be positive")
+	if c.n <= 0 || c.workers <= 0 || c.poll <= 0 || c.timeout <= 0 || c.sleeptime <= 0 || c.updates <= 0 {
+		return errors.New("-n, -workers, -updates, -poll, -timeout and -sleeptime must be positive")
 	}
 	if c.corpus == "" {
 		c.corpus = fmt.Sprintf("/var/tmp/rpmcorpus/n%d", c.n)
@@ -135,9 +139,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	extra := newPackage(pkgs, candidates)
-	if extra == nil {
-		return fmt.Errorf("none of the %d packages in %s is of a new source package", len(candidates), extraDir)
+	extras := newPackages(pkgs, candidates, c.updates)
+	if len(extras) < c.updates {
+		return fmt.Errorf("only %d of the %d packages in %s are of new source packages, -updates %d needs as many", len(extras), len(candidates), extraDir, c.updates)
 	}
 	step("corpus %s: %d rpms", c.corpus, len(pkgs))
 
@@ -219,22 +223,31 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("full regeneration: %w\nkojid log:\n%s", err, tail(kojid.logPath))
 	}
-	step("tagging one more package: %s", extra[0].file)
-	if err := addBuilds(ctx, admin, extra); err != nil {
-		return err
+	// An update is short, so the machine's noise weighs on it most: it is
+	// measured -updates times, one more package each time, and the run
+	// with the median wall time is reported.
+	var upds []result
+	prev := full.repoID
+	for i, p := range extras {
+		extra := []pkg{p}
+		step("update %d/%d: tagging one more package: %s", i+1, len(extras), p.file)
+		if err := addBuilds(ctx, admin, extra); err != nil {
+			return err
+		}
+		if err := importOne(ctx, admin, top, p, c.link); err != nil {
+			return err
+		}
+		if _, err := tagAll(ctx, admin, extra); err != nil {
+			return err
+		}
+		step("update %d/%d: newRepo dist (createrepo_update from repo %d)", i+1, len(extras), prev)
+		upd, err := m.regen(ctx)
+		if err != nil {
+			return fmt.Errorf("update: %w\nkojid log:\n%s", err, tail(kojid.logPath))
+		}
+		upds, prev = append(upds, upd), upd.repoID
 	}
-	if err := importOne(ctx, admin, top, extra[0], c.link); err != nil {
-		return err
-	}
-	if _, err := tagAll(ctx, admin, extra); err != nil {
-		return err
-	}
-	step("update: newRepo dist (createrepo_update from repo %d)", full.repoID)
-	upd, err := m.regen(ctx)
-	if err != nil {
-		return fmt.Errorf("update: %w\nkojid log:\n%s", err, tail(kojid.logPath))
-	}
-	report(out, backend, len(pkgs), full, upd, m.pg != nil)
+	report(out, backend, len(pkgs), full, upds, m.pg != nil)
 	return nil
 }
 
@@ -242,19 +255,22 @@ func run(ctx context.Context, c config, out io.Writer) error {
 // package tagged before the update run.
 const extraCandidates = 30
 
-// newPackage returns (as a one-element list) the first candidate whose
-// source package the corpus does not have, or nil.
-func newPackage(corpus, candidates []pkg) []pkg {
+// newPackages returns up to n candidates, each of a source package the
+// corpus does not have and of a different one (an older build of a package
+// already tagged would replace its newer build in the repo).
+func newPackages(corpus, candidates []pkg, n int) []pkg {
 	have := map[string]bool{}
 	for _, p := range corpus {
 		have[p.srcName] = true
 	}
+	var out []pkg
 	for _, p := range candidates {
-		if !have[p.srcName] {
-			return []pkg{p}
+		if len(out) < n && !have[p.srcName] {
+			have[p.srcName] = true
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }
 
 // pkg is one RPM of the corpus.
@@ -984,9 +1000,19 @@ func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 // report prints the table, the ratio and the progress samples.
-func report(out io.Writer, backend string, rpms int, full, upd result, pg bool) {
+func report(out io.Writer, backend string, rpms int, full result, upds []result, pg bool) {
+	byWall := slices.Clone(upds)
+	slices.SortStableFunc(byWall, func(a, b result) int { return cmp.Compare(a.wall, b.wall) })
+	upd := byWall[len(byWall)/2]
 	fmt.Fprintf(out, "\n== repo regeneration through the hub: %s, %d rpms tagged; the repo holds %d (latest build of each package, as Koji)\n",
 		backend, rpms, full.packages)
+	if len(upds) > 1 {
+		var walls []string
+		for _, u := range upds {
+			walls = append(walls, secs(u.wall))
+		}
+		fmt.Fprintf(out, "%d updates, one more package each: walls %s; the update column is the median run\n", len(upds), strings.Join(walls, ", "))
+	}
 	row := func(what, a, b string) { fmt.Fprintf(out, "%-44s %14s %14s\n", what, a, b) }
 	row("", "full", "update (+1)")
 	row("wall, newRepo request to READY", secs(full.wall), secs(upd.wall))

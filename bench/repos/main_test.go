@@ -12,11 +12,12 @@ import (
 )
 
 func TestRunRejectsBadConfig(t *testing.T) {
-	good := config{n: 10, workers: 1, poll: time.Second, timeout: time.Minute}
+	good := config{n: 10, workers: 1, updates: 1, poll: time.Second, timeout: time.Minute}
 	for _, mod := range []func(*config){
 		func(c *config) { c.n = 0 },
 		func(c *config) { c.n = -5 },
 		func(c *config) { c.workers = 0 },
+		func(c *config) { c.updates = 0 },
 		func(c *config) { c.poll = 0 },
 		func(c *config) { c.timeout = -time.Second },
 	} {
@@ -71,7 +72,7 @@ func TestBenchSmallCorpus(t *testing.T) {
 		t.Skip("starts kojihub and kojid and imports 200 packages")
 	}
 	c := config{n: 200, rpmcorpus: "/var/tmp/rpmcorpus-bin", rpmcorpusSrc: "/work/shared/repogen/rpmcorpus",
-		workers: 2, poll: 100 * time.Millisecond, timeout: 5 * time.Minute, sleeptime: 200 * time.Millisecond}
+		workers: 2, updates: 3, poll: 100 * time.Millisecond, timeout: 5 * time.Minute, sleeptime: 200 * time.Millisecond}
 	if _, err := os.Stat(c.rpmcorpus); err != nil {
 		if _, err := os.Stat(c.rpmcorpusSrc); err != nil {
 			t.Skipf("no rpmcorpus binary at %s nor source at %s", c.rpmcorpus, c.rpmcorpusSrc)
@@ -93,6 +94,7 @@ func TestBenchSmallCorpus(t *testing.T) {
 		`(?m)^update speed-up \(full wall / update wall\): \d+\.\dx`,
 		`(?m)^progress samples: (\d+/\d+, )*(\d+)/(\d+)`,
 		`imported 200 rpms in \d+ builds`,
+		`(?m)^3 updates, one more package each: walls \d+\.\d+ s, \d+\.\d+ s, \d+\.\d+ s; the update column is the median run$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(report) {
 			t.Errorf("report lacks %s", re)
