@@ -379,31 +379,10 @@ func TestCheckIn(t *testing.T) {
 // A database at schema 1 keeps its hosts' latest data through migration 2,
 // which moves it into the hosts rows.
 func TestMigrationMovesHostData(t *testing.T) {
-	open := map[string]func(t *testing.T) *Store{
-		"sqlite": func(t *testing.T) *Store {
-			s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "koji.db"), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-		"postgres": func(t *testing.T) *Store {
-			dsn, cleanup, err := NewTestSchema(testenv.PostgresDSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(cleanup)
-			s, err := Open(context.Background(), dsn, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			s := open[backend](t)
+			s := openEmpty(t, backend)
 			defer s.Close()
 			ms, _ := migrations(s.backend)
 			if _, err := s.w.ExecContext(ctx, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_time DOUBLE PRECISION NOT NULL)"); err != nil {

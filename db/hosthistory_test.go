@@ -10,6 +10,26 @@ import (
 
 // migrateTo applies the migrations before version stop by hand, as Migrate
 // would, and records them.
+// openEmpty opens a database with no schema yet, for migration tests: a
+// SQLite file, or a private PostgreSQL schema (skipped without one).
+func openEmpty(t *testing.T, backend string) *Store {
+	t.Helper()
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "koji.db")
+	if backend == "postgres" {
+		var cleanup func()
+		var err error
+		if dsn, cleanup, err = NewTestSchema(testenv.PostgresDSN(t)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cleanup)
+	}
+	s, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func migrateTo(t *testing.T, s *Store, stop int) {
 	t.Helper()
 	ctx := context.Background()
@@ -38,27 +58,6 @@ func migrateTo(t *testing.T, s *Store, stop int) {
 // grant at the newest event at or before its time (the first event when
 // none is), with its creator; with no event at all it records one.
 func TestMigrationVersionsHostsAndPerms(t *testing.T) {
-	open := map[string]func(t *testing.T) *Store{
-		"sqlite": func(t *testing.T) *Store {
-			s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "koji.db"), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-		"postgres": func(t *testing.T) *Store {
-			dsn, cleanup, err := NewTestSchema(testenv.PostgresDSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(cleanup)
-			s, err := Open(context.Background(), dsn, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
 	for _, backend := range []string{"sqlite", "postgres"} {
 		for _, withEvents := range []bool{true, false} {
 			name := backend + "/events"
@@ -67,7 +66,7 @@ func TestMigrationVersionsHostsAndPerms(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				ctx := context.Background()
-				s := open[backend](t)
+				s := openEmpty(t, backend)
 				defer s.Close()
 				migrateTo(t, s, 15)
 				exec := func(q string, args ...any) int64 {

@@ -3,10 +3,7 @@ package db
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
-
-	"kojigo/internal/testenv"
 )
 
 // TestMigrationRPMDraft: migration 17 rebuilds SQLite's rpms table without
@@ -16,31 +13,10 @@ import (
 // may share an N-V-R.A and regular builds still may not, and foreign keys
 // are enforced again.
 func TestMigrationRPMDraft(t *testing.T) {
-	open := map[string]func(t *testing.T) *Store{
-		"sqlite": func(t *testing.T) *Store {
-			s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "koji.db"), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-		"postgres": func(t *testing.T) *Store {
-			dsn, cleanup, err := NewTestSchema(testenv.PostgresDSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(cleanup)
-			s, err := Open(context.Background(), dsn, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			s := open[backend](t)
+			s := openEmpty(t, backend)
 			defer s.Close()
 			migrateTo(t, s, 17)
 			exec := func(q string, args ...any) int64 {
