@@ -224,13 +224,13 @@ func (d *daemon) waitForWork(ctx context.Context, w Hub) {
 			continue
 		}
 		fails = 0
-		if ids := asList(v); len(ids) > 0 {
+		if tasks := asList(v); len(tasks) > 0 {
 			d.poke()
 			// Ask again once the loop has taken them, so that the next
 			// assignment (often a subtask of the task just taken) is seen
 			// at once; or after 200 ms when it does not take them (full,
 			// not ready), since asking now would get the same answer.
-			if !d.awaitTaken(ctx, ids, 200*time.Millisecond) {
+			if !d.awaitTaken(ctx, tasks, 200*time.Millisecond) {
 				return
 			}
 		}
