@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -48,16 +47,7 @@ func cgImportEndToEnd(t *testing.T, bf *buildFarm) {
 		}
 		return v
 	}
-	dir := t.TempDir()
-	spec := filepath.Join(dir, "cgout.spec")
-	if err := os.WriteFile(spec, []byte(cgSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("rpmbuild", "-ba", "--define", "_topdir "+dir, "--define", "_srcrpmdir "+dir, "--define", "_rpmdir "+dir, spec)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("rpmbuild -ba cgout.spec: %v\n%s", err, out)
-	}
+	dir, out := rpmbuildAlone(t, "cgout", cgSpec)
 	if err := os.WriteFile(filepath.Join(dir, "build.log"), out, 0o644); err != nil {
 		t.Fatal(err)
 	}

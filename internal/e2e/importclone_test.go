@@ -29,6 +29,24 @@ echo outside > %{buildroot}/usr/share/outside/README
 /usr/share/outside/README
 `
 
+// rpmbuildAlone builds spec (saved as NAME.spec) with rpmbuild -ba outside
+// the farm, into a new directory: the source RPM at its top, binary RPMs
+// under ARCH/. It returns the directory and rpmbuild's output.
+func rpmbuildAlone(t *testing.T, name, spec string) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, name+".spec")
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("rpmbuild", "-ba", "--define", "_topdir "+dir, "--define", "_srcrpmdir "+dir, "--define", "_rpmdir "+dir, path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpmbuild -ba %s.spec: %v\n%s", name, err, out)
+	}
+	return dir, out
+}
+
 // importCloneMove brings an RPM built outside the farm into the tag dist
 // as koji import does (upload, importRPM of the source RPM then the
 // binary one), copies dist to dist-copy with snapshotTag (koji clone-tag
@@ -37,15 +55,7 @@ echo outside > %{buildroot}/usr/share/outside/README
 func importCloneMove(t *testing.T, bf *buildFarm) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	spec := filepath.Join(dir, "outside.spec")
-	if err := os.WriteFile(spec, []byte(outsideSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("rpmbuild", "-ba", "--define", "_topdir "+dir, "--define", "_srcrpmdir "+dir, "--define", "_rpmdir "+dir, spec)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("rpmbuild -ba outside.spec: %v\n%s", err, out)
-	}
+	dir, _ := rpmbuildAlone(t, "outside", outsideSpec)
 	for _, name := range []string{"outside-2.0-1.src.rpm", "noarch/outside-2.0-1.noarch.rpm"} {
 		local := filepath.Join(dir, name)
 		name = filepath.Base(name)
