@@ -43,15 +43,37 @@ func TestRegenRepoWaitEndToEnd(t *testing.T) {
 		return stdout.String(), stderr.String(), err
 	}
 
-	out, errOut, err := kojictl("regen-repo", "--wait", "--timeout", "3", "--poll-interval", "200ms", "dist-build")
-	if err != nil {
-		t.Fatalf("regen-repo --wait: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	// builder1 is disabled while the request is made, so the newRepo task
+	// kojira creates stays FREE until the command has shown it: a repo made
+	// between two polls would leave no change to print.
+	if _, err := bf.admin.Call(ctx, "disableHost", "builder1"); err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cmd := exec.Command(bin(t, "kojictl"), "-p", "e2e", "--config", clientConf, "regen-repo", "--wait", "--timeout", "3", "--poll-interval", "200ms", "dist-build")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	changed := regexp.MustCompile(`(?m)^Request updated: task_id: None -> \d+$`)
+	waitFor(t, time.Minute, "regen-repo --wait to show the newRepo task", func() bool { return changed.MatchString(out.String()) })
+	if _, err := bf.admin.Call(ctx, "enableHost", "builder1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("regen-repo --wait: %v\n%s", err, out)
+		}
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("regen-repo --wait did not end:\n%s", out)
 	}
 	t.Logf("regen-repo --wait dist-build:\n%s", out)
-	if !regexp.MustCompile(`(?m)^Request updated: task_id: None -> \d+$`).MatchString(out) {
-		t.Errorf("regen-repo --wait printed no request state change:\n%s", out)
-	}
-	last := regexp.MustCompile(`Got repo (\d+)\n\z`).FindStringSubmatch(out)
+	last := regexp.MustCompile(`Got repo (\d+)\n\z`).FindStringSubmatch(out.String())
 	if last == nil {
 		t.Fatalf("regen-repo --wait did not end with Got repo N:\n%s", out)
 	}
@@ -64,14 +86,14 @@ func TestRegenRepoWaitEndToEnd(t *testing.T) {
 		t.Errorf("repo %d has no repodata: %v", repoID, err)
 	}
 
-	out, errOut, err = kojictl("wait-repo", "--timeout", "1", "dist-build")
-	if err != nil || out != "Got repo "+last[1]+"\n" {
-		t.Errorf("wait-repo: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	got, errOut, err := kojictl("wait-repo", "--timeout", "1", "dist-build")
+	if err != nil || got != "Got repo "+last[1]+"\n" {
+		t.Errorf("wait-repo: %v\nstdout:\n%s\nstderr:\n%s", err, got, errOut)
 	}
 	nvr := builtNVR(t, bf, "hello")
-	out, errOut, err = kojictl("wait-repo", "--request", "--build", nvr, "--timeout", "1", "dist-build")
-	if err != nil || out != "Got repo "+last[1]+"\n" {
-		t.Errorf("wait-repo --request --build %s: %v\nstdout:\n%s\nstderr:\n%s", nvr, err, out, errOut)
+	got, errOut, err = kojictl("wait-repo", "--request", "--build", nvr, "--timeout", "1", "dist-build")
+	if err != nil || got != "Got repo "+last[1]+"\n" {
+		t.Errorf("wait-repo --request --build %s: %v\nstdout:\n%s\nstderr:\n%s", nvr, err, got, errOut)
 	}
 }
 
