@@ -323,6 +323,9 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 		for i, k := range kinds {
 			dbReady[i] = make(chan error, 1)
 			go func() {
+				if testHookDBOpen != nil {
+					testHookDBOpen()
+				}
 				d, err := v.openWorkDB(dbCtx, filepath.Join(dir, k.typ+".work.sqlite"), k.typ, prev.db[i])
 				dbs[i] = d
 				dbReady[i] <- err
@@ -529,34 +532,65 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 	}
 
 	// database writers: each parses the fragments of its kind into rows.
+	// Until its database is open (restoring it from the update cache takes
+	// about a third of an update), a writer keeps copies of the fragments,
+	// up to dbPendingMax bytes, so that the pipeline and the XML files go
+	// on meanwhile instead of waiting with it.
 	for i := range dbReady {
 		if dbReady[i] == nil {
 			continue
 		}
 		g.Go(func() error {
-			derr := <-dbReady[i]
-			dbReady[i] <- derr
-			d := dbs[i]
-			for x := range toWriter[3+i] {
-				if derr == nil {
-					var part []byte
-					switch i {
-					case 0:
-						part = x.out.primary
-					case 1:
-						part = x.out.filelists
+			var derr error
+			ready := false
+			var pending pendingFrags
+			open := func(wait bool) {
+				var err error
+				if wait {
+					err = <-dbReady[i]
+				} else {
+					select {
+					case err = <-dbReady[i]:
 					default:
-						part = x.out.other
+						return
 					}
-					var row *primaryRow
-					if i == 0 && x.out.hasRow {
-						row = x.out.row
-					}
-					derr = d.addItem(part, row, x.reused)
+				}
+				dbReady[i] <- err
+				ready, derr = true, err
+				if derr == nil {
+					derr = pending.replay(dbs[i])
+				}
+				pending = pendingFrags{}
+			}
+			for x := range toWriter[3+i] {
+				var part []byte
+				switch i {
+				case 0:
+					part = x.out.primary
+				case 1:
+					part = x.out.filelists
+				default:
+					part = x.out.other
+				}
+				var row *primaryRow
+				if i == 0 && x.out.hasRow {
+					row = x.out.row
+				}
+				if !ready {
+					open(pending.size()+len(part) > dbPendingMax)
+				}
+				switch {
+				case !ready:
+					pending.add(part, row, x.reused)
+				case derr == nil:
+					derr = dbs[i].addItem(part, row, x.reused)
 				}
 				if x.refs.Add(-1) == 0 {
 					free <- x
 				}
+			}
+			if !ready {
+				open(true)
 			}
 			if derr != nil {
 				return derr
@@ -575,6 +609,46 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 	res.Skipped = skipped
 	res.BytesRead = nbytes
 	return stats, dbs, nil
+}
+
+// dbPendingMax bounds the fragment bytes a database writer keeps while its
+// database is being opened.
+var dbPendingMax = 16 << 20
+
+// testHookDBOpen, when set, runs before each database is opened.
+var testHookDBOpen func()
+
+// pendingFrags are the fragments, in order, of packages that came before
+// their database was open.
+type pendingFrags struct {
+	buf    []byte
+	ends   []int
+	rows   []*primaryRow
+	reused []bool
+}
+
+func (p *pendingFrags) size() int { return len(p.buf) }
+
+func (p *pendingFrags) add(frag []byte, row *primaryRow, reused bool) {
+	p.buf = append(p.buf, frag...)
+	p.ends = append(p.ends, len(p.buf))
+	if row != nil {
+		row = row.clone()
+	}
+	p.rows = append(p.rows, row)
+	p.reused = append(p.reused, reused)
+}
+
+// replay adds the kept packages to d, as they would have been.
+func (p *pendingFrags) replay(d *dbWriter) error {
+	start := 0
+	for k, end := range p.ends {
+		if err := d.addItem(p.buf[start:end:end], p.rows[k], p.reused[k]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // openWorkDB restores the database of kind typ from the cache entry prev

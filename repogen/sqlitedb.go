@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
@@ -330,6 +331,15 @@ type depRow struct {
 }
 
 type fileRow struct{ name, typ string }
+
+// clone is a copy of r that shares nothing r's next reset reuses.
+func (r *primaryRow) clone() *primaryRow {
+	c := &primaryRow{pkg: r.pkg, files: slices.Clone(r.files)}
+	for i, d := range r.deps {
+		c.deps[i] = slices.Clone(d)
+	}
+	return c
+}
 
 func (r *primaryRow) reset() {
 	clear(r.pkg[:])

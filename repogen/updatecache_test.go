@@ -273,3 +273,75 @@ func edit(t *testing.T, path, old, new string) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateCacheSlowDatabases: when the databases take long to restore,
+// the packages that came meanwhile are kept and added once they are open,
+// with or without reaching dbPendingMax, and the update publishes what a
+// full run does; so does a rebuild after a cache that cannot be used.
+func TestUpdateCacheSlowDatabases(t *testing.T) {
+	defer func(span, max int) { dbCacheSpan, dbPendingMax = span, max }(dbCacheSpan, dbPendingMax)
+	defer func() { testHookDBOpen = nil }()
+	dbCacheSpan = 16 << 10
+	// Only the runs under test are slow; the full runs they are compared
+	// with open their databases at once.
+	slow := func(o Options) Result {
+		testHookDBOpen = func() { time.Sleep(300 * time.Millisecond) }
+		defer func() { testHookDBOpen = nil }()
+		return generate(t, o)
+	}
+	for _, pendingMax := range []int{64 << 20, 8 << 10} {
+		t.Run(fmt.Sprintf("pending max %d", pendingMax), func(t *testing.T) {
+			dbPendingMax = pendingMax
+			dir := t.TempDir()
+			specs := plainSpecs(420, 7)
+			for _, s := range specs[:400] {
+				if _, err := testrpm.Write(dir, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := cacheOpts(dir)
+			o.Update = false
+			slow(o)
+			sameDBContent(t, dir, fullDBRun(t, dir))
+
+			// Added, removed and rebuilt packages.
+			for _, s := range specs[400:410] {
+				if _, err := testrpm.Write(dir, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, s := range []*testrpm.Spec{specs[0], specs[200]} {
+				if err := os.Remove(filepath.Join(dir, s.FileName())); err != nil {
+					t.Fatal(err)
+				}
+			}
+			specs[17].Summary += " (rebuilt)"
+			specs[17].MTime += 100
+			if _, err := testrpm.Write(dir, specs[17]); err != nil {
+				t.Fatal(err)
+			}
+			res := slow(cacheOpts(dir))
+			if res.Read != 11 || res.Packages != 408 || res.Cache.DatabasesUpdated != 3 {
+				t.Errorf("update: read %d of %d, cache stats %+v", res.Read, res.Packages, res.Cache)
+			}
+			sameMetadata(t, dir, fullRun(t, dir))
+			sameDBContent(t, dir, fullDBRun(t, dir))
+
+			// A raw cache that is not the database it claims: rebuilt from
+			// the kept fragments.
+			if _, err := testrpm.Write(dir, specs[410]); err != nil {
+				t.Fatal(err)
+			}
+			raw := cacheFile(filepath.Join(dir, "repodata"), "other.sqlite.zst")
+			if err := os.WriteFile(raw, []byte("not zstd"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res = slow(cacheOpts(dir))
+			if res.Cache.DatabasesUpdated != 2 {
+				t.Errorf("damaged other cache: cache stats %+v, want 2 databases updated", res.Cache)
+			}
+			sameMetadata(t, dir, fullRun(t, dir))
+			sameDBContent(t, dir, fullDBRun(t, dir))
+		})
+	}
+}
