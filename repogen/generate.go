@@ -486,15 +486,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 			}
 			write(k.header(total))
 			for x := range toWriter[i] {
-				var part []byte
-				switch i {
-				case 0:
-					part = x.out.primary
-				case 1:
-					part = x.out.filelists
-				default:
-					part = x.out.other
-				}
+				part := x.out.part(i)
 				if cw, ok := w.(*gzChunks); ok {
 					if werr == nil {
 						werr = cw.writePackage(part)
@@ -563,15 +555,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 				pending = pendingFrags{}
 			}
 			for x := range toWriter[3+i] {
-				var part []byte
-				switch i {
-				case 0:
-					part = x.out.primary
-				case 1:
-					part = x.out.filelists
-				default:
-					part = x.out.other
-				}
+				part := x.out.part(i)
 				var row *primaryRow
 				if i == 0 && x.out.hasRow {
 					row = x.out.row

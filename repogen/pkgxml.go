@@ -27,6 +27,17 @@ type pkgXML struct {
 	hasRow                    bool
 }
 
+// part is the fragment of metadata kind i: primary, filelists, other.
+func (x *pkgXML) part(i int) []byte {
+	switch i {
+	case 0:
+		return x.primary
+	case 1:
+		return x.filelists
+	}
+	return x.other
+}
+
 // Dependency sense flags (RPMSENSE_*).
 const (
 	senseLess    = 1 << 1
