@@ -549,7 +549,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 				}
 				dbReady[i] <- err
 				ready, derr = true, err
-				if derr == nil {
+				if derr == nil && ctx.Err() == nil {
 					derr = pending.replay(dbs[i])
 				}
 				pending = pendingFrags{}
