@@ -125,6 +125,7 @@ type Hub struct {
 	hostXML hostXML
 	histLimiter
 	policies *policySet
+	rpmLines *rpmLineCache
 }
 
 // New builds a hub over a migrated store.
@@ -132,7 +133,7 @@ func New(store *db.Store, cfg Config) (*Hub, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, store: store, log: cfg.Logger.With("component", "hub")}
+	h := &Hub{cfg: cfg, store: store, log: cfg.Logger.With("component", "hub"), rpmLines: newRPMLineCache(rpmLinesMax)}
 	var err error
 	if h.policies, err = newPolicySet(cfg.Policies); err != nil {
 		return nil, fmt.Errorf("hub policies: %w", err)

@@ -1764,24 +1764,58 @@ func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocke
 	if len(buildIDs) == 0 {
 		return nil, blocked, nil
 	}
-	rpms, err := h.store.ListRPMs(c.ctx, db.RPMFilter{BuildIDs: buildIDs})
-	if err != nil {
-		return nil, nil, err
+	// Each build's files come from the cache while its RPM rows did not
+	// change; the others are read (one query) and cached.
+	own := make(map[int64][]repoFile, len(buildIDs))
+	var missing []int64
+	total := 0
+	for _, id := range buildIDs {
+		if f, ok := h.rpmLines.get(builds[id]); ok {
+			own[id] = f
+			total += len(f)
+		} else {
+			missing = append(missing, id)
+		}
 	}
-	// The builds in readTagged's order, each build's RPMs by file name.
+	if len(missing) > 0 {
+		rpms, err := h.store.ListRPMs(c.ctx, db.RPMFilter{BuildIDs: missing})
+		if err != nil {
+			return nil, nil, err
+		}
+		read, err := buildRepoFiles(builds, rpms)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, id := range missing {
+			own[id] = read[id]
+			total += len(read[id])
+			h.rpmLines.put(builds[id], read[id])
+		}
+	}
+	files = make([]repoFile, 0, total)
+	for _, id := range buildIDs {
+		files = append(files, own[id]...)
+	}
+	return files, blocked, nil
+}
+
+// buildRepoFiles turns RPM rows into each build's repo files: its RPMs by
+// file name, each with its package path and rpmlist.jsonl line.
+func buildRepoFiles(builds map[int64]db.TaggedBuild, rpms []db.RPM) (map[int64][]repoFile, error) {
 	type named struct {
 		file string
 		rpm  db.RPM
 	}
-	byBuild := make(map[int64][]named, len(buildIDs))
+	byBuild := map[int64][]named{}
 	for _, r := range rpms {
 		byBuild[r.BuildID] = append(byBuild[r.BuildID], named{r.Filename(), r})
 	}
-	files = make([]repoFile, 0, len(rpms))
-	for _, id := range buildIDs {
-		b, own := builds[id], byBuild[id]
+	out := make(map[int64][]repoFile, len(byBuild))
+	for id, own := range byBuild {
+		b := builds[id]
 		slices.SortStableFunc(own, func(x, y named) int { return strings.Compare(x.file, y.file) })
 		dir := path.Join("toplink/packages", b.PackageName, b.Version, b.Release)
+		files := make([]repoFile, 0, len(own))
 		for _, n := range own {
 			r := n.rpm
 			var epoch any
@@ -1792,12 +1826,13 @@ func (h *Hub) repoContent(c *call, t db.Tag, ev int64) (files []repoFile, blocke
 				"epoch", epoch, "draft", false, "payloadhash", r.PayloadHash, "size", r.Size, "buildtime", r.BuildTime,
 				"buildroot_id", optInt(r.BuildrootID), "build_id", r.BuildID, "metadata_only", false, "extra", nil)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			files = append(files, repoFile{name: r.Name, arch: r.Arch, json: line, relpath: dir + "/" + r.Arch + "/" + n.file})
 		}
+		out[id] = files
 	}
-	return files, blocked, nil
+	return out, nil
 }
 
 // emptyRepoText is what an arch without packages says (kojid's EMPTY_REPO).
