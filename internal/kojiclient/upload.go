@@ -134,7 +134,10 @@ func (c *Client) UploadFile(ctx context.Context, localPath, serverDir, name stri
 	if progress != nil {
 		progress(0, total)
 	}
-	buf := make([]byte, c.opts.UploadBlockSize)
+	// A small file gets a buffer of its size (and one byte, to see its
+	// end in one read), not a block's: a createrepo task uploads a dozen
+	// files of a few KB among its big ones.
+	buf := make([]byte, min(int64(c.opts.UploadBlockSize), total+1))
 	var whole hash.Hash32 = adler32.New()
 	var offset int64
 	for first := true; ; first = false {
