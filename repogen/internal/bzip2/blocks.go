@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"sync"
 )
 
 // A block stream cuts its input into spans of a fixed size, one block
@@ -98,6 +100,9 @@ func WriteBlocks(w io.Writer, r io.Reader, o BlockOptions) ([]Block, BlockStats,
 	for range window {
 		pool <- make([]byte, o.Span)
 	}
+	// The bits read for reused blocks, a stream's worth over an update,
+	// go back here once written.
+	bitsFree := make(chan []byte, window)
 	jobs := make(chan *span, window)
 	order := make(chan *span, window)
 	stop := make(chan struct{})
@@ -148,14 +153,17 @@ func WriteBlocks(w io.Writer, r io.Reader, o BlockOptions) ([]Block, BlockStats,
 			var z *Writer
 			for s := range jobs {
 				if s.reuse != nil {
-					s.fetch(o.Previous.R)
+					s.fetch(o.Previous.R, bitsFree)
 				} else {
 					if z == nil {
-						z = blockWriter()
+						z = blockWriters.Get().(*Writer)
 					}
 					s.compress(z)
 				}
 				close(s.done)
+			}
+			if z != nil {
+				blockWriters.Put(z)
 			}
 		}()
 	}
@@ -197,6 +205,12 @@ func WriteBlocks(w io.Writer, r io.Reader, o BlockOptions) ([]Block, BlockStats,
 			}
 		}
 		pool <- s.buffer
+		if s.reuse != nil {
+			select {
+			case bitsFree <- s.bits:
+			default:
+			}
+		}
 	}
 	if err == nil {
 		err = readErr
@@ -214,12 +228,13 @@ func WriteBlocks(w io.Writer, r io.Reader, o BlockOptions) ([]Block, BlockStats,
 	return blocks, st, nil
 }
 
-// blockWriter is a Writer used only to compress single blocks.
-func blockWriter() *Writer {
+// blockWriters are Writers used only to compress single blocks, kept
+// with their buffers (about 2 MiB each) from one stream to the next.
+var blockWriters = sync.Pool{New: func() any {
 	z := NewWriter(nil)
 	z.started = true // no stream header
 	return z
-}
+}}
 
 // compress makes s's block with z.
 func (s *span) compress(z *Writer) {
@@ -261,12 +276,17 @@ func (s *span) compress(z *Writer) {
 	z.bw.acc, z.bw.n = 0, 0
 }
 
-// fetch reads s's reused block from the earlier stream.
-func (s *span) fetch(r io.ReaderAt) {
+// fetch reads s's reused block from the earlier stream, into a buffer
+// from free when one is there.
+func (s *span) fetch(r io.ReaderAt, free chan []byte) {
 	b := s.reuse
 	s.shift = uint(b.BitOff % 8)
 	n := (int64(s.shift) + b.Bits + 7) / 8
-	s.bits = make([]byte, n)
+	select {
+	case s.bits = <-free:
+	default:
+	}
+	s.bits = slices.Grow(s.bits[:0], int(n))[:n]
 	if _, err := r.ReadAt(s.bits, b.BitOff/8); err != nil {
 		s.err = fmt.Errorf("bzip2: read reused block at bit %d: %w", b.BitOff, err)
 		return

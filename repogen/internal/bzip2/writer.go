@@ -455,9 +455,11 @@ func codeLengths(lens []uint8, freq []int32, maxLen int) {
 // depth): through its interface it took a quarter of a small block's time.
 func huffmanLengths(lens []uint8, w []int64) int {
 	n := len(w)
-	key := make([]int64, n, 2*n)
-	parent := make([]int32, n, 2*n)
-	h := make([]int32, n)
+	// at most 258 symbols, so 515 nodes: arrays on the stack, not the heap
+	var keys [2 * 258]int64
+	var parents [2 * 258]int32
+	var heap [258]int32
+	key, parent, h := keys[:n:2*n], parents[:n:2*n], heap[:n]
 	for i := range n {
 		key[i], parent[i], h[i] = w[i]<<16, -1, int32(i)
 	}
@@ -507,7 +509,8 @@ func huffmanLengths(lens []uint8, w []int64) int {
 		}
 	}
 	// Parents come after their children: one pass from the root down.
-	depth := make([]int32, len(key))
+	var depths [2 * 258]int32
+	depth := depths[:len(key)]
 	longest := 0
 	for k := len(key) - 2; k >= 0; k-- {
 		depth[k] = depth[parent[k]] + 1
