@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -603,19 +604,35 @@ var dbPendingMax = 16 << 20
 var testHookDBOpen func()
 
 // pendingFrags are the fragments, in order, of packages that came before
-// their database was open.
+// their database was open. They are copied into blocks of pendingBlock
+// bytes, which are never copied again as they grow.
 type pendingFrags struct {
-	buf    []byte
-	ends   []int
+	blocks [][]byte
+	frags  [][]byte // slices of blocks (or, when bigger than a block, their own)
 	rows   []*primaryRow
 	reused []bool
+	bytes  int
 }
 
-func (p *pendingFrags) size() int { return len(p.buf) }
+var pendingBlock = 1 << 20
+
+func (p *pendingFrags) size() int { return p.bytes }
 
 func (p *pendingFrags) add(frag []byte, row *primaryRow, reused bool) {
-	p.buf = append(p.buf, frag...)
-	p.ends = append(p.ends, len(p.buf))
+	var c []byte
+	if len(frag) > pendingBlock {
+		c = slices.Clone(frag)
+	} else {
+		if len(p.blocks) == 0 || cap(p.blocks[len(p.blocks)-1])-len(p.blocks[len(p.blocks)-1]) < len(frag) {
+			p.blocks = append(p.blocks, make([]byte, 0, pendingBlock))
+		}
+		b := &p.blocks[len(p.blocks)-1]
+		start := len(*b)
+		*b = append(*b, frag...)
+		c = (*b)[start:len(*b):len(*b)]
+	}
+	p.bytes += len(frag)
+	p.frags = append(p.frags, c)
 	if row != nil {
 		row = row.clone()
 	}
@@ -625,12 +642,10 @@ func (p *pendingFrags) add(frag []byte, row *primaryRow, reused bool) {
 
 // replay adds the kept packages to d, as they would have been.
 func (p *pendingFrags) replay(d *dbWriter) error {
-	start := 0
-	for k, end := range p.ends {
-		if err := d.addItem(p.buf[start:end:end], p.rows[k], p.reused[k]); err != nil {
+	for k, frag := range p.frags {
+		if err := d.addItem(frag, p.rows[k], p.reused[k]); err != nil {
 			return err
 		}
-		start = end
 	}
 	return nil
 }

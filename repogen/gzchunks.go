@@ -75,7 +75,9 @@ func createGzChunks(path string, level int, newHash func() hash.Hash, prev *gzPr
 	if level == 0 {
 		level = gzipLevel
 	}
-	w := &gzChunks{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), open: newHash(), level: level}
+	// cur is sized for the biggest chunk at once: grown by doubling, the
+	// chunk buffers were a fifth of what an update allocated.
+	w := &gzChunks{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), open: newHash(), level: level, cur: make([]byte, 0, maxChunk+64<<10)}
 	w.out = &countWriter{w: w.buf, h: newHash()}
 	if w.fw, err = flate.NewWriter(w.out, level); err != nil {
 		f.Close()

@@ -278,12 +278,12 @@ func (o *oldRepo) advance() {
 		stop("primary record without checksum")
 		return
 	}
-	if attrValue(r.filelists, "pkgid") != pkgid || attrValue(r.other, "pkgid") != pkgid {
+	if string(attrBytes(r.filelists, "pkgid")) != pkgid || string(attrBytes(r.other, "pkgid")) != pkgid {
 		stop("primary, filelists and other are not in the same order", "pkgid", pkgid)
 		return
 	}
 	loc := elemAttrs(r.primary, "<location ")
-	if loc == nil || attrValue(loc, "xml:base") != "" {
+	if loc == nil || len(attrBytes(loc, "xml:base")) > 0 {
 		// A record with a base URL cannot be reproduced by this run: read
 		// the package again instead.
 		r.href = ""
@@ -345,36 +345,44 @@ func elemAttrs(rec []byte, open string) []byte {
 
 // attrValue returns the raw value of attribute name in the first start tag
 // of b (or in an attribute list from elemAttrs).
-func attrValue(b []byte, name string) string {
+func attrValue(b []byte, name string) string { return string(attrBytes(b, name)) }
+
+// attrBytes is attrValue's bytes, a slice of b.
+func attrBytes(b []byte, name string) []byte {
 	if end := bytes.IndexByte(b, '>'); end >= 0 {
 		b = b[:end]
 	}
-	pat := []byte(" " + name + `="`)
-	i := bytes.Index(b, pat)
+	i := bytes.Index(b, []byte(" "+name+`="`))
 	if i < 0 {
-		return ""
+		return nil
 	}
-	rest := b[i+len(pat):]
+	rest := b[i+len(name)+3:]
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 {
-		return ""
+		return nil
 	}
-	return string(rest[:j])
+	return rest[:j]
 }
 
 // primaryChecksum returns the pkgid and checksum type of a primary record.
 func primaryChecksum(rec []byte) (pkgid, typ string, ok bool) {
+	id, t, ok := primaryChecksumBytes(rec)
+	return string(id), string(t), ok
+}
+
+// primaryChecksumBytes is primaryChecksum's bytes, slices of rec.
+func primaryChecksumBytes(rec []byte) (pkgid, typ []byte, ok bool) {
 	attrs := elemAttrs(rec, "<checksum ")
 	if attrs == nil {
-		return "", "", false
+		return nil, nil, false
 	}
-	typ = attrValue(attrs, "type")
+	typ = attrBytes(attrs, "type")
 	i := bytes.Index(rec, []byte("<checksum "))
 	rest := rec[i:]
 	gt := bytes.IndexByte(rest, '>')
 	lt := bytes.Index(rest, []byte("</checksum>"))
 	if gt < 0 || lt < gt {
-		return "", "", false
+		return nil, nil, false
 	}
-	return string(rest[gt+1 : lt]), typ, true
+	return rest[gt+1 : lt], typ, true
 }

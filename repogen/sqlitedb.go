@@ -109,6 +109,7 @@ type dbWriter struct {
 	// kept at the end has left the repository.
 	incremental bool
 	kept        map[string][]int64
+	keyBuf      []byte
 
 	sc   fragScanner
 	row  primaryRow
@@ -231,33 +232,34 @@ func (w *dbWriter) loadKeys() error {
 // the previous database had them.
 func (w *dbWriter) keep(frag []byte) bool {
 	id, href := fragmentKey(w.typ, frag)
-	if id == "" {
+	if len(id) == 0 {
 		return false
 	}
-	k := id + "\x00" + href
-	keys := w.kept[k]
-	if len(keys) == 0 {
+	// the key is built in a scratch buffer: looked up, it is not copied
+	w.keyBuf = append(append(append(w.keyBuf[:0], id...), 0), href...)
+	keys := w.kept[string(w.keyBuf)]
+	switch len(keys) {
+	case 0:
 		return false
-	}
-	if len(keys) == 1 {
-		delete(w.kept, k)
-	} else {
-		w.kept[k] = keys[1:]
+	case 1:
+		delete(w.kept, string(w.keyBuf))
+	default:
+		w.kept[string(w.keyBuf)] = keys[1:]
 	}
 	return true
 }
 
 // fragmentKey returns the pkgId of a package's metadata fragment, and its
-// location in primary.
-func fragmentKey(typ string, frag []byte) (id, href string) {
+// location in primary, as slices of frag.
+func fragmentKey(typ string, frag []byte) (id, href []byte) {
 	if typ != "primary" {
-		return attrValue(elemAttrs(frag, "<package "), "pkgid"), ""
+		return attrBytes(elemAttrs(frag, "<package "), "pkgid"), nil
 	}
-	id, _, ok := primaryChecksum(frag)
+	id, _, ok := primaryChecksumBytes(frag)
 	if !ok {
-		return "", ""
+		return nil, nil
 	}
-	return id, attrValue(elemAttrs(frag, "<location "), "href")
+	return id, attrBytes(elemAttrs(frag, "<location "), "href")
 }
 
 // addItem adds one package: a reused package of an incremental database

@@ -279,7 +279,9 @@ func edit(t *testing.T, path, old, new string) {
 // with or without reaching dbPendingMax, and the update publishes what a
 // full run does; so does a rebuild after a cache that cannot be used.
 func TestUpdateCacheSlowDatabases(t *testing.T) {
-	defer func(span, max int) { dbCacheSpan, dbPendingMax = span, max }(dbCacheSpan, dbPendingMax)
+	defer func(span, max, block int) { dbCacheSpan, dbPendingMax, pendingBlock = span, max, block }(dbCacheSpan, dbPendingMax, pendingBlock)
+	// Blocks smaller than some fragments: both ways of keeping them.
+	pendingBlock = 1500
 	defer func() { testHookDBOpen = nil }()
 	dbCacheSpan = 16 << 10
 	// Only the runs under test are slow; the full runs they are compared
