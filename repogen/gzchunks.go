@@ -75,9 +75,11 @@ func createGzChunks(path string, level int, newHash func() hash.Hash, prev *gzPr
 	if level == 0 {
 		level = gzipLevel
 	}
-	// cur is sized for the biggest chunk at once: grown by doubling, the
-	// chunk buffers were a fifth of what an update allocated.
-	w := &gzChunks{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), open: newHash(), level: level, cur: make([]byte, 0, maxChunk+64<<10)}
+	// cur starts at twice an average chunk of primary (256 packages of
+	// about 2 KB): grown by doubling from nothing, the chunk buffers were a
+	// fifth of what an update allocated; sized for the biggest chunk
+	// (maxChunk) at once, they added 8 MiB to kojid's peak.
+	w := &gzChunks{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), open: newHash(), level: level, cur: make([]byte, 0, 1<<20)}
 	w.out = &countWriter{w: w.buf, h: newHash()}
 	if w.fw, err = flate.NewWriter(w.out, level); err != nil {
 		f.Close()
