@@ -1,6 +1,7 @@
 package builderd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -419,8 +420,29 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	progress := t.startRepoProgress(ctx, repoProgressEvery)
 	progress.set(0, len(list))
 	opts.Progress = progress.set
+
+	// Without a merge, the engine's files are the repodata: each goes to
+	// the hub as soon as the engine has finished it (through a hard link,
+	// since the engine's directory is renamed at its end), while it goes
+	// on with the others.
+	upStart := time.Now()
+	up := t.startUploads(ctx, true)
+	if ext == nil {
+		staged := filepath.Join(t.dir, "upload")
+		if err := os.MkdirAll(staged, 0o755); err != nil {
+			up.wait()
+			return nil, noSpace(fmt.Errorf("create upload directory: %w", err), t.d.cfg.WorkDir)
+		}
+		opts.Finished = func(path string) {
+			link := filepath.Join(staged, filepath.Base(path))
+			if os.Link(path, link) == nil {
+				up.add(link) // a failure is wait's to report
+			}
+		}
+	}
 	res, err := repogen.Generate(ctx, opts)
 	if err != nil {
+		up.wait()
 		progress.finish()
 		logf("failed: %v", err)
 		var bad *repogen.BadPackagesError
@@ -461,29 +483,38 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	}
 	ents, err := os.ReadDir(datadir)
 	if err != nil {
+		up.wait()
 		return nil, fmt.Errorf("read repodata: %w", err)
 	}
-	var paths []string
-	upStart, upBytes := time.Now(), int64(0)
+	// The rest (repomd.xml, what the engine did not report, a merge's
+	// files), largest first.
+	var rest []os.FileInfo
+	var published []any
+	upBytes, early := int64(0), 0
 	for _, e := range ents {
-		if !e.Type().IsRegular() {
+		fi, err := e.Info()
+		if !e.Type().IsRegular() || err != nil {
 			continue
 		}
-		paths = append(paths, filepath.Join(datadir, e.Name()))
-		if fi, err := e.Info(); err == nil {
-			upBytes += fi.Size()
+		published = append(published, e.Name())
+		upBytes += fi.Size()
+		if up.has(e.Name()) {
+			early++
+		} else {
+			rest = append(rest, fi)
 		}
 	}
-	names, err := t.uploadFiles(ctx, paths)
-	if err != nil {
+	slices.SortStableFunc(rest, func(a, b os.FileInfo) int { return cmp.Compare(b.Size(), a.Size()) })
+	for _, fi := range rest {
+		if up.add(filepath.Join(datadir, fi.Name())) != nil {
+			break // wait says why
+		}
+	}
+	if _, err := up.wait(); err != nil {
 		return nil, err
 	}
-	files := make([]any, len(names))
-	for i, n := range names {
-		files[i] = n
-	}
-	logf("uploaded %d files (%.1f MB) to the hub in %v", len(files), float64(upBytes)/1e6, time.Since(upStart).Round(time.Millisecond))
-	return []any{t.uploadDir(), files}, nil
+	logf("uploaded %d files (%.1f MB; %d while the engine ran) to the hub in %v from the engine's start", len(published), float64(upBytes)/1e6, early, time.Since(upStart).Round(time.Millisecond))
+	return []any{t.uploadDir(), published}, nil
 }
 
 // mergePlan is the merge step of a createrepo task (Koji's merge_repos):

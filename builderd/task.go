@@ -2,7 +2,6 @@ package builderd
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,13 +14,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"kojigo/builderd/logstream"
 	"kojigo/builderd/pgroup"
@@ -216,68 +212,6 @@ func (t *task) upload(ctx context.Context, local string) (string, error) {
 		return "", fmt.Errorf("upload %s: %w", name, err)
 	}
 	return t.uploadDir() + "/" + name, nil
-}
-
-// uploadFiles uploads local files to the task's directory and returns
-// their names. With more than one file and a hub that opens subsessions,
-// two go at once, over the daemon's session and a subsession of it (calls
-// on one session are sent one at a time): the hub hashes and writes one
-// file while the next is read and sent. Largest first, so that the two
-// finish together.
-func (t *task) uploadFiles(ctx context.Context, paths []string) ([]string, error) {
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = filepath.Base(p)
-		if err := logstream.CheckName(names[i]); err != nil {
-			return nil, buildErrorf("cannot upload %s: %v", p, err)
-		}
-	}
-	hubs := []Hub{t.d.hub}
-	if sh, ok := t.d.hub.(subsessionHub); ok && len(paths) > 1 {
-		switch sub, closeSub, err := sh.openSubsession(ctx); {
-		case err != nil:
-			t.log.Warn("uploading one file at a time: no subsession", "err", err)
-		case sub != nil:
-			defer closeSub()
-			hubs = append(hubs, sub)
-		}
-	}
-	order := make([]int, len(paths))
-	size := make([]int64, len(paths))
-	for i, p := range paths {
-		order[i] = i
-		if fi, err := os.Stat(p); err == nil {
-			size[i] = fi.Size()
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
-	g, gctx := errgroup.WithContext(ctx)
-	next := make(chan int)
-	for _, h := range hubs {
-		g.Go(func() error {
-			for i := range next {
-				if err := h.UploadFile(gctx, paths[i], t.uploadDir(), names[i], nil); err != nil {
-					return fmt.Errorf("upload %s: %w", names[i], err)
-				}
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		defer close(next)
-		for _, i := range order {
-			select {
-			case next <- i:
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return names, nil
 }
 
 // run runs a command for the task in its own process group, with its output

@@ -58,10 +58,24 @@ func (s *subsessionFake) openSubsession(context.Context) (Hub, func(), error) {
 	return s.sub, func() { s.closed++ }, nil
 }
 
-// TestUploadFilesTwoAtOnce: uploadFiles sends every file once, over the
-// session and a subsession when the hub opens one, names them in the
-// order given, closes the subsession, and fails when one upload fails.
-func TestUploadFilesTwoAtOnce(t *testing.T) {
+// uploadAll sends paths with an uploader, as a createrepo task does, and
+// returns the names it sent.
+func uploadAll(tk *task, paths []string) ([]string, error) {
+	u := tk.startUploads(context.Background(), true)
+	for _, p := range paths {
+		if err := u.add(p); err != nil {
+			u.wait()
+			return nil, err
+		}
+		u.add(p) // a name already queued is not sent again
+	}
+	return u.wait()
+}
+
+// TestUploaderTwoAtOnce: the uploader sends every file once, over the
+// session and a subsession when the hub opens one, names them sorted,
+// closes the subsession, and fails when one upload fails.
+func TestUploaderTwoAtOnce(t *testing.T) {
 	top := t.TempDir()
 	fh := newFakeHub(t, top)
 	local := t.TempDir()
@@ -80,7 +94,7 @@ func TestUploadFilesTwoAtOnce(t *testing.T) {
 	meet.Add(2)
 	h := &subsessionFake{countingHub: &countingHub{fakeHub: fh, meet: &meet}, sub: &countingHub{fakeHub: fh, meet: &meet}}
 	tk := &task{id: id, d: &daemon{hub: h}, log: slog.New(slog.DiscardHandler)}
-	names, err := tk.uploadFiles(context.Background(), paths)
+	names, err := uploadAll(tk, paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +117,7 @@ func TestUploadFilesTwoAtOnce(t *testing.T) {
 
 	// One refused upload fails the whole; the subsession is still closed.
 	h.sub.fail, h.fail = "f2.xml.gz", "f2.xml.gz"
-	if _, err := tk.uploadFiles(context.Background(), paths); err == nil || !strings.Contains(err.Error(), "f2.xml.gz") {
+	if _, err := uploadAll(tk, paths); err == nil || !strings.Contains(err.Error(), "f2.xml.gz") {
 		t.Errorf("a refused upload: %v", err)
 	}
 	if h.closed != 2 {
@@ -113,10 +127,10 @@ func TestUploadFilesTwoAtOnce(t *testing.T) {
 	// A hub without subsessions uploads one at a time, all the same.
 	plain := &countingHub{fakeHub: fh}
 	tk.d.hub = plain
-	if names, err := tk.uploadFiles(context.Background(), paths); err != nil || len(plain.uploaded) != len(paths) || !slices.Equal(names, want) {
+	if names, err := uploadAll(tk, paths); err != nil || len(plain.uploaded) != len(paths) || !slices.Equal(names, want) {
 		t.Errorf("without subsessions: %v, %v, uploaded %v", names, err, plain.uploaded)
 	}
-	if _, err := tk.uploadFiles(context.Background(), []string{filepath.Join(local, "bad\nname")}); err == nil {
+	if _, err := uploadAll(tk, []string{filepath.Join(local, "bad\nname")}); err == nil {
 		t.Error("a file name with a newline was uploaded")
 	}
 }

@@ -176,11 +176,13 @@ func (v *validated) compressDBBlocks(d *dbWriter, xmlChecksum string, prev *prev
 		v.cache.dbsUpdated.Add(1)
 	}
 
-	frames, err := saveRawFrames(d.path, cacheFile(dir, d.typ+".sqlite.zst"), blocks, prev)
+	raw := cacheFile(dir, d.typ+".sqlite.zst")
+	frames, err := saveRawFrames(d.path, raw, blocks, prev)
 	if err != nil {
 		return st, err
 	}
-	return st, writeIndex(cacheFile(dir, d.typ+".sqlite.json"), dbCacheIndex{XMLChecksum: xmlChecksum,
+	v.finished(raw)
+	return st, v.writeIndex(cacheFile(dir, d.typ+".sqlite.json"), dbCacheIndex{XMLChecksum: xmlChecksum,
 		Checksum: st.checksum, RawChecksum: rawSum, Compression: v.DatabaseCompression, Blocks: blocks, Frames: frames})
 }
 
@@ -283,10 +285,12 @@ func saveRawFrames(path, dst string, blocks []bzip2w.Block, prev *prevDB) ([]raw
 // bzip2 into the new repodata's cache, without a block list.
 func (v *validated) keepRawDB(path, typ, xmlChecksum string, st mdStat) error {
 	dir := filepath.Dir(path)
-	if err := saveRawDB(path, cacheFile(dir, typ+".sqlite.zst")); err != nil {
+	raw := cacheFile(dir, typ+".sqlite.zst")
+	if err := saveRawDB(path, raw); err != nil {
 		return err
 	}
-	return writeIndex(cacheFile(dir, typ+".sqlite.json"), dbCacheIndex{XMLChecksum: xmlChecksum,
+	v.finished(raw)
+	return v.writeIndex(cacheFile(dir, typ+".sqlite.json"), dbCacheIndex{XMLChecksum: xmlChecksum,
 		Checksum: st.checksum, RawChecksum: st.openChecksum, Compression: v.DatabaseCompression})
 }
 
@@ -314,6 +318,15 @@ func (v *validated) carryCache(dir string) error {
 type sealedIndex struct {
 	Sum   string          `json:"sha256"`
 	Index json.RawMessage `json:"index"`
+}
+
+// writeIndex writes a cache index, as writeIndex does, and reports it.
+func (v *validated) writeIndex(path string, idx any) error {
+	if err := writeIndex(path, idx); err != nil {
+		return err
+	}
+	v.finished(path)
+	return nil
 }
 
 func writeIndex(path string, idx any) error {

@@ -515,7 +515,7 @@ func (v *validated) generate(ctx context.Context, list []string, old *oldRepo, p
 			if cw, ok := w.(*gzChunks); ok {
 				v.cache.chunks.Add(int64(len(cw.chunks)))
 				v.cache.chunksReused.Add(int64(cw.reused))
-				if err := cw.saveIndex(k.typ, st); err != nil {
+				if err := cw.saveIndex(v, k.typ, st); err != nil {
 					return err
 				}
 			}

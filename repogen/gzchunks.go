@@ -200,8 +200,8 @@ func (w *gzChunks) abort() {
 
 // saveIndex writes the chunk list of the finished file into the cache of
 // its repodata directory.
-func (w *gzChunks) saveIndex(typ string, st mdStat) error {
-	return writeIndex(cacheFile(filepath.Dir(w.path), typ+".xml.json"), gzIndex{Checksum: st.checksum, Chunks: w.chunks})
+func (w *gzChunks) saveIndex(v *validated, typ string, st mdStat) error {
+	return v.writeIndex(cacheFile(filepath.Dir(w.path), typ+".xml.json"), gzIndex{Checksum: st.checksum, Chunks: w.chunks})
 }
 
 // gzPrevious is a previous chunked file an update can copy chunks from.

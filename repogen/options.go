@@ -105,6 +105,14 @@ type Options struct {
 	// packages done and the total. It is called from one goroutine, in
 	// order, and must return quickly.
 	Progress func(done, total int)
+	// Finished, when set, is called with the path of each file of the new
+	// repodata as soon as it is complete, from any goroutine and before
+	// Generate returns, so that a caller can send it on while the run goes
+	// on. The path is in a temporary directory renamed at the end: open or
+	// link the file before returning. Not every file is reported
+	// (repomd.xml, written last, never is), and a run that fails may have
+	// reported files it does not publish.
+	Finished func(path string)
 	// Logger receives warnings and a summary. Nil means no logging.
 	Logger *slog.Logger
 

@@ -135,7 +135,15 @@ func (v *validated) place(dir string, st mdStat, name string, comp Compression) 
 	if st.openChecksum != "" && comp != CompressNone {
 		mf.OpenChecksum, mf.OpenSize = st.openChecksum, st.openSize
 	}
+	v.finished(final)
 	return mf, nil
+}
+
+// finished reports a complete file of the new repodata (Options.Finished).
+func (v *validated) finished(path string) {
+	if v.Finished != nil {
+		v.Finished(path)
+	}
 }
 
 // addGroupFile copies the comps file as is ("group") and compressed

@@ -1,11 +1,13 @@
 package repogen
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,4 +348,77 @@ func TestUpdateCacheSlowDatabases(t *testing.T) {
 			sameDBContent(t, dir, fullDBRun(t, dir))
 		})
 	}
+}
+
+// TestFinishedReportsCompleteFiles: Options.Finished names files that are
+// complete when named: a link made then has the content published, on a
+// full run and on an update from the cache, each file once, and every
+// published file but repomd.xml is named.
+func TestFinishedReportsCompleteFiles(t *testing.T) {
+	dir := t.TempDir()
+	specs := plainSpecs(60, 11)
+	for _, s := range specs[:50] {
+		if _, err := testrpm.Write(dir, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(o Options) {
+		t.Helper()
+		links := t.TempDir()
+		var mu sync.Mutex
+		seen := map[string]int{}
+		o.Finished = func(path string) {
+			mu.Lock()
+			defer mu.Unlock()
+			name := filepath.Base(path)
+			seen[name]++
+			if err := os.Link(path, filepath.Join(links, name)); err != nil && seen[name] == 1 {
+				t.Errorf("link %s: %v", path, err)
+			}
+		}
+		generate(t, o)
+		ents, err := os.ReadDir(filepath.Join(dir, "repodata"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if name == "repomd.xml" {
+				if seen[name] != 0 {
+					t.Error("repomd.xml was reported")
+				}
+				continue
+			}
+			if seen[name] != 1 {
+				t.Errorf("%s reported %d times, want once", name, seen[name])
+				continue
+			}
+			got, err1 := os.ReadFile(filepath.Join(links, name))
+			want, err2 := os.ReadFile(filepath.Join(dir, "repodata", name))
+			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s as reported (%d bytes, %v) is not as published (%d bytes, %v)", name, len(got), err1, len(want), err2)
+			}
+		}
+	}
+	o := cacheOpts(dir)
+	o.Update = false
+	o.GroupFile = writeComps(t)
+	run(o)
+	for _, s := range specs[50:] {
+		if _, err := testrpm.Write(dir, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o = cacheOpts(dir)
+	o.GroupFile = writeComps(t)
+	run(o)
+}
+
+func writeComps(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "comps.xml")
+	if err := os.WriteFile(p, []byte("<?xml version=\"1.0\"?>\n<comps>\n  <group>\n    <id>build</id>\n  </group>\n</comps>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
