@@ -427,22 +427,21 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	// on with the others.
 	upStart := time.Now()
 	up := t.startUploads(ctx, true)
+	defer up.wait() // on the ways out before the end
 	if ext == nil {
 		staged := filepath.Join(t.dir, "upload")
 		if err := os.MkdirAll(staged, 0o755); err != nil {
-			up.wait()
 			return nil, noSpace(fmt.Errorf("create upload directory: %w", err), t.d.cfg.WorkDir)
 		}
 		opts.Finished = func(path string) {
 			link := filepath.Join(staged, filepath.Base(path))
 			if os.Link(path, link) == nil {
-				up.add(link) // a failure is wait's to report
+				up.add(link) // what is not added goes after the engine
 			}
 		}
 	}
 	res, err := repogen.Generate(ctx, opts)
 	if err != nil {
-		up.wait()
 		progress.finish()
 		logf("failed: %v", err)
 		var bad *repogen.BadPackagesError
@@ -483,7 +482,6 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	}
 	ents, err := os.ReadDir(datadir)
 	if err != nil {
-		up.wait()
 		return nil, fmt.Errorf("read repodata: %w", err)
 	}
 	// The rest (repomd.xml, what the engine did not report, a merge's
@@ -506,8 +504,8 @@ func (createrepoHandler) run(ctx context.Context, t *task) (any, error) {
 	}
 	slices.SortStableFunc(rest, func(a, b os.FileInfo) int { return cmp.Compare(b.Size(), a.Size()) })
 	for _, fi := range rest {
-		if up.add(filepath.Join(datadir, fi.Name())) != nil {
-			break // wait says why
+		if err := up.add(filepath.Join(datadir, fi.Name())); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := up.wait(); err != nil {

@@ -3,6 +3,7 @@ package builderd
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -26,6 +27,9 @@ type uploader struct {
 	closeSub func()
 	mu       sync.Mutex
 	names    map[string]bool
+	once     sync.Once
+	sent     []string
+	err      error
 }
 
 // startUploads starts an uploader; with twoStreams it asks the hub for a
@@ -90,23 +94,20 @@ func (u *uploader) has(name string) bool {
 }
 
 // wait sends what was queued, closes the subsession and returns the names
-// sent, sorted, or the first failure. Nothing may be added after.
+// sent, sorted, or the first failure. Nothing may be added after; calls
+// after the first return what it did.
 func (u *uploader) wait() ([]string, error) {
-	close(u.queue)
-	err := u.g.Wait()
-	if u.closeSub != nil {
-		u.closeSub()
-	}
-	if err != nil {
-		return nil, err
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return slices.Sorted(func(yield func(string) bool) {
-		for n := range u.names {
-			if !yield(n) {
-				return
-			}
+	u.once.Do(func() {
+		close(u.queue)
+		u.err = u.g.Wait()
+		if u.closeSub != nil {
+			u.closeSub()
 		}
-	}), nil
+		if u.err == nil {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.sent = slices.Sorted(maps.Keys(u.names))
+		}
+	})
+	return u.sent, u.err
 }

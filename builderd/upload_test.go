@@ -62,14 +62,18 @@ func (s *subsessionFake) openSubsession(context.Context) (Hub, func(), error) {
 // returns the names it sent.
 func uploadAll(tk *task, paths []string) ([]string, error) {
 	u := tk.startUploads(context.Background(), true)
+	defer u.wait()
 	for _, p := range paths {
 		if err := u.add(p); err != nil {
-			u.wait()
 			return nil, err
 		}
 		u.add(p) // a name already queued is not sent again
 	}
-	return u.wait()
+	names, err := u.wait()
+	if again, err2 := u.wait(); !slices.Equal(again, names) || err2 != err {
+		return nil, fmt.Errorf("a second wait says %v, %v; the first %v, %v", again, err2, names, err)
+	}
+	return names, err
 }
 
 // TestUploaderTwoAtOnce: the uploader sends every file once, over the
