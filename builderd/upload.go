@@ -20,7 +20,6 @@ import (
 // is read and sent. A createrepo task hands it each metadata file as the
 // engine finishes it, so that most are on the hub when the engine ends.
 type uploader struct {
-	t        *task
 	ctx      context.Context
 	g        *errgroup.Group
 	queue    chan string
@@ -35,7 +34,7 @@ type uploader struct {
 // startUploads starts an uploader; with twoStreams it asks the hub for a
 // subsession to upload on as well.
 func (t *task) startUploads(ctx context.Context, twoStreams bool) *uploader {
-	u := &uploader{t: t, queue: make(chan string, 256), names: map[string]bool{}}
+	u := &uploader{queue: make(chan string, 256), names: map[string]bool{}}
 	hubs := []Hub{t.d.hub}
 	if sh, ok := t.d.hub.(subsessionHub); ok && twoStreams {
 		switch sub, closeSub, err := sh.openSubsession(ctx); {
